@@ -1,0 +1,449 @@
+//! The data-source engine: schemas (fields with kinds, tags and annotations), packet storage and
+//! the field accessor rules of the `ig` ABI (section 1.4 of the wasm ABI spec).
+//!
+//! A data source is either *single* (one record per packet) or *array* (a list of records per
+//! packet). A record is a list of payload buffers: every root field added with
+//! [`Schema::add_field`] owns one payload slot, while static fields (eBPF structs) are
+//! `(payload, offset, size)` views into one shared fixed-size payload.
+
+pub mod json;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Field kinds, numbered exactly like `api.Kind` of the reference host and both guest libraries.
+pub mod kind {
+    pub const INVALID: u32 = 0;
+    pub const BOOL: u32 = 1;
+    pub const INT8: u32 = 2;
+    pub const INT16: u32 = 3;
+    pub const INT32: u32 = 4;
+    pub const INT64: u32 = 5;
+    pub const UINT8: u32 = 6;
+    pub const UINT16: u32 = 7;
+    pub const UINT32: u32 = 8;
+    pub const UINT64: u32 = 9;
+    pub const FLOAT32: u32 = 10;
+    pub const FLOAT64: u32 = 11;
+    pub const STRING: u32 = 12;
+    pub const CSTRING: u32 = 13;
+    pub const BYTES: u32 = 14;
+    /// Highest valid kind.
+    pub const MAX: u32 = 14;
+
+    /// Byte width of a scalar kind, `None` for variable-size kinds.
+    pub fn width(k: u32) -> Option<usize> {
+        match k {
+            BOOL | INT8 | UINT8 => Some(1),
+            INT16 | UINT16 => Some(2),
+            INT32 | UINT32 | FLOAT32 => Some(4),
+            INT64 | UINT64 | FLOAT64 => Some(8),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name of a kind, as used in JSON descriptions and the runner.
+    pub fn name(k: u32) -> &'static str {
+        match k {
+            INVALID => "invalid",
+            BOOL => "bool",
+            INT8 => "int8",
+            INT16 => "int16",
+            INT32 => "int32",
+            INT64 => "int64",
+            UINT8 => "uint8",
+            UINT16 => "uint16",
+            UINT32 => "uint32",
+            UINT64 => "uint64",
+            FLOAT32 => "float32",
+            FLOAT64 => "float64",
+            STRING => "string",
+            CSTRING => "cstring",
+            BYTES => "bytes",
+            _ => "unknown",
+        }
+    }
+
+    pub fn is_signed(k: u32) -> bool {
+        matches!(k, INT8 | INT16 | INT32 | INT64)
+    }
+    pub fn is_unsigned(k: u32) -> bool {
+        matches!(k, UINT8 | UINT16 | UINT32 | UINT64)
+    }
+    pub fn is_float(k: u32) -> bool {
+        matches!(k, FLOAT32 | FLOAT64)
+    }
+}
+
+/// Data-source types of the ABI.
+pub const TYPE_SINGLE: u32 = 1;
+pub const TYPE_ARRAY: u32 = 2;
+
+/// Where a field's bytes live inside a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldLoc {
+    /// The field owns payload slot `n` (its whole content).
+    Slot(usize),
+    /// A fixed-size view into payload slot `payload`.
+    Static { payload: usize, offset: usize, size: usize },
+}
+
+/// One field of a data source.
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    /// Full name (`parent.child` for nested members).
+    pub name: String,
+    pub kind: u32,
+    pub tags: Vec<String>,
+    pub annotations: BTreeMap<String, String>,
+    pub parent: Option<usize>,
+    pub loc: FieldLoc,
+    pub hidden: bool,
+}
+
+impl FieldDef {
+    /// Whether another field names this one as its parent.
+    pub fn has_children(schema: &Schema, idx: usize) -> bool {
+        schema.fields.iter().any(|f| f.parent == Some(idx))
+    }
+}
+
+/// The shape of a data source's records. Cheap to share: events carry an `Arc<Schema>` taken
+/// at emission time, so later field additions do not disturb events in flight.
+#[derive(Clone, Debug)]
+pub struct Schema {
+    pub name: String,
+    pub ds_type: u32,
+    pub fields: Vec<FieldDef>,
+    /// Initial content of each payload slot of a fresh record.
+    pub payload_init: Vec<PayloadInit>,
+    pub tags: Vec<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum PayloadInit {
+    /// `n` zero bytes.
+    Zeroed(usize),
+    /// Empty (strings, bytes).
+    Empty,
+}
+
+/// Error of a schema change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaError {
+    Duplicate(String),
+    BadKind(u32),
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchemaError::Duplicate(n) => write!(f, "field {n:?} already exists"),
+            SchemaError::BadKind(k) => write!(f, "invalid field kind {k}"),
+        }
+    }
+}
+
+impl Schema {
+    pub fn new(name: &str, ds_type: u32) -> Schema {
+        Schema {
+            name: name.to_string(),
+            ds_type,
+            fields: Vec::new(),
+            payload_init: Vec::new(),
+            tags: Vec::new(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_array(&self) -> bool {
+        self.ds_type == TYPE_ARRAY
+    }
+
+    /// Adds a root field owning its own payload slot (`dataSourceAddField`).
+    pub fn add_field(&mut self, name: &str, k: u32) -> Result<usize, SchemaError> {
+        if k > kind::MAX {
+            return Err(SchemaError::BadKind(k));
+        }
+        if self.fields.iter().any(|f| f.name == name) {
+            return Err(SchemaError::Duplicate(name.to_string()));
+        }
+        let slot = self.payload_init.len();
+        self.payload_init.push(match kind::width(k) {
+            Some(w) => PayloadInit::Zeroed(w),
+            None => PayloadInit::Empty,
+        });
+        let mut annotations = BTreeMap::new();
+        annotations.insert("columns.width".into(), "16".into());
+        annotations.insert("columns.alignment".into(), "left".into());
+        annotations.insert("columns.ellipsis".into(), "end".into());
+        self.fields.push(FieldDef {
+            name: name.to_string(),
+            kind: k,
+            tags: Vec::new(),
+            annotations,
+            parent: None,
+            loc: FieldLoc::Slot(slot),
+            hidden: false,
+        });
+        Ok(self.fields.len() - 1)
+    }
+
+    /// Adds a fixed-size payload of `size` bytes and returns its slot (for static fields).
+    pub fn add_static_payload(&mut self, size: usize) -> usize {
+        self.payload_init.push(PayloadInit::Zeroed(size));
+        self.payload_init.len() - 1
+    }
+
+    /// Adds a static field viewing `payload[offset..offset+size]`.
+    pub fn add_static_field(&mut self, def: FieldDef) -> Result<usize, SchemaError> {
+        if self.fields.iter().any(|f| f.name == def.name) {
+            return Err(SchemaError::Duplicate(def.name));
+        }
+        self.fields.push(def);
+        Ok(self.fields.len() - 1)
+    }
+
+    /// Field lookup by full name with the case-insensitive fallback of `dataSourceGetField`.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// A fresh record with every payload slot initialised.
+    pub fn new_record(&self) -> Record {
+        self.payload_init
+            .iter()
+            .map(|p| match p {
+                PayloadInit::Zeroed(n) => vec![0u8; *n],
+                PayloadInit::Empty => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Applies `annotations`/`tags` configuration (gadget.yaml `datasources.<name>.fields.<f>`)
+    /// to a field; `columns.hidden=true` sets the hidden flag.
+    pub fn apply_field_config(
+        &mut self,
+        idx: usize,
+        annotations: &BTreeMap<String, String>,
+        tags: &[String],
+    ) {
+        if let Some(f) = self.fields.get_mut(idx) {
+            for (k, v) in annotations {
+                f.annotations.insert(k.clone(), v.clone());
+                if k == "columns.hidden" {
+                    f.hidden = v == "true";
+                }
+            }
+            f.tags.extend(tags.iter().cloned());
+        }
+    }
+}
+
+/// One record: a list of payload buffers.
+pub type Record = Vec<Vec<u8>>;
+
+/// The content of a packet.
+#[derive(Clone, Debug)]
+pub enum PacketData {
+    Single(Record),
+    Array(Vec<Record>),
+}
+
+/// Errors of field access, mapped to the ABI's error values by the host imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessError {
+    BadKind(u32),
+    Width { want: usize, have: usize },
+    TooLong { max: usize, have: usize },
+    Missing,
+}
+
+impl std::fmt::Display for AccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccessError::BadKind(k) => write!(f, "unsupported kind {k} for this access"),
+            AccessError::Width { want, have } => {
+                write!(f, "field size mismatch: access needs {want} bytes, field has {have}")
+            }
+            AccessError::TooLong { max, have } => {
+                write!(f, "value of {have} bytes does not fit the fixed field of {max} bytes")
+            }
+            AccessError::Missing => write!(f, "field payload missing"),
+        }
+    }
+}
+
+/// Raw bytes of a field in a record (the full fixed width for static fields).
+pub fn field_bytes<'a>(rec: &'a Record, loc: FieldLoc) -> Option<&'a [u8]> {
+    match loc {
+        FieldLoc::Slot(s) => rec.get(s).map(|v| v.as_slice()),
+        FieldLoc::Static { payload, offset, size } => {
+            rec.get(payload).and_then(|p| p.get(offset..offset + size))
+        }
+    }
+}
+
+/// Reads a scalar with the ABI's `kind of access` rules: only the stored byte length is checked.
+/// Returns the value sign- or zero-extended to 64 bits (floats as raw bits).
+pub fn get_scalar(rec: &Record, loc: FieldLoc, access: u32) -> Result<u64, AccessError> {
+    let w = match access {
+        kind::BOOL..=kind::FLOAT64 => kind::width(access).unwrap(),
+        other => return Err(AccessError::BadKind(other)),
+    };
+    let b = field_bytes(rec, loc).ok_or(AccessError::Missing)?;
+    if b.len() != w {
+        return Err(AccessError::Width { want: w, have: b.len() });
+    }
+    Ok(match access {
+        kind::BOOL => (b[0] == 1) as u64,
+        kind::INT8 => b[0] as i8 as i64 as u64,
+        kind::UINT8 => b[0] as u64,
+        kind::INT16 => i16::from_ne_bytes([b[0], b[1]]) as i64 as u64,
+        kind::UINT16 => u16::from_ne_bytes([b[0], b[1]]) as u64,
+        kind::INT32 => i32::from_ne_bytes(b.try_into().unwrap()) as i64 as u64,
+        kind::UINT32 | kind::FLOAT32 => u32::from_ne_bytes(b.try_into().unwrap()) as u64,
+        _ => u64::from_ne_bytes(b.try_into().unwrap()),
+    })
+}
+
+/// Writes a scalar with the ABI's truncation rules. The stored length must equal the width.
+pub fn set_scalar(rec: &mut Record, loc: FieldLoc, access: u32, value: u64) -> Result<(), AccessError> {
+    let w = match access {
+        kind::BOOL..=kind::FLOAT64 => kind::width(access).unwrap(),
+        other => return Err(AccessError::BadKind(other)),
+    };
+    let dst = field_bytes_mut(rec, loc).ok_or(AccessError::Missing)?;
+    if dst.len() != w {
+        return Err(AccessError::Width { want: w, have: dst.len() });
+    }
+    let v = if access == kind::BOOL { (value != 0) as u64 } else { value };
+    dst.copy_from_slice(&v.to_ne_bytes()[..w]);
+    Ok(())
+}
+
+fn field_bytes_mut(rec: &mut Record, loc: FieldLoc) -> Option<&mut [u8]> {
+    match loc {
+        FieldLoc::Slot(s) => rec.get_mut(s).map(|v| v.as_mut_slice()),
+        FieldLoc::Static { payload, offset, size } => {
+            rec.get_mut(payload).and_then(|p| p.get_mut(offset..offset + size))
+        }
+    }
+}
+
+/// Stores a byte string: static fields are written in place (zero-padded, never longer);
+/// slot fields have their payload replaced.
+pub fn set_bytes(rec: &mut Record, loc: FieldLoc, value: &[u8]) -> Result<(), AccessError> {
+    match loc {
+        FieldLoc::Slot(s) => {
+            if rec.len() <= s {
+                return Err(AccessError::Missing);
+            }
+            let slot = &mut rec[s];
+            slot.clear();
+            slot.extend_from_slice(value);
+            Ok(())
+        }
+        FieldLoc::Static { .. } => {
+            let dst = field_bytes_mut(rec, loc).ok_or(AccessError::Missing)?;
+            if value.len() > dst.len() {
+                return Err(AccessError::TooLong { max: dst.len(), have: value.len() });
+            }
+            dst[..value.len()].copy_from_slice(value);
+            dst[value.len()..].fill(0);
+            Ok(())
+        }
+    }
+}
+
+/// Makes a record created before later field additions as long as the schema needs.
+pub fn fit_record(schema: &Schema, rec: &mut Record) {
+    while rec.len() < schema.payload_init.len() {
+        rec.push(match &schema.payload_init[rec.len()] {
+            PayloadInit::Zeroed(n) => vec![0u8; *n],
+            PayloadInit::Empty => Vec::new(),
+        });
+    }
+}
+
+/// A typed value read from a field, for embedders and JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(&'a [u8]),
+    Bytes(&'a [u8]),
+    Missing,
+}
+
+/// Decodes a field according to its declared kind.
+pub fn read_value<'a>(rec: &'a Record, f: &FieldDef) -> Value<'a> {
+    let b = match field_bytes(rec, f.loc) {
+        Some(b) => b,
+        None => return Value::Missing,
+    };
+    match f.kind {
+        kind::STRING => Value::Str(b),
+        kind::CSTRING => Value::Str(match b.iter().position(|&c| c == 0) {
+            Some(n) => &b[..n],
+            None => b,
+        }),
+        kind::BYTES | kind::INVALID => Value::Bytes(b),
+        k => {
+            let w = kind::width(k).unwrap_or(0);
+            if b.len() != w {
+                return Value::Bytes(b);
+            }
+            let raw = get_scalar(rec, f.loc, k).unwrap_or(0);
+            match k {
+                kind::BOOL => Value::Bool(raw != 0),
+                kind::FLOAT32 => Value::Float(f32::from_bits(raw as u32) as f64),
+                kind::FLOAT64 => Value::Float(f64::from_bits(raw)),
+                k if kind::is_signed(k) => Value::Int(raw as i64),
+                _ => Value::Uint(raw),
+            }
+        }
+    }
+}
+
+/// Shared handle to a schema snapshot.
+pub type SchemaRef = Arc<Schema>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_rules_follow_the_abi() {
+        let mut s = Schema::new("ds", TYPE_SINGLE);
+        let f = s.add_field("x", kind::INT32).unwrap();
+        let mut r = s.new_record();
+        let loc = s.fields[f].loc;
+        set_scalar(&mut r, loc, kind::INT32, (-5i64) as u64).unwrap();
+        assert_eq!(get_scalar(&r, loc, kind::INT32).unwrap() as i64, -5);
+        // Access with another kind of the same width reads the raw bits.
+        assert_eq!(get_scalar(&r, loc, kind::UINT32).unwrap(), 0xffff_fffb);
+        assert_eq!(get_scalar(&r, loc, kind::UINT64), Err(AccessError::Width { want: 8, have: 4 }));
+        assert_eq!(get_scalar(&r, loc, kind::STRING), Err(AccessError::BadKind(12)));
+        assert_eq!(s.add_field("x", kind::UINT8), Err(SchemaError::Duplicate("x".into())));
+        assert_eq!(s.add_field("y", 15), Err(SchemaError::BadKind(15)));
+        assert_eq!(s.field_index("X"), Some(0));
+    }
+
+    #[test]
+    fn static_strings_are_padded_and_bounded() {
+        let mut s = Schema::new("ds", TYPE_SINGLE);
+        let p = s.add_static_payload(8);
+        let loc = FieldLoc::Static { payload: p, offset: 2, size: 4 };
+        let mut r = s.new_record();
+        set_bytes(&mut r, loc, b"ab").unwrap();
+        assert_eq!(r[p], vec![0, 0, b'a', b'b', 0, 0, 0, 0]);
+        assert!(matches!(set_bytes(&mut r, loc, b"abcde"), Err(AccessError::TooLong { .. })));
+    }
+}

@@ -1,0 +1,790 @@
+//! Loading and attaching a gadget's eBPF object with aya 0.14.
+//!
+//! [`load`] sanitises the ELF for aya-obj (see
+//! [`super::object::sanitize`]), applies `.rodata` overrides (params,
+//! `gadget_filter_by_mntns`), map sizes (`<map>_max_entries` and explicit
+//! overrides), then loads every program and attaches it according to its
+//! ELF section (or an `attach_to` override). [`LoadedGadget`] keeps the aya
+//! [`Ebpf`] alive and exposes maps, record sources for tracers, lost-sample
+//! counters and iterators.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aya::maps::perf::{PerfEvent, PerfEventArray, PerfEventArrayBuffer};
+use aya::maps::{Map, MapData, RingBuf};
+use aya::programs::{
+    BtfTracePoint, FEntry, FExit, Iter, KProbe, Lsm, Program, RawTracePoint, TracePoint, UProbe,
+};
+use aya::{Btf, Ebpf, EbpfLoader};
+
+use super::object::{self, GadgetObject, ProgramInfo, ProgramKind, TracerMapType};
+
+/// `attach_to` value IG uses to disable a program.
+pub const PROGRAM_DISABLED: &str = "gadget_program_disabled";
+
+/// Options for [`load`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Global variable name -> exact bytes (must match the variable's size).
+    pub params: HashMap<String, Vec<u8>>,
+    /// Map name -> max_entries (wins over `<map>_max_entries` globals).
+    pub max_entries: HashMap<String, u32>,
+    /// Program name -> attach target overriding the section suffix
+    /// (`gadget_program_disabled` disables the program).
+    pub attach_to: HashMap<String, String>,
+    /// Programs not to load/attach.
+    pub disabled: HashSet<String>,
+    /// Sets `gadget_filter_by_mntns = true`.
+    pub filter_by_mntns: bool,
+    /// Mount namespace ids put into `gadget_mntns_filter_map`.
+    pub mntns_ids: Vec<u64>,
+}
+
+/// State of one program after [`load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramState {
+    /// Loaded and attached to `target`.
+    Attached { target: String },
+    /// Loaded; attached on demand (iterators) or by the caller (sockets, tc, ...).
+    Loaded,
+    /// Disabled by options.
+    Disabled,
+}
+
+/// A loaded gadget: owns the aya [`Ebpf`] (programs, links, maps).
+pub struct LoadedGadget {
+    ebpf: Ebpf,
+    obj: GadgetObject,
+    btf: Option<Btf>,
+    states: Vec<(String, ProgramState)>,
+    notes: Vec<String>,
+}
+
+impl std::fmt::Debug for LoadedGadget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedGadget").field("programs", &self.states).field("notes", &self.notes).finish()
+    }
+}
+
+fn is_disabled(opts: &LoadOptions, name: &str) -> bool {
+    opts.disabled.contains(name) || opts.attach_to.get(name).is_some_and(|t| t == PROGRAM_DISABLED)
+}
+
+/// Loads `elf` (analysed as `obj`) and attaches its programs.
+pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<LoadedGadget> {
+    let san = object::sanitize(elf).context("preparing the eBPF object for aya")?;
+    let mut notes = san.notes.clone();
+
+    // A dropped program may only be skipped if it is disabled.
+    for p in &obj.programs {
+        if let Some((section, reason)) = san.dropped.get(&p.name) {
+            if !is_disabled(opts, &p.name) {
+                bail!(
+                    "program {} (section {section:?}) cannot be loaded: {reason}; \
+                     disable it (attach_to = {PROGRAM_DISABLED}) to run the gadget without it",
+                    p.name
+                );
+            }
+        }
+    }
+
+    // Validate params against the analysed variables.
+    for (var, bytes) in &opts.params {
+        if let Some(p) = obj.param(var) {
+            if p.size as usize != bytes.len() {
+                bail!("param {var} ({}): value has {} bytes, the variable has {}", p.key, bytes.len(), p.size);
+            }
+        }
+    }
+    if opts.filter_by_mntns && !obj.has_filter_by_mntns {
+        bail!("mount-namespace filtering requested but the object has no gadget_filter_by_mntns variable");
+    }
+
+    let btf = Btf::from_sys_fs().ok();
+    let mut loader = EbpfLoader::new();
+    loader.btf(btf.as_ref());
+    for (var, bytes) in &opts.params {
+        loader.override_global(var.as_str(), bytes.as_slice(), true);
+    }
+    static TRUE: [u8; 1] = [1];
+    static FALSE: [u8; 1] = [0];
+    if obj.has_filter_by_mntns {
+        let v: &'static [u8] = if opts.filter_by_mntns { &TRUE } else { &FALSE };
+        loader.override_global("gadget_filter_by_mntns", v, false);
+    }
+    for me in &obj.max_entries {
+        if !opts.max_entries.contains_key(&me.map) {
+            loader.map_max_entries(me.map.as_str(), me.value);
+        }
+    }
+    for (m, n) in &opts.max_entries {
+        loader.map_max_entries(m.as_str(), *n);
+    }
+    let mut ebpf = loader
+        .load(&san.elf)
+        .map_err(|e| anyhow!("loading eBPF object (maps, relocations): {}", error_chain(&e)))?;
+
+    // Mount-namespace filter map.
+    if !opts.mntns_ids.is_empty() {
+        let m = ebpf
+            .map_mut("gadget_mntns_filter_map")
+            .ok_or_else(|| anyhow!("mntns ids given but the object has no gadget_mntns_filter_map"))?;
+        let mut hm: aya::maps::HashMap<&mut MapData, u64, u32> = aya::maps::HashMap::try_from(m)
+            .map_err(|e| anyhow!("gadget_mntns_filter_map: {}", error_chain(&e)))?;
+        for id in &opts.mntns_ids {
+            hm.insert(id, 1u32, 0)
+                .map_err(|e| anyhow!("gadget_mntns_filter_map: inserting {id}: {}", error_chain(&e)))?;
+        }
+    }
+
+    let mut states = Vec::new();
+    for p in &obj.programs {
+        if is_disabled(opts, &p.name) {
+            states.push((p.name.clone(), ProgramState::Disabled));
+            continue;
+        }
+        let target = opts.attach_to.get(&p.name).cloned().unwrap_or_else(|| p.attach_target.clone());
+        let st = load_and_attach(&mut ebpf, btf.as_ref(), p, &target, &mut notes)?;
+        states.push((p.name.clone(), st));
+    }
+
+    Ok(LoadedGadget { ebpf, obj: obj.clone(), btf, states, notes })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let cs = c.to_string();
+        if !s.contains(&cs) {
+            s.push_str(": ");
+            s.push_str(&cs);
+        }
+        cur = c.source();
+    }
+    // Verifier logs can be huge: keep the tail.
+    const MAX: usize = 6000;
+    if s.len() > MAX {
+        let cut = s.len() - MAX;
+        let cut = (cut..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len());
+        s = format!("[...]{}", &s[cut..]);
+    }
+    s
+}
+
+fn kprobe_hint() -> &'static str {
+    if std::path::Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
+        ""
+    } else {
+        " (this kernel has no kprobe support: no kprobe PMU in /sys/bus/event_source/devices and no kprobe_events in tracefs; CONFIG_KPROBES is probably not set)"
+    }
+}
+
+fn load_and_attach(
+    ebpf: &mut Ebpf,
+    btf: Option<&Btf>,
+    p: &ProgramInfo,
+    target: &str,
+    notes: &mut Vec<String>,
+) -> Result<ProgramState> {
+    let name = p.name.as_str();
+    let section = p.section.as_str();
+    let prog = ebpf
+        .program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} (section {section:?}) not found by aya after loading the object"))?;
+    let need_btf = || {
+        btf.ok_or_else(|| anyhow!("program {name} (section {section:?}): needs kernel BTF (/sys/kernel/btf/vmlinux)"))
+    };
+    let lerr = |e: &dyn std::error::Error| anyhow!("program {name} (section {section:?}): load failed: {}", error_chain(e));
+    let aerr = |what: &str, e: &dyn std::error::Error, hint: &str| {
+        anyhow!("program {name} (section {section:?}): attaching {what} failed: {}{hint}", error_chain(e))
+    };
+    macro_rules! typed {
+        ($t:ty) => {{
+            let r: Result<&mut $t, _> = prog.try_into();
+            r.map_err(|e| anyhow!("program {name} (section {section:?}): unexpected aya program type: {}", error_chain(&e)))?
+        }};
+    }
+    let attached = |t: &str| Ok(ProgramState::Attached { target: t.to_string() });
+    match p.kind {
+        ProgramKind::TracePoint => {
+            let (cat, tp) = target.split_once('/').ok_or_else(|| {
+                anyhow!("program {name} (section {section:?}): tracepoint target {target:?} is not <category>/<name>")
+            })?;
+            let pr = typed!(TracePoint);
+            pr.load().map_err(|e| lerr(&e))?;
+            pr.attach(cat, tp).map_err(|e| aerr(&format!("tracepoint {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::RawTracePoint => {
+            let pr = typed!(RawTracePoint);
+            pr.load().map_err(|e| lerr(&e))?;
+            pr.attach(target).map_err(|e| aerr(&format!("raw tracepoint {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::TpBtf => {
+            let b = need_btf()?;
+            let pr = typed!(BtfTracePoint);
+            pr.load(target, b).map_err(|e| lerr(&e))?;
+            pr.attach().map_err(|e| aerr(&format!("tp_btf {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::KProbe | ProgramKind::KRetProbe => {
+            let (func, off) = match target.split_once('+') {
+                Some((f, o)) => (f, parse_u64(o).with_context(|| format!("program {name}: kprobe offset {o:?}"))?),
+                None => (target, 0),
+            };
+            let pr = typed!(KProbe);
+            pr.load().map_err(|e| lerr(&e))?;
+            let what = if p.kind == ProgramKind::KProbe { "kprobe" } else { "kretprobe" };
+            pr.attach(func, off).map_err(|e| aerr(&format!("{what} {target}"), &e, kprobe_hint()))?;
+            attached(target)
+        }
+        ProgramKind::FEntry => {
+            let b = need_btf()?;
+            let pr = typed!(FEntry);
+            pr.load(target, b).map_err(|e| lerr(&e))?;
+            pr.attach().map_err(|e| aerr(&format!("fentry {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::FExit => {
+            let b = need_btf()?;
+            let pr = typed!(FExit);
+            pr.load(target, b).map_err(|e| lerr(&e))?;
+            pr.attach().map_err(|e| aerr(&format!("fexit {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::UProbe | ProgramKind::URetProbe => {
+            let (path, sym) = target.rsplit_once(':').ok_or_else(|| {
+                anyhow!("program {name} (section {section:?}): uprobe target {target:?} is not <path>:<symbol>")
+            })?;
+            let pr = typed!(UProbe);
+            pr.load().map_err(|e| lerr(&e))?;
+            let what = if p.kind == ProgramKind::UProbe { "uprobe" } else { "uretprobe" };
+            let res = if let Some(off) = sym.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
+                pr.attach(off, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+            } else {
+                pr.attach(sym, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+            };
+            res.map_err(|e| aerr(&format!("{what} {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::Iter => {
+            let b = need_btf()?;
+            let pr = typed!(Iter);
+            pr.load(target, b).map_err(|e| lerr(&e))?;
+            // Check that it attaches now (links are created per run).
+            let id = pr.attach().map_err(|e| aerr(&format!("iterator {target}"), &e, ""))?;
+            pr.detach(id).map_err(|e| aerr(&format!("iterator {target} (detach)"), &e, ""))?;
+            Ok(ProgramState::Loaded)
+        }
+        ProgramKind::Lsm => {
+            let b = need_btf()?;
+            let pr = typed!(Lsm);
+            pr.load(target, b).map_err(|e| lerr(&e))?;
+            pr.attach().map_err(|e| aerr(&format!("lsm {target}"), &e, ""))?;
+            attached(target)
+        }
+        ProgramKind::SocketFilter
+        | ProgramKind::SchedClassifier
+        | ProgramKind::PerfEvent
+        | ProgramKind::SockOps
+        | ProgramKind::SkSkb
+        | ProgramKind::SkMsg
+        | ProgramKind::Xdp => {
+            load_generic(prog).map_err(|e| lerr(&*e))?;
+            notes.push(format!(
+                "program {name} (section {section:?}) loaded but not attached: {:?} programs are attached by the caller",
+                p.kind
+            ));
+            Ok(ProgramState::Loaded)
+        }
+        ProgramKind::Usdt | ProgramKind::Other => bail!(
+            "program {name} (section {section:?}): this section kind is not supported; disable the program to run the gadget without it"
+        ),
+    }
+}
+
+fn load_generic(prog: &mut Program) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    match prog {
+        Program::SocketFilter(p) => p.load()?,
+        Program::SchedClassifier(p) => p.load()?,
+        Program::PerfEvent(p) => p.load()?,
+        Program::SockOps(p) => p.load()?,
+        Program::SkSkb(p) => p.load()?,
+        Program::SkMsg(p) => p.load()?,
+        Program::Xdp(p) => p.load()?,
+        other => return Err(format!("unexpected program type {:?}", other.prog_type()).into()),
+    }
+    Ok(())
+}
+
+fn parse_u64(s: &str) -> Result<u64> {
+    let s = s.trim();
+    Ok(if let Some(h) = s.strip_prefix("0x") { u64::from_str_radix(h, 16)? } else { s.parse()? })
+}
+
+fn map_data(m: &Map) -> &MapData {
+    match m {
+        Map::Array(d)
+        | Map::ArrayOfMaps(d)
+        | Map::BloomFilter(d)
+        | Map::CgroupArray(d)
+        | Map::CgroupStorage(d)
+        | Map::CgrpStorage(d)
+        | Map::CpuMap(d)
+        | Map::DevMap(d)
+        | Map::DevMapHash(d)
+        | Map::HashMap(d)
+        | Map::HashOfMaps(d)
+        | Map::InodeStorage(d)
+        | Map::LpmTrie(d)
+        | Map::LruHashMap(d)
+        | Map::PerCpuArray(d)
+        | Map::PerCpuCgroupStorage(d)
+        | Map::PerCpuHashMap(d)
+        | Map::PerCpuLruHashMap(d)
+        | Map::PerfEventArray(d)
+        | Map::ProgramArray(d)
+        | Map::Queue(d)
+        | Map::ReusePortSockArray(d)
+        | Map::RingBuf(d)
+        | Map::SockHash(d)
+        | Map::SockMap(d)
+        | Map::SkStorage(d)
+        | Map::Stack(d)
+        | Map::StackTraceMap(d)
+        | Map::Unsupported(d)
+        | Map::XskMap(d) => d,
+    }
+}
+
+/// Number of perf pages per CPU for perf-event-array tracers (IG: 64).
+pub const PERF_PAGES_PER_CPU: usize = 64;
+
+enum SourceInner {
+    Ring(RingBuf<MapData>),
+    Perf {
+        bufs: Vec<PerfEventArrayBuffer<MapData>>,
+        _array: PerfEventArray<MapData>,
+        epoll: OwnedFd,
+    },
+}
+
+/// Record source of one tracer: a ring buffer, or a perf event array read on
+/// every online CPU (behind one epoll fd).
+pub struct TracerSource {
+    /// Index into [`GadgetObject::tracers`].
+    pub tracer: usize,
+    pub tracer_name: String,
+    pub map_name: String,
+    inner: SourceInner,
+    lost: u64,
+}
+
+impl std::fmt::Debug for TracerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracerSource")
+            .field("tracer", &self.tracer)
+            .field("tracer_name", &self.tracer_name)
+            .field("map_name", &self.map_name)
+            .field("perf", &matches!(self.inner, SourceInner::Perf { .. }))
+            .finish()
+    }
+}
+
+impl TracerSource {
+    /// A pollable fd (readable when records are pending).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        match &self.inner {
+            SourceInner::Ring(r) => r.as_fd(),
+            SourceInner::Perf { epoll, .. } => epoll.as_fd(),
+        }
+    }
+
+    pub fn is_perf(&self) -> bool {
+        matches!(self.inner, SourceInner::Perf { .. })
+    }
+
+    /// Hands every pending record to `f` without blocking; returns how many.
+    /// Perf samples include the kernel's alignment padding after the payload.
+    pub fn drain(&mut self, f: &mut dyn FnMut(&[u8])) -> usize {
+        let mut n = 0usize;
+        match &mut self.inner {
+            SourceInner::Ring(r) => {
+                while let Some(item) = r.next() {
+                    f(&item);
+                    n += 1;
+                }
+            }
+            SourceInner::Perf { bufs, epoll, .. } => {
+                // Consume pending epoll readiness (level-triggered anyway).
+                let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
+                unsafe { libc::epoll_wait(epoll.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, 0) };
+                let lost = &mut self.lost;
+                let mut tmp = Vec::new();
+                for b in bufs.iter_mut() {
+                    b.for_each(|ev| match ev {
+                        PerfEvent::Sample { head, tail } => {
+                            if tail.is_empty() {
+                                f(head);
+                            } else {
+                                tmp.clear();
+                                tmp.extend_from_slice(head);
+                                tmp.extend_from_slice(tail);
+                                f(&tmp);
+                            }
+                            n += 1;
+                        }
+                        PerfEvent::Lost { count } => *lost += count,
+                    });
+                }
+            }
+        }
+        n
+    }
+
+    /// Records the kernel reported as lost since the last call (perf only;
+    /// ring buffers use `<map>_lost_samples`, see
+    /// [`LoadedGadget::read_lost_samples`]).
+    pub fn take_lost(&mut self) -> u64 {
+        std::mem::take(&mut self.lost)
+    }
+}
+
+impl LoadedGadget {
+    /// The analysis this gadget was loaded with.
+    pub fn object(&self) -> &GadgetObject {
+        &self.obj
+    }
+
+    /// Notes from sanitising and loading (renamed/dropped sections, programs
+    /// loaded without attaching).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Per-program state.
+    pub fn program_states(&self) -> &[(String, ProgramState)] {
+        &self.states
+    }
+
+    /// Direct access to aya's [`Ebpf`].
+    pub fn ebpf(&self) -> &Ebpf {
+        &self.ebpf
+    }
+
+    pub fn ebpf_mut(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
+    }
+
+    /// Fd of a map still owned by the gadget (maps taken by
+    /// [`Self::tracer_sources`] are gone).
+    pub fn map_fd(&self, name: &str) -> Option<BorrowedFd<'_>> {
+        self.ebpf.map(name).map(|m| map_data(m).fd().as_fd())
+    }
+
+    /// (name, kernel map type) of the maps still owned by the gadget.
+    pub fn maps(&self) -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = self
+            .ebpf
+            .maps()
+            .map(|(n, m)| {
+                let t = map_data(m).info().ok().and_then(|i| i.map_type().ok()).map(|t| t as isize as u32).unwrap_or(0);
+                (n.to_string(), t)
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Fd of a loaded program.
+    pub fn program_fd(&self, name: &str) -> Option<BorrowedFd<'_>> {
+        self.ebpf.program(name).and_then(|p| p.fd().ok()).map(|fd| fd.as_fd())
+    }
+
+    /// Takes the tracers' maps out of the gadget and opens readers on them.
+    /// Call once.
+    pub fn tracer_sources(&mut self) -> Result<Vec<TracerSource>> {
+        let mut out = Vec::new();
+        for (i, t) in self.obj.tracers.iter().enumerate() {
+            let map = self
+                .ebpf
+                .take_map(&t.map_name)
+                .ok_or_else(|| anyhow!("tracer {}: map {} not available (already taken?)", t.name, t.map_name))?;
+            let inner = match t.map_type {
+                TracerMapType::RingBuf => SourceInner::Ring(
+                    RingBuf::try_from(map)
+                        .map_err(|e| anyhow!("tracer {}: ring buffer {}: {}", t.name, t.map_name, error_chain(&e)))?,
+                ),
+                TracerMapType::PerfEventArray => {
+                    let mut array = PerfEventArray::try_from(map).map_err(|e| {
+                        anyhow!("tracer {}: perf event array {}: {}", t.name, t.map_name, error_chain(&e))
+                    })?;
+                    let cpus = aya::util::online_cpus()
+                        .map_err(|(p, e)| anyhow!("reading {p}: {e}"))?;
+                    let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+                    if epfd < 0 {
+                        bail!("epoll_create1: {}", std::io::Error::last_os_error());
+                    }
+                    let epoll = unsafe { OwnedFd::from_raw_fd(epfd) };
+                    let mut bufs = Vec::new();
+                    for cpu in cpus {
+                        let b = array.open(cpu, Some(PERF_PAGES_PER_CPU)).map_err(|e| {
+                            anyhow!("tracer {}: opening perf buffer on cpu {cpu}: {}", t.name, error_chain(&e))
+                        })?;
+                        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: cpu as u64 };
+                        if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, b.as_raw_fd(), &mut ev) } < 0 {
+                            bail!("epoll_ctl: {}", std::io::Error::last_os_error());
+                        }
+                        bufs.push(b);
+                    }
+                    SourceInner::Perf { bufs, _array: array, epoll }
+                }
+            };
+            out.push(TracerSource {
+                tracer: i,
+                tracer_name: t.name.clone(),
+                map_name: t.map_name.clone(),
+                inner,
+                lost: 0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sums and zeroes the per-CPU `<map>_lost_samples` counter (0 if the
+    /// object has no such map).
+    pub fn read_lost_samples(&self, map: &str) -> u64 {
+        let name = format!("{map}_lost_samples");
+        let Some(fd) = self.map_fd(&name) else { return 0 };
+        let ncpu = aya::util::nr_cpus().unwrap_or(1);
+        let mut vals = vec![0u64; ncpu];
+        let key = 0u32;
+        if raw::map_lookup(fd, &key.to_ne_bytes(), bytemuck_u64(&mut vals)).is_err() {
+            return 0;
+        }
+        let sum: u64 = vals.iter().sum();
+        if sum != 0 {
+            let zeros = vec![0u64; ncpu];
+            let _ = raw::map_update(fd, &key.to_ne_bytes(), u64s_as_bytes(&zeros), 0);
+        }
+        sum
+    }
+
+    /// Runs an iterator (`GADGET_ITER` name): attaches each of its programs,
+    /// reads the iterator fd to the end and concatenates the output.
+    pub fn run_iter(&mut self, iter_name: &str) -> Result<Vec<u8>> {
+        let it = self
+            .obj
+            .iterator(iter_name)
+            .ok_or_else(|| anyhow!("iterator {iter_name} not found in the object"))?
+            .clone();
+        let mut out = Vec::new();
+        for prog in &it.programs {
+            if self.states.iter().any(|(n, s)| n == prog && *s == ProgramState::Disabled) {
+                continue;
+            }
+            out.extend(self.run_iter_program(prog).with_context(|| format!("iterator {iter_name}"))?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one loaded `iter/` program and returns everything it wrote.
+    pub fn run_iter_program(&mut self, prog: &str) -> Result<Vec<u8>> {
+        let p = self
+            .ebpf
+            .program_mut(prog)
+            .ok_or_else(|| anyhow!("program {prog} not found"))?;
+        let it: &mut Iter = p.try_into().map_err(|e| anyhow!("program {prog} is not an iterator: {}", error_chain(&e)))?;
+        let id = it.attach().map_err(|e| anyhow!("program {prog}: attaching iterator: {}", error_chain(&e)))?;
+        let link = it.take_link(id).map_err(|e| anyhow!("program {prog}: {}", error_chain(&e)))?;
+        let mut f = link
+            .into_file()
+            .map_err(|e| anyhow!("program {prog}: creating iterator fd: {}", error_chain(&e)))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).with_context(|| format!("program {prog}: reading iterator output"))?;
+        Ok(buf)
+    }
+
+    /// The kernel BTF used for loading, if any.
+    pub fn kernel_btf(&self) -> Option<&Btf> {
+        self.btf.as_ref()
+    }
+}
+
+fn bytemuck_u64(v: &mut [u64]) -> &mut [u8] {
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, v.len() * 8) }
+}
+
+fn u64s_as_bytes(v: &[u64]) -> &[u8] {
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) }
+}
+
+/// Raw `bpf(2)` helpers (aya's are crate-private).
+pub mod raw {
+    use std::io;
+    use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+    pub const BPF_MAP_LOOKUP_ELEM: i64 = 1;
+    pub const BPF_MAP_UPDATE_ELEM: i64 = 2;
+    pub const BPF_MAP_DELETE_ELEM: i64 = 3;
+    pub const BPF_PROG_LOAD: i64 = 5;
+    pub const BPF_RAW_TRACEPOINT_OPEN: i64 = 17;
+    pub const BPF_LINK_CREATE: i64 = 28;
+
+    fn sys_bpf(cmd: i64, attr: &mut [u8]) -> io::Result<i64> {
+        let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len() as u32) };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r)
+        }
+    }
+
+    fn put32(a: &mut [u8], off: usize, v: u32) {
+        a[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+    fn put64(a: &mut [u8], off: usize, v: u64) {
+        a[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn elem_attr(fd: RawFd, key: *const u8, value: u64, flags: u64) -> [u8; 32] {
+        let mut a = [0u8; 32];
+        put32(&mut a, 0, fd as u32);
+        put64(&mut a, 8, key as u64);
+        put64(&mut a, 16, value);
+        put64(&mut a, 24, flags);
+        a
+    }
+
+    /// `BPF_MAP_LOOKUP_ELEM`; `value` must have the map's (per-CPU) value size.
+    pub fn map_lookup(fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), value.as_mut_ptr() as u64, 0);
+        sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut a).map(|_| ())
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM`.
+    pub fn map_update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
+        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), value.as_ptr() as u64, flags);
+        sys_bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(|_| ())
+    }
+
+    /// `BPF_MAP_DELETE_ELEM`.
+    pub fn map_delete(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<()> {
+        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), 0, 0);
+        sys_bpf(BPF_MAP_DELETE_ELEM, &mut a).map(|_| ())
+    }
+
+    /// Loads `r0 = 0; exit` as the given program type.
+    pub(super) fn load_trivial(prog_type: u32, expected_attach_type: u32, attach_btf_id: u32) -> io::Result<OwnedFd> {
+        let insns: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+        let license = b"GPL\0";
+        let mut a = [0u8; 128];
+        put32(&mut a, 0, prog_type);
+        put32(&mut a, 4, 2);
+        put64(&mut a, 8, insns.as_ptr() as u64);
+        put64(&mut a, 16, license.as_ptr() as u64);
+        put32(&mut a, 68, expected_attach_type);
+        put32(&mut a, 108, attach_btf_id);
+        let fd = sys_bpf(BPF_PROG_LOAD, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// `BPF_RAW_TRACEPOINT_OPEN` (name = None for BTF-based tracing programs).
+    pub(super) fn raw_tp_open(prog: BorrowedFd<'_>, name: Option<&std::ffi::CStr>) -> io::Result<OwnedFd> {
+        let mut a = [0u8; 16];
+        put64(&mut a, 0, name.map(|n| n.as_ptr() as u64).unwrap_or(0));
+        put32(&mut a, 8, prog.as_raw_fd() as u32);
+        let fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// `BPF_LINK_CREATE` with no target (iterators).
+    pub(super) fn link_create(prog: BorrowedFd<'_>, attach_type: u32) -> io::Result<OwnedFd> {
+        let mut a = [0u8; 32];
+        put32(&mut a, 0, prog.as_raw_fd() as u32);
+        put32(&mut a, 8, attach_type);
+        let fd = sys_bpf(BPF_LINK_CREATE, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+}
+
+/// Which attach types work on this kernel. Cheap: tracepoint/kprobe/uprobe
+/// are detected from tracefs and `/sys/bus/event_source`; raw_tracepoint,
+/// tp_btf, fentry, fexit, iter, lsm and socket_filter by loading and
+/// attaching a two-instruction program. Cached for the process.
+pub fn probe_attach_types() -> Vec<(&'static str, bool)> {
+    static CACHE: OnceLock<Vec<(&'static str, bool)>> = OnceLock::new();
+    CACHE.get_or_init(probe_attach_types_uncached).clone()
+}
+
+fn probe_attach_types_uncached() -> Vec<(&'static str, bool)> {
+    use aya_obj::btf::BtfKind;
+    use aya_obj::generated::{bpf_attach_type as at, bpf_prog_type as pt};
+    let exists = |p: &str| std::path::Path::new(p).exists();
+    let tracefs = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .into_iter()
+        .find(|p| exists(&format!("{p}/events")));
+    let tracepoint = tracefs.is_some();
+    let kprobe = exists("/sys/bus/event_source/devices/kprobe/type")
+        || tracefs.is_some_and(|t| exists(&format!("{t}/kprobe_events")));
+    let uprobe = exists("/sys/bus/event_source/devices/uprobe/type")
+        || tracefs.is_some_and(|t| exists(&format!("{t}/uprobe_events")));
+
+    let btf = Btf::from_sys_fs().ok();
+    let func_id = |names: &[&str], kind: BtfKind| -> Option<u32> {
+        let b = btf.as_ref()?;
+        names.iter().find_map(|n| b.id_by_type_name_kind(n, kind).ok())
+    };
+
+    let raw_tp = raw::load_trivial(pt::BPF_PROG_TYPE_RAW_TRACEPOINT as u32, 0, 0)
+        .and_then(|p| raw::raw_tp_open(p.as_fd(), Some(c"sys_enter")))
+        .is_ok();
+    let tracing = |attach: u32, id: Option<u32>| -> bool {
+        let Some(id) = id else { return false };
+        raw::load_trivial(pt::BPF_PROG_TYPE_TRACING as u32, attach, id)
+            .and_then(|p| raw::raw_tp_open(p.as_fd(), None))
+            .is_ok()
+    };
+    let tp_btf = tracing(
+        at::BPF_TRACE_RAW_TP as u32,
+        func_id(&["btf_trace_sched_process_exec", "btf_trace_sys_enter"], BtfKind::Typedef),
+    );
+    let fentry_fns = ["do_sys_openat2", "vfs_read", "security_file_open"];
+    let fentry = tracing(at::BPF_TRACE_FENTRY as u32, func_id(&fentry_fns, BtfKind::Func));
+    let fexit = tracing(at::BPF_TRACE_FEXIT as u32, func_id(&fentry_fns, BtfKind::Func));
+    let iter = func_id(&["bpf_iter_task"], BtfKind::Func)
+        .map(|id| {
+            raw::load_trivial(pt::BPF_PROG_TYPE_TRACING as u32, at::BPF_TRACE_ITER as u32, id)
+                .and_then(|p| raw::link_create(p.as_fd(), at::BPF_TRACE_ITER as u32))
+                .is_ok()
+        })
+        .unwrap_or(false);
+    let lsm = func_id(&["bpf_lsm_file_open"], BtfKind::Func)
+        .map(|id| {
+            raw::load_trivial(pt::BPF_PROG_TYPE_LSM as u32, at::BPF_LSM_MAC as u32, id)
+                .and_then(|p| raw::raw_tp_open(p.as_fd(), None))
+                .is_ok()
+        })
+        .unwrap_or(false);
+    let socket = raw::load_trivial(pt::BPF_PROG_TYPE_SOCKET_FILTER as u32, 0, 0).is_ok();
+    vec![
+        ("tracepoint", tracepoint),
+        ("raw_tracepoint", raw_tp),
+        ("tp_btf", tp_btf),
+        ("kprobe", kprobe),
+        ("kretprobe", kprobe),
+        ("uprobe", uprobe),
+        ("uretprobe", uprobe),
+        ("fentry", fentry),
+        ("fexit", fexit),
+        ("iter", iter),
+        ("lsm", lsm),
+        ("socket_filter", socket),
+    ]
+}

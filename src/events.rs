@@ -1,0 +1,302 @@
+//! What crosses threads: events for the embedder (a bounded queue with an eventfd), gadget
+//! statistics, and the gadget logger.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::datasource::{PacketData, SchemaRef};
+
+/// Log levels of the guest ABI: 0 error, 1 warn, 2 info, 3 debug, 4 trace.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+impl LogLevel {
+    pub fn from_u32(v: u32) -> LogLevel {
+        match v {
+            0 => LogLevel::Error,
+            1 => LogLevel::Warn,
+            2 => LogLevel::Info,
+            3 => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "error" => LogLevel::Error,
+            "warn" | "warning" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" => LogLevel::Debug,
+            "trace" => LogLevel::Trace,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// A log sink: `(level, gadget name, message)`.
+pub type LogFn = dyn Fn(LogLevel, &str, &str) + Send + Sync;
+
+/// The logger of one runtime. Messages above `level` are dropped before formatting.
+pub struct Logger {
+    level: AtomicU32,
+    sink: Option<Arc<LogFn>>,
+}
+
+impl Logger {
+    pub fn new(level: LogLevel, sink: Option<Arc<LogFn>>) -> Logger {
+        Logger { level: AtomicU32::new(level as u32), sink }
+    }
+    pub fn level(&self) -> LogLevel {
+        LogLevel::from_u32(self.level.load(Ordering::Relaxed))
+    }
+    pub fn set_level(&self, l: LogLevel) {
+        self.level.store(l as u32, Ordering::Relaxed)
+    }
+    pub fn enabled(&self, l: LogLevel) -> bool {
+        self.sink.is_some() && (l as u32) <= self.level.load(Ordering::Relaxed)
+    }
+    pub fn log(&self, l: LogLevel, gadget: &str, msg: &str) {
+        if self.enabled(l) {
+            if let Some(s) = &self.sink {
+                s(l, gadget, msg)
+            }
+        }
+    }
+}
+
+/// One event as the embedder sees it: a snapshot of a packet after every subscriber with a
+/// lower priority (wasm ones included) has run.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub schema: SchemaRef,
+    pub data: PacketData,
+}
+
+impl Event {
+    pub fn to_json(&self) -> String {
+        crate::datasource::json::packet_to_json(&self.schema, &self.data)
+    }
+    /// Number of records (1 for single packets).
+    pub fn len(&self) -> usize {
+        match &self.data {
+            PacketData::Single(_) => 1,
+            PacketData::Array(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn is_array(&self) -> bool {
+        matches!(self.data, PacketData::Array(_))
+    }
+    pub fn record(&self, i: usize) -> Option<&crate::datasource::Record> {
+        match &self.data {
+            PacketData::Single(r) => (i == 0).then_some(r),
+            PacketData::Array(v) => v.get(i),
+        }
+    }
+}
+
+/// Per-gadget counters, readable from any thread.
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// Events handed to embedder callbacks.
+    pub delivered: AtomicU64,
+    /// Events dropped because the embedder queue was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Traps inside guest callbacks (D4), and failed guest calls.
+    pub guest_traps: AtomicU64,
+    /// Nested emits refused because the pending queue was full (D3).
+    pub dropped_nested: AtomicU64,
+    /// Samples the kernel side reported lost (ring `_lost_samples`, perf lost records).
+    pub lost_samples: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub delivered: u64,
+    pub dropped_queue_full: u64,
+    pub guest_traps: u64,
+    pub dropped_nested: u64,
+    pub lost_samples: u64,
+    pub queued: u64,
+}
+
+/// A queued item: the embedder subscription it is for, and the event.
+pub struct Queued {
+    pub sub: u64,
+    pub event: Event,
+}
+
+/// Bounded multi-producer queue drained by `poll`/`consume`. Producers never block: when the
+/// queue is full the event is dropped and counted. The eventfd is readable while the queue is
+/// non-empty.
+pub struct EventQueue {
+    inner: Mutex<VecDeque<Queued>>,
+    cond: Condvar,
+    capacity: usize,
+    efd: OwnedFd,
+    signalled: AtomicBool,
+    closed: AtomicBool,
+    pub stats: Stats,
+}
+
+impl EventQueue {
+    pub fn new(capacity: usize) -> std::io::Result<EventQueue> {
+        // SAFETY: plain syscall; the result is checked and owned below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(EventQueue {
+            inner: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            cond: Condvar::new(),
+            capacity: capacity.max(1),
+            // SAFETY: fd is a fresh descriptor we own.
+            efd: unsafe { OwnedFd::from_raw_fd(fd) },
+            signalled: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.efd.as_raw_fd()
+    }
+
+    /// Queues an event; returns false (and counts a drop) if the queue is full.
+    pub fn push(&self, sub: u64, event: Event) -> bool {
+        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= self.capacity {
+            drop(q);
+            self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        q.push_back(Queued { sub, event });
+        let was_empty = q.len() == 1;
+        drop(q);
+        if was_empty {
+            self.signal();
+        }
+        true
+    }
+
+    fn signal(&self) {
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            let one: u64 = 1;
+            // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
+            unsafe { libc::write(self.efd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+        }
+        self.cond.notify_all();
+    }
+
+    fn clear_signal(&self) {
+        let mut v: u64 = 0;
+        // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
+        unsafe { libc::read(self.efd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
+        self.signalled.store(false, Ordering::Release);
+    }
+
+    /// Wakes waiters (used when the gadget stops, so poll does not sleep for its full timeout).
+    pub fn wake(&self) {
+        self.cond.notify_all();
+    }
+
+    /// Marks the queue closed: waits return at once.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.cond.notify_all();
+    }
+
+    pub fn reopen(&self) {
+        self.closed.store(false, Ordering::Release);
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes up to `max` queued events, waiting up to `timeout` for the first one
+    /// (`None` = wait forever, zero = don't wait).
+    pub fn take(&self, max: usize, timeout: Option<Duration>, out: &mut VecDeque<Queued>) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if !q.is_empty() || self.closed.load(Ordering::Acquire) {
+                break;
+            }
+            match deadline {
+                None => q = self.cond.wait(q).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    q = self.cond.wait_timeout(q, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+        let n = q.len().min(max);
+        out.extend(q.drain(..n));
+        if q.is_empty() {
+            self.clear_signal();
+        }
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            delivered: self.stats.delivered.load(Ordering::Relaxed),
+            dropped_queue_full: self.stats.dropped_queue_full.load(Ordering::Relaxed),
+            guest_traps: self.stats.guest_traps.load(Ordering::Relaxed),
+            dropped_nested: self.stats.dropped_nested.load(Ordering::Relaxed),
+            lost_samples: self.stats.lost_samples.load(Ordering::Relaxed),
+            queued: self.len() as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasource::{Schema, TYPE_SINGLE};
+
+    #[test]
+    fn full_queue_drops_and_counts() {
+        let q = EventQueue::new(2).unwrap();
+        let ev = Event { schema: Arc::new(Schema::new("x", TYPE_SINGLE)), data: PacketData::Single(vec![]) };
+        assert!(q.push(1, ev.clone()));
+        assert!(q.push(1, ev.clone()));
+        assert!(!q.push(1, ev));
+        assert_eq!(q.snapshot().dropped_queue_full, 1);
+        let mut out = VecDeque::new();
+        q.take(10, Some(Duration::ZERO), &mut out);
+        assert_eq!(out.len(), 2);
+        let t = Instant::now();
+        q.take(10, Some(Duration::from_millis(30)), &mut out);
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        assert_eq!(out.len(), 2);
+    }
+}

@@ -1,0 +1,815 @@
+//! A gadget: one owner of a wasmtime `Store` (behind a mutex), its lifecycle, the embedder's
+//! data sources and subscriptions, and the event queue drained by `poll`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use wasmtime::{Instance, Module, Store, StoreLimitsBuilder, UpdateDeadline, Val};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::datasource::{self as dsrc, kind, PacketData, Schema, SchemaRef, TYPE_ARRAY, TYPE_SINGLE};
+use crate::error::{err, Error, ErrorCode, Result};
+use crate::events::{Event, EventQueue, LogLevel, Queued, StatsSnapshot};
+use crate::host::{self, HostState, Interrupted, ModuleClosed, Phase, SubKind, Subscriber};
+use crate::params::{ParamDecl, Params};
+use crate::runtime::Runtime;
+
+/// The parts of a gadget as read from disk or memory.
+#[derive(Clone, Default)]
+pub struct GadgetSource {
+    pub name: String,
+    pub wasm: Option<Vec<u8>>,
+    pub ebpf: Option<Vec<u8>>,
+    /// gadget.yaml content (`Null` when absent).
+    pub metadata: serde_yaml::Value,
+}
+
+impl GadgetSource {
+    /// A gadget made of a wasm program only.
+    pub fn from_wasm(name: &str, wasm: Vec<u8>) -> GadgetSource {
+        GadgetSource { name: name.to_string(), wasm: Some(wasm), ..Default::default() }
+    }
+
+    /// Reads a gadget from a `.wasm` file, a directory holding `program.wasm` and optionally
+    /// `program.bpf.o` and `gadget.yaml`, or an OCI image (layout directory or tar archive;
+    /// `reference` selects an image inside it).
+    pub fn from_path(path: &Path, reference: Option<&str>) -> Result<GadgetSource> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::new(ErrorCode::NotFound, format!("{}: {e}", path.display())))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("gadget").to_string();
+        if meta.is_dir() && !path.join("index.json").exists() {
+            let read_opt = |name: &str| -> Result<Option<Vec<u8>>> {
+                let p = path.join(name);
+                match std::fs::read(&p) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::new(ErrorCode::Io, format!("{}: {e}", p.display()))),
+                }
+            };
+            let wasm = read_opt("program.wasm")?;
+            let ebpf = read_opt("program.bpf.o")?;
+            let metadata = match read_opt("gadget.yaml")? {
+                Some(y) => parse_metadata(&y)?,
+                None => serde_yaml::Value::Null,
+            };
+            if wasm.is_none() && ebpf.is_none() {
+                return err(
+                    ErrorCode::NotFound,
+                    format!("{}: directory holds neither program.wasm nor program.bpf.o", path.display()),
+                );
+            }
+            let name = metadata.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or(stem);
+            return Ok(GadgetSource { name, wasm, ebpf, metadata });
+        }
+        let bytes = if meta.is_file() {
+            std::fs::read(path).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))?
+        } else {
+            Vec::new()
+        };
+        if bytes.starts_with(b"\0asm") {
+            return Ok(GadgetSource::from_wasm(&stem, bytes));
+        }
+        crate::image::load_source(path, reference)
+    }
+}
+
+/// Parses gadget.yaml text.
+pub fn parse_metadata(y: &[u8]) -> Result<serde_yaml::Value> {
+    serde_yaml::from_slice(y).map_err(|e| Error::new(ErrorCode::Image, format!("invalid gadget.yaml: {e}")))
+}
+
+/// Lifecycle states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Created,
+    Initialized,
+    Started,
+    Stopped,
+    Failed,
+}
+
+/// An embedder callback: returns a negative value to stop dispatching.
+pub type EventCallback = Box<dyn FnMut(&Event) -> i32 + Send>;
+
+struct Core {
+    store: Store<HostState>,
+    module: Option<Module>,
+    instance: Option<Instance>,
+    state: State,
+    params: Params,
+    ebpf: Option<crate::ebpf::EbpfGadget>,
+}
+
+/// A loaded gadget. All methods are thread-safe; embedder callbacks only run inside
+/// [`GadgetInner::poll`] / [`GadgetInner::consume`] on the caller's thread. Dropping the last
+/// handle stops a running gadget.
+pub struct Gadget(Arc<GadgetInner>);
+
+impl std::ops::Deref for Gadget {
+    type Target = GadgetInner;
+    fn deref(&self) -> &GadgetInner {
+        &self.0
+    }
+}
+
+/// The shared state behind a [`Gadget`] handle.
+pub struct GadgetInner {
+    name: Arc<str>,
+    rt: Runtime,
+    core: Mutex<Core>,
+    queue: Arc<EventQueue>,
+    abort: Arc<AtomicBool>,
+    subs: Mutex<HashMap<u64, Arc<Mutex<EventCallback>>>>,
+    backlog: Mutex<VecDeque<Queued>>,
+    next_sub: AtomicU64,
+    polling: AtomicBool,
+    /// Whether the module came from the compiled-module cache.
+    pub from_cache: bool,
+    weak: std::sync::Weak<GadgetInner>,
+}
+
+impl Gadget {
+    /// Opens a gadget: compiles its wasm program and analyses its eBPF object, without running
+    /// guest code. Data sources and subscriptions can be added before [`Gadget::init`].
+    pub fn open(rt: &Runtime, src: GadgetSource) -> Result<Gadget> {
+        let name: Arc<str> = Arc::from(src.name.as_str());
+        let opts = rt.options();
+        let queue = Arc::new(EventQueue::new(opts.queue_capacity)?);
+        let abort = Arc::new(AtomicBool::new(false));
+        let logger = rt.logger().clone();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(host::wasi_log::LogStream::new(logger.clone(), name.clone(), "stdout"))
+            .stderr(host::wasi_log::LogStream::new(logger.clone(), name.clone(), "stderr"))
+            .build_p1();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(opts.memory_pages as usize * 65536)
+            .instances(1)
+            .build();
+        let state = HostState::new(
+            wasi,
+            limits,
+            name.clone(),
+            logger,
+            queue.clone(),
+            abort.clone(),
+            opts.call_timeout,
+            src.metadata.clone(),
+        );
+        let mut store = Store::new(&rt.inner.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_callback(|ctx| {
+            let st = ctx.data();
+            if st.abort.load(Ordering::Relaxed) {
+                return Err(Interrupted("guest call interrupted: the gadget is stopping".into()).into());
+            }
+            if std::time::Instant::now() >= st.deadline {
+                return Err(Interrupted("guest call exceeded its deadline".into()).into());
+            }
+            Ok(UpdateDeadline::Continue(1))
+        });
+        store.set_epoch_deadline(1);
+
+        let mut params = Params::from_metadata(&src.metadata);
+        let (module, from_cache) = match &src.wasm {
+            Some(w) => {
+                let (m, c) = rt.compile(w)?;
+                (Some(m), c)
+            }
+            None => (None, false),
+        };
+        let ebpf = match &src.ebpf {
+            Some(obj) => {
+                let e = crate::ebpf::EbpfGadget::open(obj, &src.metadata)?;
+                params.add_ebpf(e.params());
+                Some(e)
+            }
+            None => None,
+        };
+        if module.is_none() && ebpf.is_none() {
+            return err(ErrorCode::Image, "gadget has neither a wasm program nor an eBPF object");
+        }
+        store.data_mut().params = params.wasm_values();
+        let mut core = Core { store, module, instance: None, state: State::Created, params, ebpf };
+        if let Some(e) = &core.ebpf {
+            e.register_datasources(core.store.data_mut());
+        }
+        core.store.data_mut().phase = Phase::Init;
+        Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
+            weak: weak.clone(),
+            name,
+            rt: rt.clone(),
+            core: Mutex::new(core),
+            queue,
+            abort,
+            subs: Mutex::new(HashMap::new()),
+            backlog: Mutex::new(VecDeque::new()),
+            next_sub: AtomicU64::new(1),
+            polling: AtomicBool::new(false),
+            from_cache,
+        })))
+    }
+
+    /// Opens and initializes (runs `gadgetInit`).
+    pub fn load(rt: &Runtime, src: GadgetSource) -> Result<Gadget> {
+        let g = Gadget::open(rt, src)?;
+        g.init()?;
+        Ok(g)
+    }
+}
+
+impl GadgetInner {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        self.rt.logger().log(level, &self.name, msg);
+    }
+
+    pub fn state(&self) -> State {
+        self.lock().state
+    }
+
+    /// Instantiates the wasm program, checks the API version and runs `gadgetInit`.
+    pub fn init(&self) -> Result<()> {
+        let mut core = self.lock();
+        if core.state != State::Created {
+            return err(ErrorCode::BadState, format!("init: gadget is {:?}, not Created", core.state));
+        }
+        let r = self.init_locked(&mut core);
+        core.state = if r.is_ok() { State::Initialized } else { State::Failed };
+        r
+    }
+
+    fn init_locked(&self, core: &mut Core) -> Result<()> {
+        let Some(module) = core.module.clone() else { return Ok(()) };
+        let wasm_err = |e: wasmtime::Error| Error::new(ErrorCode::WasmLoad, format!("instantiating the wasm program: {e:#}"));
+        let instance = self.rt.inner.linker.instantiate(&mut core.store, &module).map_err(wasm_err)?;
+        let memory = instance.get_memory(&mut core.store, "memory").ok_or_else(|| {
+            Error::new(ErrorCode::Abi, "the wasm program does not export its linear memory as \"memory\"")
+        })?;
+        core.store.data_mut().memory = Some(memory);
+        core.instance = Some(instance);
+        if let Some(f) = instance.get_func(&mut core.store, "_initialize") {
+            let r = host::guest_call(&mut core.store.as_context_mut(), None, |ctx| f.call(ctx, &[], &mut []));
+            if let Err(e) = r {
+                if !is_exit_zero(&e) {
+                    return Err(guest_error("_initialize", e, self.rt.options().call_timeout));
+                }
+            }
+        }
+        // gadgetAPIVersion: required, exactly one integer result equal to 1.
+        let Some(f) = instance.get_func(&mut core.store, "gadgetAPIVersion") else {
+            return err(ErrorCode::Abi, "wasm module doesn't export gadgetAPIVersion");
+        };
+        let ty = f.ty(&core.store);
+        if ty.results().len() != 1 {
+            return err(ErrorCode::Abi, format!("gadgetAPIVersion returns {} values, expected 1", ty.results().len()));
+        }
+        let mut out = [Val::I64(0)];
+        host::guest_call(&mut core.store.as_context_mut(), None, |ctx| f.call(ctx, &[], &mut out))
+            .map_err(|e| guest_error("gadgetAPIVersion", e, self.rt.options().call_timeout))?;
+        let v = match out[0] {
+            Val::I32(v) => v as i64,
+            Val::I64(v) => v,
+            _ => return err(ErrorCode::Abi, "gadgetAPIVersion must return an integer"),
+        };
+        if v != 1 {
+            return err(ErrorCode::Abi, format!("unsupported gadget API version: {v}, expected: 1"));
+        }
+        if let Some(cb) = instance.get_export(&mut core.store, "dataSourceCallback") {
+            let f = cb
+                .into_func()
+                .ok_or_else(|| Error::new(ErrorCode::Abi, "dataSourceCallback is not a function"))?;
+            let typed = f.typed::<(i64, i32, i32), ()>(&core.store).map_err(|e| {
+                Error::new(ErrorCode::Abi, format!("dataSourceCallback has the wrong signature (want (i64, i32, i32) -> ()): {e}"))
+            })?;
+            core.store.data_mut().callback = Some(typed);
+        }
+        self.call_lifecycle(core, "gadgetInit", None)
+    }
+
+    /// Calls a lifecycle export if present; a nonzero result or a trap is an error naming it.
+    fn call_lifecycle(&self, core: &mut Core, name: &str, timeout: Option<Duration>) -> Result<()> {
+        let Some(instance) = core.instance else { return Ok(()) };
+        let Some(f) = instance.get_func(&mut core.store, name) else { return Ok(()) };
+        if let Some(reason) = &core.store.data().closed {
+            return err(ErrorCode::Guest, format!("{name}: module closed: {reason}"));
+        }
+        let ty = f.ty(&core.store);
+        if ty.results().len() == 0 {
+            return err(ErrorCode::Abi, format!("{name} must return an integer"));
+        }
+        if ty.params().len() != 0 {
+            return err(ErrorCode::Abi, format!("{name} must take no parameters"));
+        }
+        let mut out: Vec<Val> = ty.results().map(|t| t.default_value().unwrap_or(Val::I32(0))).collect();
+        let timeout_val = timeout.unwrap_or(self.rt.options().call_timeout);
+        let r = host::guest_call(&mut core.store.as_context_mut(), Some(timeout_val), |ctx| f.call(ctx, &[], &mut out));
+        host::drain_pending(&mut core.store);
+        r.map_err(|e| guest_error(name, e, timeout_val))?;
+        let v = match out[0] {
+            Val::I32(v) => v as i64,
+            Val::I64(v) => v,
+            _ => return err(ErrorCode::Abi, format!("{name} must return an integer")),
+        };
+        if v != 0 {
+            return err(ErrorCode::Guest, format!("{name} failed: returned {v}"));
+        }
+        Ok(())
+    }
+
+    /// Runs `gadgetPreStart`, loads and attaches the eBPF side, then `gadgetStart`.
+    pub fn start(&self) -> Result<()> {
+        let mut core = self.lock();
+        if core.state == State::Created {
+            let r = self.init_locked(&mut core);
+            core.state = if r.is_ok() { State::Initialized } else { State::Failed };
+            r?;
+        }
+        if core.state != State::Initialized {
+            return err(ErrorCode::BadState, format!("start: gadget is {:?}, not Initialized", core.state));
+        }
+        let missing = core.params.missing_mandatory();
+        if !missing.is_empty() {
+            return err(ErrorCode::Param, format!("missing mandatory params: {}", missing.join(", ")));
+        }
+        self.queue.reopen();
+        let r = self.start_locked(&mut core);
+        match r {
+            Ok(()) => core.state = State::Started,
+            Err(_) => {
+                self.teardown(&mut core);
+                core.state = State::Failed;
+            }
+        }
+        r
+    }
+
+    fn start_locked(&self, core: &mut Core) -> Result<()> {
+        core.store.data_mut().phase = Phase::PreStart;
+        self.call_lifecycle(core, "gadgetPreStart", None)?;
+        let st = core.store.data_mut();
+        st.active_mntns_filter = st.mntns_filter.clone();
+        if let Some(e) = core.ebpf.as_mut() {
+            let config = core.store.data().config.clone();
+            let mntns = core.store.data().mntns_filter.clone();
+            e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
+            e.publish_maps(core.store.data_mut());
+        }
+        core.store.data_mut().phase = Phase::Started;
+        self.call_lifecycle(core, "gadgetStart", None)
+    }
+
+
+    /// Runs `gadgetStop` (with the stop deadline), closes every host object the guest still
+    /// holds (D8), then runs `gadgetPostStop`. A guest stuck in a callback is interrupted.
+    pub fn stop(&self) -> Result<()> {
+        self.abort.store(true, Ordering::SeqCst);
+        let mut core = self.lock();
+        self.abort.store(false, Ordering::SeqCst);
+        if core.state != State::Started {
+            return err(ErrorCode::BadState, format!("stop: gadget is {:?}, not Started", core.state));
+        }
+        if let Some(e) = core.ebpf.as_mut() {
+            e.stop();
+        }
+        core.store.data_mut().phase = Phase::Stopping;
+        let r1 = self.call_lifecycle(&mut core, "gadgetStop", Some(self.rt.options().stop_timeout));
+        self.teardown(&mut core);
+        let r2 = self.call_lifecycle(&mut core, "gadgetPostStop", None);
+        core.state = State::Stopped;
+        self.queue.close();
+        r1.and(r2)
+    }
+
+    fn teardown(&self, core: &mut Core) {
+        let st = core.store.data_mut();
+        st.maps.close_all();
+        st.clear_objects();
+        st.phase = Phase::Stopped;
+        if let Some(e) = core.ebpf.as_mut() {
+            e.close();
+        }
+    }
+
+    // ----- params, config, filter -----
+
+    pub fn params(&self) -> Vec<ParamDecl> {
+        self.lock().params.decls().to_vec()
+    }
+
+    pub fn set_param(&self, key: &str, value: &str) -> Result<()> {
+        let mut core = self.lock();
+        if core.state == State::Started {
+            return err(ErrorCode::BadState, "params cannot change while the gadget runs");
+        }
+        core.params.set(key, value)?;
+        core.store.data_mut().params = core.params.wasm_values();
+        Ok(())
+    }
+
+    pub fn get_param(&self, key: &str) -> Result<String> {
+        self.lock().params.get(key)
+    }
+
+    /// The gadget configuration value at a dotted path (scalars as text, maps as JSON).
+    pub fn config(&self, path: &str) -> Option<String> {
+        let core = self.lock();
+        crate::config::get_path(&core.store.data().config, path).map(crate::config::render)
+    }
+
+    /// Sets the mount-namespace IDs to keep (`None` disables filtering). Takes effect at start.
+    pub fn set_mntns_filter(&self, ids: Option<&[u64]>) {
+        let mut core = self.lock();
+        core.store.data_mut().mntns_filter = ids.map(|v| v.iter().copied().collect::<HashSet<u64>>());
+    }
+
+    // ----- embedder data sources -----
+
+    /// Creates a data source owned by the embedder.
+    pub fn add_datasource(&self, name: &str, ds_type: u32) -> Result<()> {
+        if ds_type != TYPE_SINGLE && ds_type != TYPE_ARRAY {
+            return err(ErrorCode::InvalidArgument, format!("invalid data source type {ds_type}"));
+        }
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        if st.find_datasource(name).is_some() {
+            return err(ErrorCode::InvalidArgument, format!("data source {name:?} already exists"));
+        }
+        st.add_datasource(Schema::new(name, ds_type), "host");
+        Ok(())
+    }
+
+    /// Adds a field to a data source; returns its index.
+    pub fn add_field(&self, ds: &str, name: &str, k: u32) -> Result<usize> {
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+        let mut schema = (*st.dss[i].schema).clone();
+        let fi = schema.add_field(name, k).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))?;
+        st.apply_field_config(&mut schema, fi);
+        st.dss[i].schema = Arc::new(schema);
+        Ok(fi)
+    }
+
+    /// Adds a tag to a field.
+    pub fn add_field_tag(&self, ds: &str, field: &str, tag: &str) -> Result<()> {
+        self.with_field(ds, field, |f| f.tags.push(tag.to_string()))
+    }
+
+    /// Sets an annotation on a field.
+    pub fn set_field_annotation(&self, ds: &str, field: &str, key: &str, value: &str) -> Result<()> {
+        self.with_field(ds, field, |f| {
+            f.annotations.insert(key.to_string(), value.to_string());
+        })
+    }
+
+    fn with_field(&self, ds: &str, field: &str, f: impl FnOnce(&mut dsrc::FieldDef)) -> Result<()> {
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+        let schema = Arc::make_mut(&mut st.dss[i].schema);
+        let fi = schema
+            .field_index(field)
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("field {field:?} not found in {ds:?}")))?;
+        f(&mut schema.fields[fi]);
+        Ok(())
+    }
+
+    /// The current schema of a data source.
+    pub fn schema(&self, ds: &str) -> Result<SchemaRef> {
+        let core = self.lock();
+        let st = core.store.data();
+        let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+        Ok(st.dss[i].schema.clone())
+    }
+
+    /// Schemas of every referenced data source, in creation order.
+    pub fn datasources(&self) -> Vec<SchemaRef> {
+        let core = self.lock();
+        let st = core.store.data();
+        let mut v: Vec<(usize, SchemaRef)> =
+            st.ds_by_name.values().filter(|&&i| st.dss[i].referenced).map(|&i| (i, st.dss[i].schema.clone())).collect();
+        v.sort_by_key(|(i, _)| *i);
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// A packet for an embedder data source, to fill and [`Gadget::emit`].
+    pub fn new_packet(&self, ds: &str) -> Result<HostPacket> {
+        let schema = self.schema(ds)?;
+        let data = if schema.is_array() {
+            PacketData::Array(Vec::new())
+        } else {
+            PacketData::Single(schema.new_record())
+        };
+        Ok(HostPacket { schema, data })
+    }
+
+    /// Emits a packet through the data source's subscribers (wasm and embedder) in priority
+    /// order. Works before and after start.
+    pub fn emit(&self, p: HostPacket) -> Result<()> {
+        let mut core = self.lock();
+        self.emit_locked(&mut core, p)
+    }
+
+    fn emit_locked(&self, core: &mut Core, p: HostPacket) -> Result<()> {
+        let st = core.store.data_mut();
+        let ds = st.find_datasource(&p.schema.name).ok_or_else(|| not_found_ds(&p.schema.name))?;
+        let pid = st.insert_packet(host::PacketSlot { ds, data: p.data, in_flight: false });
+        host::emit(&mut core.store, ds, pid);
+        Ok(())
+    }
+
+    /// Emits raw records (eBPF side): each record is copied into the data source's static
+    /// payload, zero-padded or truncated to the struct size.
+    pub(crate) fn emit_records(&self, ds: &str, records: &mut dyn Iterator<Item = &[u8]>) -> usize {
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        let Some(dsi) = st.find_datasource(ds).or_else(|| st.ds_by_name.get(ds).copied()) else { return 0 };
+        let schema = st.dss[dsi].schema.clone();
+        let mut n = 0;
+        for raw in records {
+            let mut rec = schema.new_record();
+            crate::ebpf::fill_record(&schema, &mut rec, raw);
+            let pid = core.store.data_mut().insert_packet(host::PacketSlot {
+                ds: dsi,
+                data: PacketData::Single(rec),
+                in_flight: false,
+            });
+            host::emit(&mut core.store, dsi, pid);
+            n += 1;
+        }
+        n
+    }
+
+    /// Emits an array packet built from raw records (iterators, map iterators).
+    pub(crate) fn emit_array_records(&self, ds: &str, records: Vec<dsrc::Record>) {
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        let Some(dsi) = st.ds_by_name.get(ds).copied() else { return };
+        let pid = st.insert_packet(host::PacketSlot { ds: dsi, data: PacketData::Array(records), in_flight: false });
+        host::emit(&mut core.store, dsi, pid);
+    }
+
+    // ----- embedder subscriptions and events -----
+
+    /// Subscribes the embedder to a data source at `priority`: the callback sees each packet
+    /// after every lower-priority subscriber (wasm ones included) has run. Returns the
+    /// subscription id.
+    pub fn subscribe(&self, ds: &str, priority: i32, cb: EventCallback) -> Result<u64> {
+        let id = self.next_sub.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut core = self.lock();
+            let st = core.store.data_mut();
+            let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+            st.dss[i].subscribe(Subscriber { priority, kind: SubKind::Embedder { id } });
+        }
+        self.subs.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Arc::new(Mutex::new(cb)));
+        Ok(id)
+    }
+
+    /// Removes an embedder subscription; events already queued for it are discarded.
+    pub fn unsubscribe(&self, id: u64) -> Result<()> {
+        let removed = self.subs.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        if removed.is_none() {
+            return err(ErrorCode::NotFound, format!("subscription {id} not found"));
+        }
+        let mut core = self.lock();
+        for ds in core.store.data_mut().dss.iter_mut() {
+            Arc::make_mut(&mut ds.subscribers).retain(|s| !matches!(s.kind, SubKind::Embedder { id: x } if x == id));
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` (`None`: forever) for events, then dispatches every queued event
+    /// to its callback on this thread. Returns the number dispatched, or the first negative
+    /// callback result (remaining events stay queued).
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<i64> {
+        if self.polling.swap(true, Ordering::Acquire) {
+            return err(ErrorCode::Busy, "another thread is polling this gadget");
+        }
+        let r = self.dispatch(timeout);
+        self.polling.store(false, Ordering::Release);
+        r
+    }
+
+    /// Dispatches queued events without waiting.
+    pub fn consume(&self) -> Result<i64> {
+        self.poll(Some(Duration::ZERO))
+    }
+
+    fn dispatch(&self, timeout: Option<Duration>) -> Result<i64> {
+        let mut batch = std::mem::take(&mut *self.backlog.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            self.queue.take(usize::MAX, timeout, &mut batch);
+        } else {
+            self.queue.take(usize::MAX, Some(Duration::ZERO), &mut batch);
+        }
+        let mut n: i64 = 0;
+        let mut cache: Option<(u64, Arc<Mutex<EventCallback>>)> = None;
+        while let Some(q) = batch.pop_front() {
+            let cb = match &cache {
+                Some((id, cb)) if *id == q.sub => cb.clone(),
+                _ => {
+                    let Some(cb) = self.subs.lock().unwrap_or_else(|e| e.into_inner()).get(&q.sub).cloned() else {
+                        continue;
+                    };
+                    cache = Some((q.sub, cb.clone()));
+                    cb
+                }
+            };
+            let rc = {
+                let mut f = cb.lock().unwrap_or_else(|e| e.into_inner());
+                (*f)(&q.event)
+            };
+            self.queue.stats.delivered.fetch_add(1, Ordering::Relaxed);
+            n += 1;
+            if rc < 0 {
+                let mut bl = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
+                while let Some(rest) = batch.pop_back() {
+                    bl.push_front(rest);
+                }
+                return Ok(rc as i64);
+            }
+        }
+        Ok(n)
+    }
+
+    /// The eventfd that is readable while events are queued.
+    pub fn event_fd(&self) -> i32 {
+        self.queue.fd()
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        let mut s = self.queue.snapshot();
+        s.queued += self.backlog.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+        s
+    }
+
+    /// Per-data-source lost-sample counts reported by the eBPF side.
+    pub fn lost_by_datasource(&self) -> Vec<(String, u64)> {
+        let core = self.lock();
+        core.ebpf.as_ref().map(|e| e.lost_by_datasource()).unwrap_or_default()
+    }
+
+    /// A JSON description of the gadget: data sources with fields, tags and annotations, and
+    /// the declared params.
+    pub fn describe(&self) -> serde_json::Value {
+        let dss: Vec<serde_json::Value> = self.datasources().iter().map(|s| schema_json(s)).collect();
+        let params: Vec<serde_json::Value> = self.params().iter().map(|p| p.to_json()).collect();
+        serde_json::json!({ "name": &*self.name, "datasources": dss, "params": params })
+    }
+}
+
+impl Drop for Gadget {
+    fn drop(&mut self) {
+        self.0.abort.store(true, Ordering::SeqCst);
+        if self.state() == State::Started {
+            if let Err(e) = self.stop() {
+                self.log(LogLevel::Warn, &format!("stopping on free: {e}"));
+            }
+        }
+    }
+}
+
+fn not_found_ds(ds: &str) -> Error {
+    Error::new(ErrorCode::NotFound, format!("data source {ds:?} not found"))
+}
+
+/// JSON description of one data source.
+pub fn schema_json(s: &Schema) -> serde_json::Value {
+    let fields: Vec<serde_json::Value> = s
+        .fields
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "name": f.name, "kind": kind::name(f.kind), "kind_id": f.kind,
+                "tags": f.tags, "annotations": f.annotations, "hidden": f.hidden,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": s.name, "type": if s.is_array() { "array" } else { "single" },
+        "tags": s.tags, "annotations": s.annotations, "fields": fields,
+    })
+}
+
+fn is_exit_zero(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|x| x.0 == 0).unwrap_or(false)
+}
+
+/// Turns a failed guest call into an error naming the export and carrying the trap message.
+fn guest_error(export: &str, e: wasmtime::Error, timeout: Duration) -> Error {
+    if let Some(i) = e.downcast_ref::<Interrupted>() {
+        if i.0.contains("deadline") {
+            return Error::new(ErrorCode::Timeout, format!("{export} exceeded its deadline of {timeout:?}"));
+        }
+        return Error::new(ErrorCode::Guest, format!("{export}: {i}"));
+    }
+    if let Some(c) = e.downcast_ref::<ModuleClosed>() {
+        return Error::new(ErrorCode::Guest, format!("{export} failed: {c}"));
+    }
+    if let Some(x) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Error::new(ErrorCode::Guest, format!("{export} failed: guest exited with code {}", x.0));
+    }
+    Error::new(ErrorCode::Guest, format!("{export} trapped: {e:#}"))
+}
+
+/// A packet built by the embedder for one of its data sources.
+pub struct HostPacket {
+    schema: SchemaRef,
+    data: PacketData,
+}
+
+impl HostPacket {
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Appends an element to an array packet; returns its index.
+    pub fn append(&mut self) -> Result<usize> {
+        match &mut self.data {
+            PacketData::Array(v) => {
+                v.push(self.schema.new_record());
+                Ok(v.len() - 1)
+            }
+            PacketData::Single(_) => err(ErrorCode::BadState, "append on a single packet"),
+        }
+    }
+
+    fn rec(&mut self, elem: usize, field: usize) -> Result<(&mut dsrc::Record, dsrc::FieldDef)> {
+        let f = self
+            .schema
+            .fields
+            .get(field)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("field index {field} out of range")))?;
+        let rec = match &mut self.data {
+            PacketData::Single(r) if elem == 0 => r,
+            PacketData::Array(v) => v
+                .get_mut(elem)
+                .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("element {elem} out of range")))?,
+            _ => return err(ErrorCode::InvalidArgument, "single packets only have element 0"),
+        };
+        Ok((rec, f))
+    }
+
+    /// Sets a numeric or bool field from an unsigned value (truncated to the field's width;
+    /// floats are converted).
+    pub fn set_u64(&mut self, elem: usize, field: usize, v: u64) -> Result<()> {
+        let (rec, f) = self.rec(elem, field)?;
+        let raw = match f.kind {
+            kind::FLOAT32 => (v as f32).to_bits() as u64,
+            kind::FLOAT64 => (v as f64).to_bits(),
+            _ => v,
+        };
+        set_numeric(rec, &f, raw)
+    }
+
+    pub fn set_i64(&mut self, elem: usize, field: usize, v: i64) -> Result<()> {
+        let (rec, f) = self.rec(elem, field)?;
+        let raw = match f.kind {
+            kind::FLOAT32 => (v as f32).to_bits() as u64,
+            kind::FLOAT64 => (v as f64).to_bits(),
+            _ => v as u64,
+        };
+        set_numeric(rec, &f, raw)
+    }
+
+    pub fn set_f64(&mut self, elem: usize, field: usize, v: f64) -> Result<()> {
+        let (rec, f) = self.rec(elem, field)?;
+        let raw = match f.kind {
+            kind::FLOAT32 => (v as f32).to_bits() as u64,
+            kind::FLOAT64 => v.to_bits(),
+            k if kind::is_signed(k) => v as i64 as u64,
+            _ => v as u64,
+        };
+        set_numeric(rec, &f, raw)
+    }
+
+    /// Sets a string, cstring or bytes field.
+    pub fn set_bytes(&mut self, elem: usize, field: usize, v: &[u8]) -> Result<()> {
+        let (rec, f) = self.rec(elem, field)?;
+        if kind::width(f.kind).is_some() {
+            return err(ErrorCode::WrongKind, format!("field {:?} is {}, not a string or bytes field", f.name, kind::name(f.kind)));
+        }
+        dsrc::set_bytes(rec, f.loc, v).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
+    }
+}
+
+fn set_numeric(rec: &mut dsrc::Record, f: &dsrc::FieldDef, raw: u64) -> Result<()> {
+    if kind::width(f.kind).is_none() {
+        return err(ErrorCode::WrongKind, format!("field {:?} is {}, not numeric", f.name, kind::name(f.kind)));
+    }
+    dsrc::set_scalar(rec, f.loc, f.kind, raw).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
+}
+
+use wasmtime::AsContextMut;

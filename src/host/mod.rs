@@ -1,0 +1,604 @@
+//! The wasm host: per-gadget state kept in the wasmtime `Store`, the emission engine that runs
+//! a data source's subscribers in priority order, and registration of the 41 `ig` imports.
+
+pub mod datasource;
+pub mod fields;
+pub mod handles;
+pub mod kallsyms;
+pub mod maps;
+pub mod misc;
+pub mod syscalls;
+pub mod wasi_log;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{AsContextMut, Caller, Linker, Memory, StoreLimits, TypedFunc};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use crate::datasource::{fit_record, PacketData, Record, Schema, SchemaRef, TYPE_ARRAY};
+use crate::events::{Event, EventQueue, LogLevel, Logger};
+use handles::{Handles, Obj};
+
+/// Subscription types of the ABI.
+pub const SUB_DATA: u32 = 1;
+pub const SUB_ARRAY: u32 = 2;
+pub const SUB_PACKET: u32 = 3;
+
+/// Most packets a guest may emit from inside guest code before they are delivered (D3).
+const MAX_PENDING: usize = 65536;
+
+/// Who receives a data source's packets.
+#[derive(Clone, Debug)]
+pub enum SubKind {
+    /// The guest's `dataSourceCallback`, with the cbID and the DS handle it subscribed with.
+    Wasm { cb_id: u64, sub_type: u32, ds_handle: u32 },
+    /// An embedder subscription: packets are snapshotted into the event queue.
+    Embedder { id: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct Subscriber {
+    pub priority: i32,
+    pub kind: SubKind,
+}
+
+/// One registered data source.
+pub struct DsEntry {
+    pub schema: SchemaRef,
+    pub subscribers: Arc<Vec<Subscriber>>,
+    pub referenced: bool,
+    /// Created by the embedder (host), the guest, or the eBPF side.
+    pub origin: &'static str,
+}
+
+impl DsEntry {
+    pub fn new(schema: Schema, origin: &'static str) -> DsEntry {
+        DsEntry { schema: Arc::new(schema), subscribers: Arc::new(Vec::new()), referenced: true, origin }
+    }
+
+    /// Inserts keeping ascending priority, stable for ties.
+    pub fn subscribe(&mut self, s: Subscriber) {
+        let subs = Arc::make_mut(&mut self.subscribers);
+        let pos = subs.iter().position(|x| x.priority > s.priority).unwrap_or(subs.len());
+        subs.insert(pos, s);
+    }
+}
+
+/// A packet owned by the host while the guest or an emission holds it.
+pub struct PacketSlot {
+    pub ds: usize,
+    pub data: PacketData,
+    /// Being delivered right now: guest releases only drop their handle.
+    pub in_flight: bool,
+}
+
+/// Lifecycle phase as the imports see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Init,
+    PreStart,
+    Started,
+    Stopping,
+    Stopped,
+}
+
+/// Everything one gadget instance owns, stored in its wasmtime `Store`.
+pub struct HostState {
+    pub wasi: WasiP1Ctx,
+    pub limits: StoreLimits,
+    pub gadget: Arc<str>,
+    pub logger: Arc<Logger>,
+    pub memory: Option<Memory>,
+    pub callback: Option<TypedFunc<(i64, i32, i32), ()>>,
+    pub handles: Handles,
+    pub dss: Vec<DsEntry>,
+    pub ds_by_name: HashMap<String, usize>,
+    packets: Vec<Option<PacketSlot>>,
+    free_packets: Vec<u64>,
+    pub params: BTreeMap<String, String>,
+    pub config: serde_yaml::Value,
+    pub mntns_filter: Option<HashSet<u64>>,
+    /// Captured from `mntns_filter` when the gadget starts (like the reference host).
+    pub active_mntns_filter: Option<HashSet<u64>>,
+    pub queue: Arc<EventQueue>,
+    pub guest_depth: u32,
+    pending: VecDeque<(usize, u64)>,
+    pub deadline: Instant,
+    pub call_timeout: Duration,
+    pub abort: Arc<AtomicBool>,
+    pub closed: Option<String>,
+    pub phase: Phase,
+    pub maps: maps::MapTable,
+}
+
+impl HostState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        wasi: WasiP1Ctx,
+        limits: StoreLimits,
+        gadget: Arc<str>,
+        logger: Arc<Logger>,
+        queue: Arc<EventQueue>,
+        abort: Arc<AtomicBool>,
+        call_timeout: Duration,
+        config: serde_yaml::Value,
+    ) -> HostState {
+        HostState {
+            wasi,
+            limits,
+            gadget,
+            logger,
+            memory: None,
+            callback: None,
+            handles: Handles::default(),
+            dss: Vec::new(),
+            ds_by_name: HashMap::new(),
+            packets: Vec::new(),
+            free_packets: Vec::new(),
+            params: BTreeMap::new(),
+            config,
+            mntns_filter: None,
+            active_mntns_filter: None,
+            queue,
+            guest_depth: 0,
+            pending: VecDeque::new(),
+            deadline: Instant::now() + call_timeout,
+            call_timeout,
+            abort,
+            closed: None,
+            phase: Phase::Init,
+            maps: maps::MapTable::default(),
+        }
+    }
+
+    pub fn log(&self, level: LogLevel, msg: &str) {
+        self.logger.log(level, &self.gadget, msg);
+    }
+
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        self.log(LogLevel::Warn, msg.as_ref());
+    }
+
+    // ----- data sources -----
+
+    /// Registers a data source (replacing an existing one of the same name in the registry,
+    /// like the reference host) and applies gadget.yaml `datasources.<name>` configuration.
+    pub fn add_datasource(&mut self, mut schema: Schema, origin: &'static str) -> usize {
+        self.apply_ds_config(&mut schema);
+        let idx = self.dss.len();
+        self.ds_by_name.insert(schema.name.clone(), idx);
+        self.dss.push(DsEntry::new(schema, origin));
+        idx
+    }
+
+    /// Looks a referenced data source up by exact name.
+    pub fn find_datasource(&self, name: &str) -> Option<usize> {
+        self.ds_by_name.get(name).copied().filter(|&i| self.dss[i].referenced)
+    }
+
+    fn ds_config(&self, ds: &str) -> Option<&serde_yaml::Value> {
+        self.config.get("datasources")?.get(ds)
+    }
+
+    fn apply_ds_config(&self, schema: &mut Schema) {
+        let Some(cfg) = self.ds_config(&schema.name).cloned() else { return };
+        if let Some(a) = cfg.get("annotations").and_then(|v| v.as_mapping()) {
+            for (k, v) in a {
+                if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
+                    schema.annotations.insert(k.to_string(), v);
+                }
+            }
+        }
+        if let Some(t) = cfg.get("tags").and_then(|v| v.as_sequence()) {
+            schema.tags.extend(t.iter().filter_map(yaml_scalar));
+        }
+        for i in 0..schema.fields.len() {
+            let name = schema.fields[i].name.clone();
+            self.apply_field_config_to(schema, i, &name, &cfg);
+        }
+    }
+
+    /// Applies `datasources.<ds>.fields.<name>` annotations/tags (with templates) to a field.
+    pub fn apply_field_config(&self, schema: &mut Schema, idx: usize) {
+        let Some(cfg) = self.ds_config(&schema.name).cloned() else { return };
+        let name = schema.fields[idx].name.clone();
+        self.apply_field_config_to(schema, idx, &name, &cfg);
+    }
+
+    fn apply_field_config_to(&self, schema: &mut Schema, idx: usize, name: &str, cfg: &serde_yaml::Value) {
+        let Some(f) = cfg.get("fields").and_then(|f| f.get(name)) else { return };
+        let mut ann = BTreeMap::new();
+        if let Some(a) = f.get("annotations").and_then(|v| v.as_mapping()) {
+            for (k, v) in a {
+                if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
+                    if k == "template" {
+                        for (tk, tv) in crate::image::template_annotations(&v) {
+                            ann.entry(tk.to_string()).or_insert_with(|| tv.to_string());
+                        }
+                    }
+                    ann.insert(k.to_string(), v);
+                }
+            }
+        }
+        let tags: Vec<String> = f
+            .get("tags")
+            .and_then(|v| v.as_sequence())
+            .map(|s| s.iter().filter_map(yaml_scalar).collect())
+            .unwrap_or_default();
+        schema.apply_field_config(idx, &ann, &tags);
+    }
+
+    // ----- packets -----
+
+    pub fn new_packet(&mut self, ds: usize) -> u64 {
+        let data = if self.dss[ds].schema.ds_type == TYPE_ARRAY {
+            PacketData::Array(Vec::new())
+        } else {
+            PacketData::Single(self.dss[ds].schema.new_record())
+        };
+        self.insert_packet(PacketSlot { ds, data, in_flight: false })
+    }
+
+    pub fn insert_packet(&mut self, slot: PacketSlot) -> u64 {
+        if let Some(id) = self.free_packets.pop() {
+            self.packets[id as usize] = Some(slot);
+            id
+        } else {
+            self.packets.push(Some(slot));
+            (self.packets.len() - 1) as u64
+        }
+    }
+
+    pub fn packet(&self, id: u64) -> Option<&PacketSlot> {
+        self.packets.get(id as usize).and_then(|p| p.as_ref())
+    }
+
+    pub fn packet_mut(&mut self, id: u64) -> Option<&mut PacketSlot> {
+        self.packets.get_mut(id as usize).and_then(|p| p.as_mut())
+    }
+
+    pub fn take_packet(&mut self, id: u64) -> Option<PacketSlot> {
+        let p = self.packets.get_mut(id as usize)?.take()?;
+        self.free_packets.push(id);
+        Some(p)
+    }
+
+    /// Frees a packet unless it is being delivered.
+    pub fn release_packet(&mut self, id: u64) {
+        if self.packet(id).map(|p| !p.in_flight).unwrap_or(false) {
+            self.take_packet(id);
+        }
+    }
+
+    /// Drops every packet and handle (at Stop, D8).
+    pub fn clear_objects(&mut self) {
+        self.handles.clear();
+        self.packets.clear();
+        self.free_packets.clear();
+        self.pending.clear();
+    }
+
+    /// The record a Data-role handle (or composite element handle) refers to, with its
+    /// data source.
+    pub fn resolve_data(&self, h: u32) -> Option<(usize, &Record)> {
+        let (pid, idx) = self.data_target(h)?;
+        let slot = self.packet(pid)?;
+        let rec = match (&slot.data, idx) {
+            (PacketData::Single(r), None) => r,
+            (PacketData::Array(v), Some(i)) => v.get(i)?,
+            _ => return None,
+        };
+        Some((slot.ds, rec))
+    }
+
+    pub fn resolve_data_mut(&mut self, h: u32) -> Option<(usize, &mut Record)> {
+        let (pid, idx) = self.data_target(h)?;
+        let slot = self.packets.get_mut(pid as usize)?.as_mut()?;
+        let ds = slot.ds;
+        let rec = match (&mut slot.data, idx) {
+            (PacketData::Single(r), None) => r,
+            (PacketData::Array(v), Some(i)) => v.get_mut(i)?,
+            _ => return None,
+        };
+        Some((ds, rec))
+    }
+
+    fn data_target(&self, h: u32) -> Option<(u64, Option<usize>)> {
+        if let Some((arr, idx)) = handles::decompose(h) {
+            return match self.handles.get(arr)? {
+                Obj::Array(pid) => Some((*pid, Some(idx as usize))),
+                _ => None,
+            };
+        }
+        match self.handles.get(h)? {
+            Obj::Single(pid) | Obj::NewElement(pid) => Some((*pid, None)),
+            Obj::Element(pid, i) => Some((*pid, Some(*i))),
+            _ => None,
+        }
+    }
+}
+
+/// A YAML scalar as text (strings, numbers, bools).
+pub fn yaml_scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Error raised by the epoch callback when a guest call must end.
+#[derive(Debug)]
+pub struct Interrupted(pub String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Interrupted {}
+
+/// Error raised when a host import closes the module (bad errPtr): every later call fails.
+#[derive(Debug)]
+pub struct ModuleClosed(pub String);
+
+impl std::fmt::Display for ModuleClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "module closed: {}", self.0)
+    }
+}
+impl std::error::Error for ModuleClosed {}
+
+// ----- emission -----
+
+/// Emits packet `pid` into data source `ds`. Emits made while guest code runs are queued and
+/// delivered when the outermost guest call returns (D3: no re-entrant delivery, no deadlock).
+/// Returns false if the packet could not be queued.
+pub fn emit(mut ctx: impl AsContextMut<Data = HostState>, ds: usize, pid: u64) -> bool {
+    let mut ctx = ctx.as_context_mut();
+    let st = ctx.data_mut();
+    if st.guest_depth > 0 {
+        if st.pending.len() >= MAX_PENDING {
+            st.queue.stats.dropped_nested.fetch_add(1, Ordering::Relaxed);
+            st.warn(format!(
+                "emit from inside guest code refused: {MAX_PENDING} nested packets already pending"
+            ));
+            st.take_packet(pid);
+            return false;
+        }
+        st.pending.push_back((ds, pid));
+        return true;
+    }
+    deliver(&mut ctx, ds, pid);
+    drain_pending(&mut ctx);
+    true
+}
+
+/// Delivers packets that guest code emitted, once no guest code is running.
+pub fn drain_pending(mut ctx: impl AsContextMut<Data = HostState>) {
+    let mut ctx = ctx.as_context_mut();
+    while ctx.data().guest_depth == 0 {
+        let Some((ds, pid)) = ctx.data_mut().pending.pop_front() else { break };
+        deliver(&mut ctx, ds, pid);
+    }
+}
+
+fn deliver(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, ds: usize, pid: u64) {
+    let subs = ctx.data().dss[ds].subscribers.clone();
+    if let Some(p) = ctx.data_mut().packet_mut(pid) {
+        p.in_flight = true;
+    } else {
+        return;
+    }
+    let last = subs.len().saturating_sub(1);
+    for (i, s) in subs.iter().enumerate() {
+        match &s.kind {
+            SubKind::Embedder { id } => {
+                let st = ctx.data_mut();
+                let schema = st.dss[ds].schema.clone();
+                let data = if i == last {
+                    match st.take_packet(pid) {
+                        Some(p) => p.data,
+                        None => return,
+                    }
+                } else {
+                    match st.packet(pid) {
+                        Some(p) => p.data.clone(),
+                        None => return,
+                    }
+                };
+                st.queue.push(*id, Event { schema, data: normalize(&st.dss[ds].schema, data) });
+                if i == last {
+                    return;
+                }
+            }
+            SubKind::Wasm { cb_id, sub_type, ds_handle } => {
+                let is_array = matches!(ctx.data().packet(pid).map(|p| &p.data), Some(PacketData::Array(_)));
+                match (*sub_type, is_array) {
+                    (SUB_DATA, false) | (SUB_PACKET, false) => {
+                        call_with_temp(ctx, *cb_id, *ds_handle, Obj::Single(pid))
+                    }
+                    (SUB_ARRAY, true) | (SUB_PACKET, true) => {
+                        call_with_temp(ctx, *cb_id, *ds_handle, Obj::Array(pid))
+                    }
+                    (SUB_DATA, true) => {
+                        let mut i = 0;
+                        loop {
+                            let len = match ctx.data().packet(pid).map(|p| &p.data) {
+                                Some(PacketData::Array(v)) => v.len(),
+                                _ => 0,
+                            };
+                            if i >= len {
+                                break;
+                            }
+                            call_with_temp(ctx, *cb_id, *ds_handle, Obj::Element(pid, i));
+                            i += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    ctx.data_mut().take_packet(pid);
+}
+
+/// Makes every record of an outgoing packet as long as the current schema.
+fn normalize(schema: &Schema, mut data: PacketData) -> PacketData {
+    match &mut data {
+        PacketData::Single(r) => fit_record(schema, r),
+        PacketData::Array(v) => v.iter_mut().for_each(|r| fit_record(schema, r)),
+    }
+    data
+}
+
+fn call_with_temp(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, cb_id: u64, ds_handle: u32, obj: Obj) {
+    let h = ctx.data_mut().handles.add(obj);
+    if h == 0 {
+        let st = ctx.data();
+        st.queue.stats.guest_traps.fetch_add(1, Ordering::Relaxed);
+        st.warn("too many open handles: event not delivered to the guest callback");
+        return;
+    }
+    if let Err(e) = call_guest_callback(ctx, cb_id, ds_handle, h) {
+        let st = ctx.data();
+        st.queue.stats.guest_traps.fetch_add(1, Ordering::Relaxed);
+        st.warn(format!("dataSourceCallback failed (event continues down the chain): {e:#}"));
+    }
+    ctx.data_mut().handles.remove(h);
+}
+
+fn call_guest_callback(
+    ctx: &mut wasmtime::StoreContextMut<'_, HostState>,
+    cb_id: u64,
+    ds_handle: u32,
+    data: u32,
+) -> wasmtime::Result<()> {
+    let Some(f) = ctx.data().callback.clone() else { return Ok(()) };
+    if let Some(reason) = &ctx.data().closed {
+        wasmtime::bail!("module closed: {reason}");
+    }
+    guest_call(ctx, None, |ctx| f.call(ctx, (cb_id as i64, ds_handle as i32, data as i32)))
+}
+
+/// Runs guest code under a deadline: sets up the depth counter and the epoch deadline.
+pub fn guest_call<R>(
+    ctx: &mut wasmtime::StoreContextMut<'_, HostState>,
+    timeout: Option<Duration>,
+    f: impl FnOnce(&mut wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<R>,
+) -> wasmtime::Result<R> {
+    let st = ctx.data_mut();
+    let saved = st.deadline;
+    st.deadline = Instant::now() + timeout.unwrap_or(st.call_timeout);
+    st.guest_depth += 1;
+    let r = f(ctx);
+    let st = ctx.data_mut();
+    st.guest_depth -= 1;
+    st.deadline = saved;
+    if let Err(e) = &r {
+        if let Some(c) = e.downcast_ref::<ModuleClosed>() {
+            st.closed = Some(c.0.clone());
+        }
+    }
+    r
+}
+
+// ----- guest memory helpers -----
+
+/// Reads a bufPtr (`len << 32 | addr`) from guest memory. 0 is the empty buffer.
+pub fn read_buf(mem: &[u8], bp: u64) -> Option<&[u8]> {
+    if bp == 0 {
+        return Some(&[]);
+    }
+    let addr = (bp & 0xffff_ffff) as usize;
+    let len = (bp >> 32) as usize;
+    mem.get(addr..addr.checked_add(len)?)
+}
+
+/// Reads a bufPtr string (lossless UTF-8 or lossy replacement).
+pub fn read_str(mem: &[u8], bp: u64) -> Option<String> {
+    read_buf(mem, bp).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Writes `data` into the bufPtr `dst` if it fits (`len(data) <= len(dst)`).
+pub fn write_buf(mem: &mut [u8], dst: u64, data: &[u8]) -> bool {
+    let addr = (dst & 0xffff_ffff) as usize;
+    let len = (dst >> 32) as usize;
+    if data.len() > len {
+        return false;
+    }
+    match addr.checked_add(data.len()).and_then(|end| mem.get_mut(addr..end)) {
+        Some(d) => {
+            d.copy_from_slice(data);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Guest memory and host state together.
+pub fn parts<'a>(caller: &'a mut Caller<'_, HostState>) -> (&'a mut [u8], &'a mut HostState) {
+    match caller.data().memory {
+        Some(m) => m.data_and_store_mut(caller),
+        None => (&mut [], caller.data_mut()),
+    }
+}
+
+/// Registers WASI preview1 and the 41 `ig` imports.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p1::add_to_linker_sync(linker, |s: &mut HostState| &mut s.wasi)?;
+    misc::register(linker)?;
+    datasource::register(linker)?;
+    fields::register(linker)?;
+    maps::register(linker)?;
+    Ok(())
+}
+
+/// Names of all 41 imports of module `ig`.
+pub const IMPORTS: [&str; 41] = [
+    "gadgetLog",
+    "gadgetShouldLog",
+    "newDataSource",
+    "getDataSource",
+    "dataSourceSubscribe",
+    "dataSourceGetField",
+    "dataSourceAddField",
+    "dataSourceNewPacketSingle",
+    "dataSourceNewPacketArray",
+    "dataSourceEmitAndRelease",
+    "dataSourceRelease",
+    "dataSourceUnreference",
+    "dataSourceIsReferenced",
+    "dataArrayNew",
+    "dataArrayAppend",
+    "dataArrayRelease",
+    "dataArrayLen",
+    "dataArrayGet",
+    "fieldGetScalar",
+    "fieldGetBuffer",
+    "fieldSet",
+    "fieldAddTag",
+    "getParamValue",
+    "setConfig",
+    "newMap",
+    "getMap",
+    "mapLookup",
+    "mapUpdate",
+    "mapDelete",
+    "mapRelease",
+    "releaseHandle",
+    "getSyscallName",
+    "getSyscallID",
+    "getSyscallDeclaration",
+    "newPerfReader",
+    "perfReaderPause",
+    "perfReaderResume",
+    "perfReaderRead",
+    "perfReaderClose",
+    "kallsymsSymbolExists",
+    "shouldDiscardMntnsID",
+];
