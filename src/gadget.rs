@@ -25,6 +25,8 @@ pub struct GadgetSource {
     pub ebpf: Option<Vec<u8>>,
     /// gadget.yaml content (`Null` when absent).
     pub metadata: serde_yaml::Value,
+    /// Remarks made while reading the source (skipped layers, legacy format), logged at open.
+    pub notes: Vec<String>,
 }
 
 impl GadgetSource {
@@ -62,7 +64,7 @@ impl GadgetSource {
                 );
             }
             let name = metadata.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or(stem);
-            return Ok(GadgetSource { name, wasm, ebpf, metadata });
+            return Ok(GadgetSource { name, wasm, ebpf, metadata, notes: Vec::new() });
         }
         let bytes = if meta.is_file() {
             std::fs::read(path).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))?
@@ -72,7 +74,24 @@ impl GadgetSource {
         if bytes.starts_with(b"\0asm") {
             return Ok(GadgetSource::from_wasm(&stem, bytes));
         }
-        crate::image::load_source(path, reference)
+        Self::from_image(path, reference)
+    }
+
+    /// Reads an OCI image (layout directory or tar) and picks its wasm and eBPF layers.
+    pub fn from_image(path: &Path, reference: Option<&str>) -> Result<GadgetSource> {
+        let img = crate::image::load_image(path, reference)
+            .map_err(|e| Error::new(ErrorCode::Image, format!("{}: {e:#}", path.display())))?;
+        let metadata = match &img.metadata_yaml {
+            Some(y) => parse_metadata(y)?,
+            None => serde_yaml::Value::Null,
+        };
+        let name = metadata
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string)
+            .or_else(|| img.reference.clone())
+            .unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("gadget").to_string());
+        Ok(GadgetSource { name, wasm: img.wasm, ebpf: img.ebpf, metadata, notes: img.notes })
     }
 }
 
@@ -172,6 +191,9 @@ impl Gadget {
         });
         store.set_epoch_deadline(1);
 
+        for n in &src.notes {
+            rt.logger().log(LogLevel::Info, &name, n);
+        }
         let mut params = Params::from_metadata(&src.metadata);
         let (module, from_cache) = match &src.wasm {
             Some(w) => {

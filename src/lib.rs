@@ -12,9 +12,9 @@ pub mod datasource;
 pub mod ebpf;
 pub mod error;
 pub mod events;
+pub mod ffi;
 pub mod gadget;
 pub mod host;
-#[path = "image_stub.rs"]
 pub mod image;
 pub mod params;
 pub mod runtime;

@@ -599,11 +599,11 @@ impl RawMap {
         let mut out_tok = vec![0u8; tok_len];
         let mut first = true;
         let mut total = 0usize;
-        let too_big = |_| (0, io::Error::from_raw_os_error(libc::ENOMEM));
         loop {
             let n = batch as usize;
-            let klen = n.checked_mul(ks).ok_or(()).map_err(too_big)?;
-            let vlen = n.checked_mul(vs).ok_or(()).map_err(too_big)?;
+            let (Some(klen), Some(vlen)) = (n.checked_mul(ks), n.checked_mul(vs)) else {
+                return Err((total, io::Error::from_raw_os_error(libc::ENOMEM)));
+            };
             let mut keys = vec![0u8; klen];
             let mut values = vec![0u8; vlen];
             let mut attr = MapBatchAttr {

@@ -215,9 +215,7 @@ impl HostState {
             for (k, v) in a {
                 if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
                     if k == "template" {
-                        for (tk, tv) in crate::image::template_annotations(&v) {
-                            ann.entry(tk.to_string()).or_insert_with(|| tv.to_string());
-                        }
+                        crate::image::metadata::apply_annotations_template(&v, &mut ann);
                     }
                     ann.insert(k.to_string(), v);
                 }

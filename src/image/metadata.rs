@@ -194,7 +194,11 @@ impl GadgetMetadata {
 
     /// Set a dotted path to a string value, creating mappings on the way
     /// (a scalar in the way is replaced by a mapping, like viper's `Set`).
-    /// The typed fields are refreshed when the tree still fits them.
+    /// Existing keys containing dots are followed (longest match). Under an
+    /// `annotations` or `paramDefaults` mapping a new key is the rest of the
+    /// path joined with dots (`...annotations.columns.width` sets the
+    /// annotation `columns.width`). The typed fields are refreshed when the
+    /// tree still fits them.
     pub fn set_path(&mut self, path: &str, value: String) {
         self.set_path_value(path, Value::String(value));
     }
@@ -202,7 +206,7 @@ impl GadgetMetadata {
     /// [`Self::set_path`] with any YAML value.
     pub fn set_path_value(&mut self, path: &str, value: Value) {
         let segs = split_path(path);
-        set_in(&mut self.raw, &segs, value);
+        set_in(&mut self.raw, &segs, value, false);
         if let Ok(fresh) = Self::from_value(self.raw.clone()) {
             let raw = std::mem::take(&mut self.raw);
             *self = fresh;
@@ -483,7 +487,12 @@ fn lookup<'a>(v: &'a Value, segs: &[&str]) -> Option<&'a Value> {
     }
 }
 
-fn set_in(v: &mut Value, segs: &[&str], new: Value) {
+/// Maps whose keys are dotted names (annotation keys such as
+/// `columns.width`, full param names under `paramDefaults`): a new key under
+/// them is the whole rest of the path, not a nested mapping.
+const FLAT_MAPS: &[&str] = &["annotations", "paramDefaults"];
+
+fn set_in(v: &mut Value, segs: &[&str], new: Value, flat: bool) {
     if segs.is_empty() {
         *v = new;
         return;
@@ -500,14 +509,20 @@ fn set_in(v: &mut Value, segs: &[&str], new: Value) {
         let key = segs[..n].join(".");
         if let Some(k) = find_key(map, &key) {
             let child = map.get_mut(&k).expect("key exists");
-            set_in(child, &segs[n..], new);
+            let child_flat = FLAT_MAPS.iter().any(|f| key_matches(&k, f, true));
+            set_in(child, &segs[n..], new, child_flat);
             return;
         }
     }
+    if flat {
+        map.insert(Value::String(segs.join(".")), new);
+        return;
+    }
+    let child_flat = FLAT_MAPS.iter().any(|f| f.eq_ignore_ascii_case(segs[0]));
     let child = map
         .entry(Value::String(segs[0].to_string()))
         .or_insert(Value::Null);
-    set_in(child, &segs[1..], new);
+    set_in(child, &segs[1..], new, child_flat);
 }
 
 // ---------------------------------------------------------------------------

@@ -303,7 +303,7 @@ fn load_from_layout(layout: &Layout, reference: Option<&str>, arch: &str) -> Res
         mt::CONFIG => {
             let y = layout.read_blob(cfg, MAX_CONFIG_SIZE, "gadget.yaml config")?;
             GadgetMetadata::parse(&y)
-                .with_context(|| format!("invalid gadget.yaml (config blob {})", cfg.digest))?;
+                .with_context(|| format!("config blob {}", cfg.digest))?;
             img.metadata_yaml = Some(y);
         }
         mt::OCI_EMPTY => {}
@@ -612,6 +612,7 @@ impl Layout {
         let len = file.metadata()?.len();
         let mut entries = HashMap::new();
         let mut notes = Vec::new();
+        let mut last_end = 0u64;
         let bad = || format!("{} is not a valid tar archive (truncated or corrupt)", path.display());
         {
             let mut ar = tar::Archive::new(&file);
@@ -632,11 +633,14 @@ impl Layout {
                 let kind = entry.header().entry_type();
                 let off = entry.raw_file_position();
                 let size = entry.size();
-                if off.checked_add(size).is_none_or(|end| end > len) {
-                    bail!(
+                // Data is padded to 512-byte blocks.
+                let end = size.checked_add(511).map(|s| s & !511).and_then(|s| off.checked_add(s));
+                match end {
+                    Some(end) if end <= len => last_end = end,
+                    _ => bail!(
                         "{}: tar archive is truncated: entry {name:?} needs {size} bytes at offset {off} but the file has {len}",
                         path.display()
-                    );
+                    ),
                 }
                 if kind.is_file() || kind.is_contiguous() {
                     entries.insert(name, (off, size));
@@ -649,6 +653,13 @@ impl Layout {
                         kind
                     ));
                 }
+            }
+            // A complete archive ends with zero blocks after the last entry.
+            if last_end > 0 && len < last_end + 512 {
+                bail!(
+                    "{}: tar archive is truncated: no end-of-archive marker after the last entry",
+                    path.display()
+                );
             }
         }
         Ok(Layout {

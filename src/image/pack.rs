@@ -185,9 +185,7 @@ pub(crate) fn build(input: &PackInput) -> Result<Built> {
     // Annotations shared by config descriptor, manifests, their descriptors
     // and the image index.
     let mut ann = match &input.gadget_yaml {
-        Some(y) => GadgetMetadata::parse(y)
-            .context("invalid gadget.yaml")?
-            .oci_annotations(),
+        Some(y) => GadgetMetadata::parse(y)?.oci_annotations(),
         None => BTreeMap::new(),
     };
     ann.insert(ak::CREATED.to_string(), created.clone());
@@ -328,11 +326,11 @@ impl serde_json::ser::Formatter for GoFormatter {
                 '\u{2029}' => "\\u2029",
                 _ => continue,
             };
-            writer.write_all(fragment[start..i].as_bytes())?;
+            writer.write_all(&fragment.as_bytes()[start..i])?;
             writer.write_all(esc.as_bytes())?;
             start = i + c.len_utf8();
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(&fragment.as_bytes()[start..])
     }
 }
 

@@ -1,0 +1,283 @@
+//! `grt_event`: read access to an event inside a callback.
+
+use std::os::raw::c_char;
+
+use super::{ffi_try, ffi_value, grt_error, null_err, str_arg, write_out};
+use crate::datasource::{self as dsrc, kind, FieldDef, Record};
+use crate::error::{Error, ErrorCode, Result};
+use crate::events::Event;
+
+/// An event, borrowed for the duration of an event callback. All pointers obtained from it
+/// are valid only until the callback returns. Not thread-safe: use it on the polling thread.
+pub struct grt_event {
+    _private: [u8; 0],
+}
+
+/// Field kinds (numbered like the gadget ABI).
+pub const GRT_KIND_INVALID: u32 = 0;
+pub const GRT_KIND_BOOL: u32 = 1;
+pub const GRT_KIND_INT8: u32 = 2;
+pub const GRT_KIND_INT16: u32 = 3;
+pub const GRT_KIND_INT32: u32 = 4;
+pub const GRT_KIND_INT64: u32 = 5;
+pub const GRT_KIND_UINT8: u32 = 6;
+pub const GRT_KIND_UINT16: u32 = 7;
+pub const GRT_KIND_UINT32: u32 = 8;
+pub const GRT_KIND_UINT64: u32 = 9;
+pub const GRT_KIND_FLOAT32: u32 = 10;
+pub const GRT_KIND_FLOAT64: u32 = 11;
+pub const GRT_KIND_STRING: u32 = 12;
+pub const GRT_KIND_CSTRING: u32 = 13;
+pub const GRT_KIND_BYTES: u32 = 14;
+
+fn ev<'a>(e: *const grt_event) -> Result<&'a Event> {
+    // SAFETY: events are only handed out inside callbacks, as `&Event` cast to this type.
+    unsafe { (e as *const Event).as_ref() }.ok_or_else(|| null_err("event"))
+}
+
+fn field_at<'a>(e: &'a Event, elem: usize, index: usize) -> Result<(&'a Record, &'a FieldDef)> {
+    let f = e
+        .schema
+        .fields
+        .get(index)
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no field at index {index}")))?;
+    let r = e
+        .record(elem)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("element {elem} out of range (length {})", e.len())))?;
+    Ok((r, f))
+}
+
+unsafe fn field_by_name(e: &Event, name: *const c_char, len: usize) -> Result<usize> {
+    if name.is_null() {
+        return Err(null_err("name"));
+    }
+    let n = unsafe { str_arg(name, len, "name")? };
+    e.schema.field_index(n).ok_or_else(|| Error::new(ErrorCode::NotFound, format!("field {n:?} not found")))
+}
+
+/// Borrows the data-source name of the event (UTF-8, not NUL-terminated).
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_datasource(e: *const grt_event, name: *mut *const c_char, len: *mut usize) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        if name.is_null() || len.is_null() {
+            return Err(null_err("name/len"));
+        }
+        unsafe {
+            *name = e.schema.name.as_ptr() as *const c_char;
+            *len = e.schema.name.len();
+        }
+        Ok(())
+    })
+}
+
+/// Number of records: 1 for single packets, the element count for array packets; 0 if NULL.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_len(e: *const grt_event) -> usize {
+    ffi_value(0, || ev(e).map(|e| e.len()).unwrap_or(0))
+}
+
+/// 1 if the event is an array packet, 0 if single or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_is_array(e: *const grt_event) -> i32 {
+    ffi_value(0, || ev(e).map(|e| e.is_array() as i32).unwrap_or(0))
+}
+
+/// Number of fields of the event's data source; 0 if NULL.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_field_count(e: *const grt_event) -> usize {
+    ffi_value(0, || ev(e).map(|e| e.schema.fields.len()).unwrap_or(0))
+}
+
+/// Looks a field up by full name (exact, then case-insensitive); writes its index.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_field_index(e: *const grt_event, name: *const c_char, len: usize, out: *mut usize) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let i = unsafe { field_by_name(e, name, len)? };
+        if out.is_null() {
+            return Err(null_err("out"));
+        }
+        unsafe { *out = i };
+        Ok(())
+    })
+}
+
+/// Borrows the full name of field `index`.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_field_name(e: *const grt_event, index: usize, name: *mut *const c_char, len: *mut usize) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let f = e.schema.fields.get(index).ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no field at index {index}")))?;
+        if name.is_null() || len.is_null() {
+            return Err(null_err("name/len"));
+        }
+        unsafe {
+            *name = f.name.as_ptr() as *const c_char;
+            *len = f.name.len();
+        }
+        Ok(())
+    })
+}
+
+/// The kind (`GRT_KIND_*`) of field `index`; `GRT_KIND_INVALID` if out of range or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_field_kind(e: *const grt_event, index: usize) -> u32 {
+    ffi_value(GRT_KIND_INVALID, || {
+        ev(e).ok().and_then(|e| e.schema.fields.get(index)).map(|f| f.kind).unwrap_or(GRT_KIND_INVALID)
+    })
+}
+
+fn wrong(f: &FieldDef, want: &str) -> Error {
+    Error::new(ErrorCode::WrongKind, format!("field {:?} is {}, not {want}", f.name, kind::name(f.kind)))
+}
+
+fn get_u64(e: &Event, elem: usize, index: usize) -> Result<u64> {
+    let (r, f) = field_at(e, elem, index)?;
+    match dsrc::read_value(r, f) {
+        dsrc::Value::Uint(v) => Ok(v),
+        dsrc::Value::Bool(b) => Ok(b as u64),
+        dsrc::Value::Int(v) if v >= 0 => Ok(v as u64),
+        dsrc::Value::Int(v) => Err(Error::new(ErrorCode::WrongKind, format!("field {:?} holds negative {v}", f.name))),
+        _ => Err(wrong(f, "an integer")),
+    }
+}
+
+fn get_i64(e: &Event, elem: usize, index: usize) -> Result<i64> {
+    let (r, f) = field_at(e, elem, index)?;
+    match dsrc::read_value(r, f) {
+        dsrc::Value::Int(v) => Ok(v),
+        dsrc::Value::Bool(b) => Ok(b as i64),
+        dsrc::Value::Uint(v) => i64::try_from(v).map_err(|_| Error::new(ErrorCode::WrongKind, format!("field {:?} value {v} exceeds int64", f.name))),
+        _ => Err(wrong(f, "an integer")),
+    }
+}
+
+fn get_f64(e: &Event, elem: usize, index: usize) -> Result<f64> {
+    let (r, f) = field_at(e, elem, index)?;
+    match dsrc::read_value(r, f) {
+        dsrc::Value::Float(v) => Ok(v),
+        dsrc::Value::Int(v) => Ok(v as f64),
+        dsrc::Value::Uint(v) => Ok(v as f64),
+        _ => Err(wrong(f, "numeric")),
+    }
+}
+
+fn get_bool(e: &Event, elem: usize, index: usize) -> Result<bool> {
+    let (r, f) = field_at(e, elem, index)?;
+    match dsrc::read_value(r, f) {
+        dsrc::Value::Bool(b) => Ok(b),
+        _ => Err(wrong(f, "bool")),
+    }
+}
+
+/// String view: string and bytes fields as stored, cstring fields cut at the first NUL.
+fn get_bytes(e: &Event, elem: usize, index: usize) -> Result<&[u8]> {
+    let (r, f) = field_at(e, elem, index)?;
+    match dsrc::read_value(r, f) {
+        dsrc::Value::Str(s) | dsrc::Value::Bytes(s) if kind::width(f.kind).is_none() => Ok(s),
+        _ => Err(wrong(f, "a string or bytes field")),
+    }
+}
+
+macro_rules! getters {
+    ($by_index:ident, $by_name:ident, $ty:ty, $get:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[doc = "Reads field `index` of record `elem` (0 for single packets) into `out`."]
+        #[no_mangle]
+        pub unsafe extern "C" fn $by_index(e: *const grt_event, elem: usize, index: usize, out: *mut $ty) -> *mut grt_error {
+            ffi_try(|| {
+                let e = ev(e)?;
+                if out.is_null() {
+                    return Err(null_err("out"));
+                }
+                let v = $get(e, elem, index)?;
+                unsafe { *out = v.into() };
+                Ok(())
+            })
+        }
+
+        #[doc = $doc]
+        #[doc = "Reads the field named `name` (UTF-8, `name_len` bytes) of record `elem` into `out`."]
+        #[no_mangle]
+        pub unsafe extern "C" fn $by_name(
+            e: *const grt_event,
+            elem: usize,
+            name: *const c_char,
+            name_len: usize,
+            out: *mut $ty,
+        ) -> *mut grt_error {
+            ffi_try(|| {
+                let e = ev(e)?;
+                let i = unsafe { field_by_name(e, name, name_len)? };
+                if out.is_null() {
+                    return Err(null_err("out"));
+                }
+                let v = $get(e, elem, i)?;
+                unsafe { *out = v.into() };
+                Ok(())
+            })
+        }
+    };
+}
+
+getters!(grt_event_get_u64, grt_event_get_u64_by_name, u64, get_u64, "Unsigned view of an integer or bool field (negative values are `GRT_ERR_WRONG_KIND`).");
+getters!(grt_event_get_i64, grt_event_get_i64_by_name, i64, get_i64, "Signed view of an integer or bool field.");
+getters!(grt_event_get_f64, grt_event_get_f64_by_name, f64, get_f64, "Floating-point view of a float or integer field.");
+getters!(grt_event_get_bool, grt_event_get_bool_by_name, u8, get_bool, "Bool field as 0/1.");
+
+/// Borrows the bytes of a string, cstring (cut at the first NUL) or bytes field of record
+/// `elem`; valid until the callback returns.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_get_bytes(e: *const grt_event, elem: usize, index: usize, ptr: *mut *const u8, len: *mut usize) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        if ptr.is_null() || len.is_null() {
+            return Err(null_err("ptr/len"));
+        }
+        let b = get_bytes(e, elem, index)?;
+        unsafe {
+            *ptr = b.as_ptr();
+            *len = b.len();
+        }
+        Ok(())
+    })
+}
+
+/// `grt_event_get_bytes` by field name.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_get_bytes_by_name(
+    e: *const grt_event,
+    elem: usize,
+    name: *const c_char,
+    name_len: usize,
+    ptr: *mut *const u8,
+    len: *mut usize,
+) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let i = unsafe { field_by_name(e, name, name_len)? };
+        if ptr.is_null() || len.is_null() {
+            return Err(null_err("ptr/len"));
+        }
+        let b = get_bytes(e, elem, i)?;
+        unsafe {
+            *ptr = b.as_ptr();
+            *len = b.len();
+        }
+        Ok(())
+    })
+}
+
+/// Renders the event as JSON into `buf` (capacity `cap`, no NUL added): one object, dotted
+/// field names nested (`proc.comm` → `{"proc":{"comm":…}}`), array packets as arrays of
+/// objects, bytes as base64. `out_len` receives the length (also on
+/// `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_to_json(e: *const grt_event, buf: *mut c_char, cap: usize, out_len: *mut usize) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let s = e.to_json();
+        unsafe { write_out(s.as_bytes(), buf as *mut u8, cap, out_len) }
+    })
+}

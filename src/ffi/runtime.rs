@@ -1,0 +1,202 @@
+//! `grt_runtime`: runtime options and creation.
+
+use std::os::raw::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{ffi_try, ffi_value, null_err, str_arg, grt_error};
+use crate::error::{Error, ErrorCode};
+use crate::events::LogLevel;
+use crate::runtime::{Runtime, RuntimeOptions};
+
+/// A runtime (wasm engine, host imports, options). Reference-counted and thread-safe: a
+/// `const grt_runtime *` may be used from any thread concurrently.
+pub struct grt_runtime {
+    _private: [u8; 0],
+}
+
+/// Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`).
+pub const GRT_LOG_ERROR: u32 = 0;
+pub const GRT_LOG_WARN: u32 = 1;
+pub const GRT_LOG_INFO: u32 = 2;
+pub const GRT_LOG_DEBUG: u32 = 3;
+pub const GRT_LOG_TRACE: u32 = 4;
+
+/// One log message, borrowed for the duration of the log callback.
+#[repr(C)]
+pub struct grt_log_params {
+    /// `sizeof(grt_log_params)` as known to the library.
+    pub size: usize,
+    /// `GRT_LOG_*`.
+    pub level: u32,
+    /// Name of the gadget that logged (may be empty), UTF-8, not NUL-terminated.
+    pub gadget: *const c_char,
+    pub gadget_len: usize,
+    /// The message, UTF-8, not NUL-terminated.
+    pub message: *const c_char,
+    pub message_len: usize,
+}
+
+/// Log callback. Called on the thread that made the gadgetrt call producing the message
+/// (for eBPF reader messages: the reader thread), so `userdata` must be thread-safe.
+/// Must not unwind (C++ exceptions, Go panics must be caught inside).
+pub type grt_log_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, params: *const grt_log_params)>;
+
+/// Finalizer for a userdata pointer; called exactly once when the library drops it.
+pub type grt_userdata_free_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// Runtime options. Initialise with `GRT_RUNTIME_OPTIONS_INIT` (which sets `size`); zero
+/// values mean "default". Older, smaller structs are accepted; a larger struct whose unknown
+/// tail is not all zero is rejected.
+#[repr(C)]
+pub struct grt_runtime_options {
+    /// `sizeof(grt_runtime_options)`.
+    pub size: usize,
+    /// Linear-memory cap per gadget in 64 KiB pages (default 256 = 16 MiB).
+    pub memory_pages: u32,
+    /// Most verbose `GRT_LOG_*` level passed to `log_fn` (default `GRT_LOG_INFO`; the
+    /// default applies when `log_fn` is NULL too).
+    pub log_level: u32,
+    /// Capacity of each gadget's event queue (default 65536 events).
+    pub queue_capacity: u32,
+    /// Deadline of guest calls (init, start, callbacks) in ms (default 10000).
+    pub call_timeout_ms: u32,
+    /// Deadline of `gadgetStop` in ms (default 42000).
+    pub stop_timeout_ms: u32,
+    /// Nonzero disables the on-disk compiled-module cache.
+    pub disable_cache: u32,
+    /// Directory of the compiled-module cache (UTF-8, `cache_dir_len` bytes); NULL = default
+    /// (`$GADGETRT_CACHE_DIR`, else a system or user cache directory).
+    pub cache_dir: *const c_char,
+    pub cache_dir_len: usize,
+    /// Log sink (NULL: logs are discarded).
+    pub log_fn: grt_log_fn,
+    pub log_userdata: *mut c_void,
+    /// Called once with `log_userdata` when the runtime is freed (may be NULL).
+    pub log_userdata_free: grt_userdata_free_fn,
+}
+
+struct LogSink {
+    f: unsafe extern "C" fn(*mut c_void, *const grt_log_params),
+    userdata: *mut c_void,
+    free: grt_userdata_free_fn,
+}
+// SAFETY: the C API documents that log userdata must be usable from any thread.
+unsafe impl Send for LogSink {}
+unsafe impl Sync for LogSink {}
+
+impl Drop for LogSink {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: finalizer provided by the embedder, called exactly once.
+            unsafe { free(self.userdata) };
+        }
+    }
+}
+
+pub(crate) fn runtime_ref<'a>(rt: *const grt_runtime) -> crate::Result<&'a Runtime> {
+    // SAFETY: non-NULL pointers come from grt_runtime_new (Arc::into_raw) and stay valid
+    // until grt_runtime_free.
+    unsafe { (rt as *const Runtime).as_ref() }.ok_or_else(|| null_err("runtime"))
+}
+
+fn options(o: &grt_runtime_options) -> crate::Result<RuntimeOptions> {
+    let mut r = RuntimeOptions::default();
+    let known = std::mem::size_of::<grt_runtime_options>();
+    if o.size < std::mem::size_of::<usize>() {
+        return Err(Error::new(ErrorCode::InvalidArgument, "options.size is not set (use GRT_RUNTIME_OPTIONS_INIT)"));
+    }
+    if o.size > known {
+        // SAFETY: the caller declares `size` readable bytes.
+        let tail = unsafe { std::slice::from_raw_parts((o as *const _ as *const u8).add(known), o.size - known) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Error::new(ErrorCode::InvalidArgument, "options struct is newer than this library (non-zero unknown fields)"));
+        }
+    }
+    macro_rules! has {
+        ($f:ident) => {
+            std::mem::offset_of!(grt_runtime_options, $f) + std::mem::size_of_val(&o.$f) <= o.size
+        };
+    }
+    if has!(memory_pages) && o.memory_pages != 0 {
+        r.memory_pages = o.memory_pages;
+    }
+    if has!(log_level) && o.log_level != 0 {
+        if o.log_level > GRT_LOG_TRACE {
+            return Err(Error::new(ErrorCode::InvalidArgument, format!("invalid log level {}", o.log_level)));
+        }
+        r.log_level = LogLevel::from_u32(o.log_level);
+    }
+    if has!(queue_capacity) && o.queue_capacity != 0 {
+        r.queue_capacity = o.queue_capacity as usize;
+    }
+    if has!(call_timeout_ms) && o.call_timeout_ms != 0 {
+        r.call_timeout = Duration::from_millis(o.call_timeout_ms as u64);
+    }
+    if has!(stop_timeout_ms) && o.stop_timeout_ms != 0 {
+        r.stop_timeout = Duration::from_millis(o.stop_timeout_ms as u64);
+    }
+    if has!(disable_cache) {
+        r.disable_cache = o.disable_cache != 0;
+    }
+    if has!(cache_dir_len) && !o.cache_dir.is_null() {
+        // SAFETY: ptr+len provided by the caller.
+        let d = unsafe { str_arg(o.cache_dir, o.cache_dir_len, "cache_dir")? };
+        r.cache_dir = Some(d.into());
+    }
+    if has!(log_userdata_free) {
+        if let Some(f) = o.log_fn {
+            let sink = Arc::new(LogSink { f, userdata: o.log_userdata, free: o.log_userdata_free });
+            r.log = Some(Arc::new(move |level: LogLevel, gadget: &str, msg: &str| {
+                let p = grt_log_params {
+                    size: std::mem::size_of::<grt_log_params>(),
+                    level: level as u32,
+                    gadget: gadget.as_ptr() as *const c_char,
+                    gadget_len: gadget.len(),
+                    message: msg.as_ptr() as *const c_char,
+                    message_len: msg.len(),
+                };
+                // SAFETY: callback and userdata provided by the embedder; params live for the call.
+                unsafe { (sink.f)(sink.userdata, &p) };
+            }));
+        }
+    }
+    Ok(r)
+}
+
+/// Creates a runtime.
+///
+/// - `opts`: borrowed; NULL means all defaults. The log userdata is owned by the runtime from
+///   here on (its finalizer runs when the last reference is dropped), also on error.
+/// - `out`: receives the new runtime on success; free it with `grt_runtime_free`.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_runtime_new(opts: *const grt_runtime_options, out: *mut *const grt_runtime) -> *mut grt_error {
+    ffi_try(|| {
+        if out.is_null() {
+            return Err(null_err("out"));
+        }
+        // SAFETY: opts is NULL or points to a caller-initialised struct of `size` bytes.
+        let o = match unsafe { opts.as_ref() } {
+            Some(o) => options(o)?,
+            None => RuntimeOptions::default(),
+        };
+        let rt = Runtime::new(o)?;
+        // SAFETY: out checked non-NULL.
+        unsafe { *out = Arc::into_raw(Arc::new(rt)) as *const grt_runtime };
+        Ok(())
+    })
+}
+
+/// Releases the caller's reference to a runtime. Gadgets keep their runtime alive, so it is
+/// fine to free the runtime before its gadgets. NULL is a no-op; double free is undefined.
+#[no_mangle]
+pub unsafe extern "C" fn grt_runtime_free(rt: *const grt_runtime) {
+    ffi_value((), || {
+        if !rt.is_null() {
+            // SAFETY: from Arc::into_raw in grt_runtime_new, released once.
+            drop(unsafe { Arc::from_raw(rt as *const Runtime) });
+        }
+    })
+}
