@@ -123,6 +123,21 @@ pub extern "C" fn grt_gadget_api_version() -> u32 {
 
 /// The C ABI version implemented by this library.
 pub const GRT_ABI_VERSION: u32 = 1;
+/// Library version the header was generated for (checked against Cargo.toml by a test).
+pub const GRT_VERSION_MAJOR: u32 = 0;
+pub const GRT_VERSION_MINOR: u32 = 1;
+pub const GRT_VERSION_PATCH: u32 = 0;
+/// `GRT_VERSION_MAJOR * 10000 + GRT_VERSION_MINOR * 100 + GRT_VERSION_PATCH`.
+pub const GRT_VERSION_NUMBER: u32 = GRT_VERSION_MAJOR * 10000 + GRT_VERSION_MINOR * 100 + GRT_VERSION_PATCH;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn header_version_matches_cargo() {
+        let v = format!("{}.{}.{}", super::GRT_VERSION_MAJOR, super::GRT_VERSION_MINOR, super::GRT_VERSION_PATCH);
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+}
 
 /// Feature names `grt_has_feature` answers 1 for.
 const FEATURES: &[&str] = &["wasm", "ebpf", "oci", "module-cache"];
