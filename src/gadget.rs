@@ -148,6 +148,10 @@ pub struct GadgetInner {
     /// Whether the module came from the compiled-module cache.
     pub from_cache: bool,
     weak: std::sync::Weak<GadgetInner>,
+    /// The eBPF reader thread, stopped without holding the core lock.
+    readers: Mutex<Option<crate::ebpf::Readers>>,
+    /// Perf reader stoppers (D7: a blocked read never outlives Stop).
+    perf_stoppers: Arc<Mutex<Vec<crate::ebpf::perf::PerfStopper>>>,
 }
 
 impl Gadget {
@@ -219,8 +223,11 @@ impl Gadget {
             e.register_datasources(core.store.data_mut());
         }
         core.store.data_mut().phase = Phase::Init;
+        let perf_stoppers = core.store.data().maps.stoppers.clone();
         Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
             weak: weak.clone(),
+            readers: Mutex::new(None),
+            perf_stoppers,
             name,
             rt: rt.clone(),
             core: Mutex::new(core),
@@ -257,6 +264,14 @@ impl GadgetInner {
 
     pub fn state(&self) -> State {
         self.lock().state
+    }
+
+    pub(crate) fn queue_stats(&self) -> &crate::events::Stats {
+        &self.queue.stats
+    }
+
+    pub(crate) fn log_warn(&self, msg: &str) {
+        self.log(LogLevel::Warn, msg);
     }
 
     /// Instantiates the wasm program, checks the API version and runs `gadgetInit`.
@@ -368,11 +383,26 @@ impl GadgetInner {
         match r {
             Ok(()) => core.state = State::Started,
             Err(_) => {
-                self.teardown(&mut core);
                 core.state = State::Failed;
+                drop(core);
+                self.stop_readers();
+                let mut core = self.lock();
+                self.teardown(&mut core);
             }
         }
         r
+    }
+
+    /// Stops the eBPF reader thread and releases blocked perf reads; never holds the core
+    /// lock (the reader thread takes it to emit).
+    fn stop_readers(&self) {
+        let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut r) = readers {
+            r.stop();
+        }
+        for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            s.stop();
+        }
     }
 
     fn start_locked(&self, core: &mut Core) -> Result<()> {
@@ -383,7 +413,8 @@ impl GadgetInner {
         if let Some(e) = core.ebpf.as_mut() {
             let config = core.store.data().config.clone();
             let mntns = core.store.data().mntns_filter.clone();
-            e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
+            let readers = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
+            *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
         }
         core.store.data_mut().phase = Phase::Started;
@@ -395,6 +426,7 @@ impl GadgetInner {
     /// holds (D8), then runs `gadgetPostStop`. A guest stuck in a callback is interrupted.
     pub fn stop(&self) -> Result<()> {
         self.abort.store(true, Ordering::SeqCst);
+        self.stop_readers();
         let mut core = self.lock();
         self.abort.store(false, Ordering::SeqCst);
         if core.state != State::Started {

@@ -8,7 +8,6 @@
 
 pub mod config;
 pub mod datasource;
-#[path = "ebpf_glue_stub.rs"]
 pub mod ebpf;
 pub mod error;
 pub mod events;

@@ -207,11 +207,15 @@ fn run(args: Args) -> Result<(), String> {
         let columns = args.columns;
         let header_done = AtomicBool::new(false);
         let multi = dss.len() > 1;
+        let max = args.max_events;
         gadget
             .subscribe(
                 &schema.name,
                 1_000_000,
                 Box::new(move |ev: &Event| {
+                    if max.map(|m| printed.load(Ordering::Relaxed) >= m).unwrap_or(false) {
+                        return -1;
+                    }
                     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
                     if columns {
                         if !header_done.swap(true, Ordering::Relaxed) {
@@ -247,9 +251,7 @@ fn run(args: Args) -> Result<(), String> {
             Some(t) => t.saturating_sub(started.elapsed()).min(Duration::from_millis(100)),
             None => Duration::from_millis(100),
         };
-        if let Err(e) = gadget.poll(Some(wait)) {
-            return Err(format!("polling: {e}"));
-        }
+        gadget.poll(Some(wait)).map_err(|e| format!("polling: {e}"))?;
         let _ = out.lock().unwrap_or_else(|e| e.into_inner()).flush();
     }
     let stop = gadget.stop();

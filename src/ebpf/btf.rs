@@ -657,6 +657,25 @@ impl BtfEditor {
         self.add_record(&[0, KIND_ARRAY << 24, 0, elem, index_type, nelems])
     }
 
+    /// Appends a copy of type `id`'s record (taken from `src`, the BTF this
+    /// editor started from) with `patches` applied: `(byte offset inside the
+    /// record, new u32)`. Returns the new id.
+    pub fn clone_record_with(&mut self, src: &Btf, id: u32, patches: &[(usize, u32)]) -> Result<u32> {
+        let start = src.record_offset(id)?;
+        let end = src.rec_offsets.get(id as usize + 1).copied().unwrap_or(src.type_section.len());
+        let mut rec = src.type_section[start..end].to_vec();
+        for (off, v) in patches {
+            let b = self.put(*v);
+            rec.get_mut(*off..*off + 4)
+                .ok_or_else(|| anyhow!("BTF edit: patch offset {off} outside record of type {id}"))?
+                .copy_from_slice(&b);
+        }
+        self.type_section.extend_from_slice(&rec);
+        let nid = self.next_id;
+        self.next_id += 1;
+        Ok(nid)
+    }
+
     /// Overwrites the `u32` at byte `off` of the type section.
     pub fn set_u32(&mut self, off: usize, v: u32) -> Result<()> {
         let b = self.put(v);

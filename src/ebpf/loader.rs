@@ -59,7 +59,6 @@ pub enum ProgramState {
 pub struct LoadedGadget {
     ebpf: Ebpf,
     obj: GadgetObject,
-    btf: Option<Btf>,
     states: Vec<(String, ProgramState)>,
     notes: Vec<String>,
 }
@@ -104,9 +103,9 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
         bail!("mount-namespace filtering requested but the object has no gadget_filter_by_mntns variable");
     }
 
-    let btf = Btf::from_sys_fs().ok();
+    let btf = kernel_btf();
     let mut loader = EbpfLoader::new();
-    loader.btf(btf.as_ref());
+    loader.btf(btf);
     for (var, bytes) in &opts.params {
         loader.override_global(var.as_str(), bytes.as_slice(), true);
     }
@@ -148,11 +147,17 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             continue;
         }
         let target = opts.attach_to.get(&p.name).cloned().unwrap_or_else(|| p.attach_target.clone());
-        let st = load_and_attach(&mut ebpf, btf.as_ref(), p, &target, &mut notes)?;
+        let st = load_and_attach(&mut ebpf, btf, p, &target, &mut notes)?;
         states.push((p.name.clone(), st));
     }
 
-    Ok(LoadedGadget { ebpf, obj: obj.clone(), btf, states, notes })
+    Ok(LoadedGadget { ebpf, obj: obj.clone(), states, notes })
+}
+
+/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once.
+pub fn kernel_btf() -> Option<&'static Btf> {
+    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::from_sys_fs().ok()).as_ref()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -199,7 +204,18 @@ fn load_and_attach(
     let need_btf = || {
         btf.ok_or_else(|| anyhow!("program {name} (section {section:?}): needs kernel BTF (/sys/kernel/btf/vmlinux)"))
     };
-    let lerr = |e: &dyn std::error::Error| anyhow!("program {name} (section {section:?}): load failed: {}", error_chain(e));
+    let kind = p.kind;
+    let lerr = |e: &dyn std::error::Error| {
+        let msg = error_chain(e);
+        let hint = if matches!(kind, ProgramKind::FEntry | ProgramKind::FExit | ProgramKind::Lsm)
+            && msg.contains("Operation not permitted")
+        {
+            " (this kernel refuses to load BTF-attached fentry/fexit/lsm programs: EPERM with an empty verifier log)"
+        } else {
+            ""
+        };
+        anyhow!("program {name} (section {section:?}): load failed: {msg}{hint}")
+    };
     let aerr = |what: &str, e: &dyn std::error::Error, hint: &str| {
         anyhow!("program {name} (section {section:?}): attaching {what} failed: {}{hint}", error_chain(e))
     };
@@ -611,10 +627,6 @@ impl LoadedGadget {
         Ok(buf)
     }
 
-    /// The kernel BTF used for loading, if any.
-    pub fn kernel_btf(&self) -> Option<&Btf> {
-        self.btf.as_ref()
-    }
 }
 
 fn bytemuck_u64(v: &mut [u64]) -> &mut [u8] {
@@ -736,9 +748,9 @@ fn probe_attach_types_uncached() -> Vec<(&'static str, bool)> {
     let uprobe = exists("/sys/bus/event_source/devices/uprobe/type")
         || tracefs.is_some_and(|t| exists(&format!("{t}/uprobe_events")));
 
-    let btf = Btf::from_sys_fs().ok();
+    let btf = kernel_btf();
     let func_id = |names: &[&str], kind: BtfKind| -> Option<u32> {
-        let b = btf.as_ref()?;
+        let b = btf?;
         names.iter().find_map(|n| b.id_by_type_name_kind(n, kind).ok())
     };
 

@@ -679,21 +679,32 @@ pub fn format_value(type_hint: &str, b: &[u8]) -> String {
     }
 }
 
-/// Initial bytes of a global variable: located through the BTF DATASEC that
-/// contains it (or the ELF symbol), read from the section data (.bss = 0).
+/// Initial bytes of a global variable, located through the ELF symbol table
+/// (clang leaves BTF DATASEC offsets at 0; libbpf/aya fix them at load) and
+/// read from the section data (.bss = zeros).
 fn var_initial_bytes(btf: &Btf, info: &ElfInfo, var: &str) -> Result<Vec<u8>> {
+    if let Some((sec, addr, size)) = info.symbols.get(var) {
+        if sec.starts_with(".bss") {
+            return Ok(vec![0; *size as usize]);
+        }
+        let (_, data) = info.sections.get(sec).ok_or_else(|| anyhow!("section {sec} of {var} not found"))?;
+        let (s, e) = (*addr as usize, *addr as usize + *size as usize);
+        return data.get(s..e).map(|d| d.to_vec()).ok_or_else(|| anyhow!("{var}: out of bounds of {sec}"));
+    }
+    // No symbol: fall back to the DATASEC entry (only right if its offsets
+    // were already fixed up).
     if let Some(vid) = btf.find_var(var) {
         for (_, t) in btf.types() {
             if let BtfType::DataSec { name, vars, .. } = t {
                 if let Some(v) = vars.iter().find(|v| v.type_id == vid) {
+                    if name.starts_with(".bss") {
+                        return Ok(vec![0; v.size as usize]);
+                    }
                     let (_, data) = info
                         .sections
                         .get(name.as_str())
                         .ok_or_else(|| anyhow!("section {name} holding {var} not found"))?;
                     let (s, e) = (v.offset as usize, v.offset as usize + v.size as usize);
-                    if name.starts_with(".bss") {
-                        return Ok(vec![0; v.size as usize]);
-                    }
                     return data
                         .get(s..e)
                         .map(|d| d.to_vec())
@@ -701,14 +712,6 @@ fn var_initial_bytes(btf: &Btf, info: &ElfInfo, var: &str) -> Result<Vec<u8>> {
                 }
             }
         }
-    }
-    if let Some((sec, addr, size)) = info.symbols.get(var) {
-        let (_, data) = info.sections.get(sec).ok_or_else(|| anyhow!("section {sec} of {var} not found"))?;
-        let (s, e) = (*addr as usize, *addr as usize + *size as usize);
-        if sec.starts_with(".bss") {
-            return Ok(vec![0; *size as usize]);
-        }
-        return data.get(s..e).map(|d| d.to_vec()).ok_or_else(|| anyhow!("{var}: out of bounds of {sec}"));
     }
     bail!("global variable {var} not found")
 }
@@ -1122,12 +1125,49 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
                 let rec = btf.member_record_offset(sid, idx)?;
                 ed.set_u32(rec, name_off)?;
                 ed.set_u32(rec + 4, ptr)?;
+                if m.name == "values" {
+                    // `values` is a zero-sized array at the very end of the
+                    // struct; an 8-byte pointer there would exceed the struct
+                    // size (the kernel rejects the BTF). Overlap it with the
+                    // previous member instead (offsets may repeat).
+                    let prev = if idx == 0 { 0 } else { members[idx - 1].bit_offset };
+                    ed.set_u32(rec + 8, prev)?;
+                }
                 btf_changed = true;
                 out.notes.push(format!(
                     "map {map_name}: PROG_ARRAY member `{}` rewritten as `{new_name} = {size}` for aya",
                     m.name
                 ));
             }
+        }
+    }
+
+    // --- CO-RE accesses into flexible array members ---------------------------
+    // aya-obj 0.3 mis-detects flexible arrays in the *local* access spec (it
+    // compares the array index, not the member index, with the last member)
+    // and rejects e.g. `ctx->args[1]` on `struct bpf_raw_tracepoint_args`.
+    // Such relocations are pointed at a copy of the struct chain whose
+    // flexible array has a fixed length covering the index.
+    let mut relo_types: HashMap<(u32, u32), u32> = HashMap::new();
+    if let Some((_, ext)) = info.sections.get(".BTF.ext") {
+        let relos = btf_ext_core_relos(ext, btf.is_big_endian()).context("reading .BTF.ext CO-RE relocations")?;
+        let mut cache: HashMap<(u32, u32), Option<u32>> = HashMap::new();
+        for (type_id, access_off, rkind) in relos {
+            if rkind > 5 || cache.contains_key(&(type_id, access_off)) {
+                continue; // only field relocations walk members
+            }
+            let access = btf.string_at(access_off).unwrap_or("").to_string();
+            let fixed = fix_flex_array_access(&btf, &mut ed, type_id, &access)
+                .with_context(|| format!("CO-RE access {access:?} on type {type_id}"))?;
+            if let Some(n) = fixed {
+                relo_types.insert((type_id, access_off), n);
+                btf_changed = true;
+                out.notes.push(format!(
+                    "CO-RE access {access:?} into a flexible array of {:?}: relocated against a fixed-length copy (aya-obj 0.3 bound check)",
+                    btf.name_of(type_id)
+                ));
+            }
+            cache.insert((type_id, access_off), fixed);
         }
     }
 
@@ -1192,9 +1232,9 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
         Btf::parse(&bytes).context("re-parsing patched BTF")?;
         w.replace_section(".BTF", &bytes)?;
     }
-    if !ext_renames.is_empty() || !ext_drops.is_empty() {
+    if !ext_renames.is_empty() || !ext_drops.is_empty() || !relo_types.is_empty() {
         if let Some((_, ext)) = info.sections.get(".BTF.ext") {
-            let new_ext = rewrite_btf_ext(ext, &ext_renames, &ext_drops, btf.is_big_endian())
+            let new_ext = rewrite_btf_ext(ext, &ext_renames, &ext_drops, &relo_types, btf.is_big_endian())
                 .context("rewriting .BTF.ext")?;
             w.replace_section(".BTF.ext", &new_ext)?;
         }
@@ -1220,12 +1260,114 @@ fn values_points_to_struct(btf: &Btf, type_id: u32) -> Result<bool> {
     Ok(matches!(btf.type_by_id(t)?, BtfType::Struct { .. }))
 }
 
+/// `(type_id, access_str_off, kind)` of every CO-RE relocation in `.BTF.ext`.
+fn btf_ext_core_relos(data: &[u8], big: bool) -> Result<Vec<(u32, u32, u32)>> {
+    let rd = |off: usize| -> Result<u32> {
+        let b = data.get(off..off + 4).ok_or_else(|| anyhow!("truncated .BTF.ext at {off}"))?;
+        let a = [b[0], b[1], b[2], b[3]];
+        Ok(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    };
+    let mut out = Vec::new();
+    if data.len() < 8 {
+        return Ok(out);
+    }
+    let hdr_len = rd(4)? as usize;
+    if hdr_len < 32 {
+        return Ok(out);
+    }
+    let off = rd(24)? as usize;
+    let len = rd(28)? as usize;
+    if len == 0 {
+        return Ok(out);
+    }
+    let start = hdr_len + off;
+    let end = start + len;
+    let rec_size = rd(start)? as usize;
+    if rec_size < 16 {
+        bail!("CO-RE relocation record size {rec_size} < 16");
+    }
+    let mut p = start + 4;
+    while p < end {
+        let n = rd(p + 4)? as usize;
+        for r in 0..n {
+            let ro = p + 8 + r * rec_size;
+            out.push((rd(ro + 4)?, rd(ro + 8)?, rd(ro + 12)?));
+        }
+        p += 8 + n * rec_size;
+    }
+    Ok(out)
+}
+
+/// If aya-obj 0.3 would reject the local access spec `access` (e.g.
+/// "0:0:1") on `root` because of its flexible-array check, builds a copy of
+/// the struct chain with the flexible array given a fixed length and returns
+/// the new root id.
+fn fix_flex_array_access(btf: &Btf, ed: &mut super::btf::BtfEditor, root: u32, access: &str) -> Result<Option<u32>> {
+    let parts: Vec<usize> = match access.split(':').map(|p| p.parse::<usize>()).collect() {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    if parts.len() < 3 || btf.resolve_id(root)? != root {
+        return Ok(None);
+    }
+    // path of (struct id, member index)
+    let mut path: Vec<(u32, usize)> = Vec::new();
+    let mut t = root;
+    for (i, &idx) in parts.iter().enumerate().skip(1) {
+        let rt = btf.resolve_id(t)?;
+        match btf.type_by_id(rt)? {
+            BtfType::Struct { members, .. } | BtfType::Union { members, .. } => {
+                let Some(m) = members.get(idx) else { return Ok(None) };
+                path.push((rt, idx));
+                t = m.type_id;
+            }
+            BtfType::Array { elem_type, nelems, index_type } => {
+                if *nelems != 0 {
+                    t = *elem_type;
+                    continue;
+                }
+                let Some(&(pid, midx)) = path.last() else { return Ok(None) };
+                let BtfType::Struct { members, size: psize, .. } = btf.type_by_id(pid)? else { return Ok(None) };
+                let is_flex = midx == members.len() - 1;
+                let aya_ok = idx == members.len() - 1;
+                if !is_flex || aya_ok || i != parts.len() - 1 {
+                    return Ok(None);
+                }
+                // New fixed-length array and copies up the chain.
+                let esize = btf.size_of(*elem_type)?;
+                let arr = ed.add_array(*elem_type, *index_type, idx as u32 + 1);
+                let moff = members[midx].byte_offset();
+                let mut child = ed.clone_record_with(
+                    btf,
+                    pid,
+                    &[(8, (*psize).max(moff + esize * (idx as u32 + 1))), (12 + midx * 12 + 4, arr)],
+                )?;
+                let mut child_size = (*psize).max(moff + esize * (idx as u32 + 1));
+                for &(sid, midx) in path.iter().rev().skip(1) {
+                    let (BtfType::Struct { members, size, .. } | BtfType::Union { members, size, .. }) = btf.type_by_id(sid)?
+                    else {
+                        return Ok(None);
+                    };
+                    let need = members[midx].byte_offset() + child_size;
+                    let nsize = (*size).max(need);
+                    child = ed.clone_record_with(btf, sid, &[(8, nsize), (12 + midx * 12 + 4, child)])?;
+                    child_size = nsize;
+                }
+                return Ok(Some(child));
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// Rebuilds `.BTF.ext`, dropping the per-section blocks of dropped sections
 /// and renaming others (func_info, line_info and CO-RE relocations).
 fn rewrite_btf_ext(
     data: &[u8],
     renames: &HashMap<u32, u32>,
     drops: &HashSet<u32>,
+    relo_types: &HashMap<(u32, u32), u32>,
     big: bool,
 ) -> Result<Vec<u8>> {
     let rd = |off: usize| -> Result<u32> {
@@ -1248,7 +1390,7 @@ fn rewrite_btf_ext(
     }
     let mut header = data[..hdr_len].to_vec();
     let mut body: Vec<u8> = Vec::new();
-    for (off_pos, len_pos) in subs {
+    for (sub_idx, (off_pos, len_pos)) in subs.into_iter().enumerate() {
         let off = rd(off_pos)? as usize;
         let len = rd(len_pos)? as usize;
         let new_off = body.len() as u32;
@@ -1275,7 +1417,22 @@ fn rewrite_btf_ext(
             if !drops.contains(&sec) {
                 let sec = renames.get(&sec).copied().unwrap_or(sec);
                 sub.extend_from_slice(&wr(sec));
+                let at = sub.len();
                 sub.extend_from_slice(&data[p + 4..blk_end]);
+                // CO-RE relocation records: {insn_off, type_id, access_str_off, kind}
+                if sub_idx == 2 && rec_size >= 16 && !relo_types.is_empty() {
+                    for r in 0..n {
+                        let ro = at + 4 + r * rec_size;
+                        let rdw = |o: usize| {
+                            let a: [u8; 4] = sub[o..o + 4].try_into().unwrap();
+                            if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+                        };
+                        let key = (rdw(ro + 4), rdw(ro + 8));
+                        if let Some(nt) = relo_types.get(&key) {
+                            sub[ro + 4..ro + 8].copy_from_slice(&wr(*nt));
+                        }
+                    }
+                }
             }
             p = blk_end;
         }
@@ -1361,7 +1518,7 @@ impl ElfPatcher {
         bail!("ELF: section {name:?} not found")
     }
     fn append(&mut self, bytes: &[u8]) -> usize {
-        while self.data.len() % 8 != 0 {
+        while !self.data.len().is_multiple_of(8) {
             self.data.push(0);
         }
         let off = self.data.len();

@@ -2,6 +2,7 @@
 // gadgetrt test object: plain hash + hash-of-maps, like IG's "map" test.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "gadget.h"
 
 struct test_key {
@@ -32,13 +33,48 @@ struct {
 	__array(values, struct inner_map);
 } map_of_map SEC(".maps");
 
+/* map iterator: struct key and value */
+struct stats_key {
+	gadget_mntns_id mntns_id;
+	gadget_pid pid;
+	__u32 __pad;
+};
+
+struct stats_value {
+	__u64 count;
+	gadget_comm comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct stats_key);
+	__type(value, struct stats_value);
+} stats SEC(".maps");
+
+GADGET_MAPITER(stats, stats);
+
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int ig_maps_tp(void *ctx)
 {
 	struct test_key key = { .a = 1, .b = 2, .c = 3 };
 	__u32 *v = bpf_map_lookup_elem(&test_map, &key);
+	struct stats_key sk = {};
+	struct stats_value zero = {}, *sv;
+
 	if (v)
 		__sync_fetch_and_add(v, 1);
+	sk.mntns_id = gadget_get_current_mntns_id();
+	sk.pid = bpf_get_current_pid_tgid() >> 32;
+	sv = bpf_map_lookup_elem(&stats, &sk);
+	if (!sv) {
+		bpf_map_update_elem(&stats, &sk, &zero, BPF_NOEXIST);
+		sv = bpf_map_lookup_elem(&stats, &sk);
+		if (!sv)
+			return 0;
+	}
+	__sync_fetch_and_add(&sv->count, 1);
+	bpf_get_current_comm(sv->comm, sizeof(sv->comm));
 	return 0;
 }
 

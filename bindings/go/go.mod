@@ -1,0 +1,3 @@
+module github.com/gadgetrt/gadgetrt/bindings/go
+
+go 1.23

@@ -1,0 +1,255 @@
+package gadgetrt
+
+/*
+#include <stdlib.h>
+#include "gogrt.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/cgo"
+	"time"
+	"unsafe"
+)
+
+// ABIVersion is the C ABI version this package was written for.
+const ABIVersion = 1
+
+// Version returns the library version, e.g. "0.1.0".
+func Version() string { return C.GoString(C.grt_version()) }
+
+// LibraryABIVersion returns the C ABI version implemented by the loaded library.
+func LibraryABIVersion() uint32 { return uint32(C.grt_abi_version()) }
+
+// GadgetAPIVersion returns the gadget wasm API version implemented (always 1).
+func GadgetAPIVersion() uint32 { return uint32(C.grt_gadget_api_version()) }
+
+// HasFeature reports whether a named feature ("wasm", "ebpf", "oci", "module-cache") is
+// compiled into the library.
+func HasFeature(name string) bool {
+	p, n := cstr(name)
+	r := C.grt_has_feature(p, n)
+	runtime.KeepAlive(name)
+	return r == 1
+}
+
+// LogLevel is a GRT_LOG_* level.
+type LogLevel uint32
+
+const (
+	LogError LogLevel = 0
+	LogWarn  LogLevel = 1
+	LogInfo  LogLevel = 2
+	LogDebug LogLevel = 3
+	LogTrace LogLevel = 4
+)
+
+func (l LogLevel) String() string {
+	switch l {
+	case LogError:
+		return "error"
+	case LogWarn:
+		return "warn"
+	case LogInfo:
+		return "info"
+	case LogDebug:
+		return "debug"
+	case LogTrace:
+		return "trace"
+	}
+	return fmt.Sprintf("level(%d)", uint32(l))
+}
+
+// LogFunc receives library and guest log messages. It may be called from any goroutine or
+// thread (eBPF reader threads included), so it must be safe for concurrent use. A panic in
+// it is recovered and discarded.
+type LogFunc func(level LogLevel, gadget, message string)
+
+type options struct {
+	memoryPages   uint32
+	logLevel      *LogLevel
+	queueCapacity uint32
+	callTimeout   time.Duration
+	stopTimeout   time.Duration
+	disableCache  bool
+	cacheDir      string
+	logger        LogFunc
+}
+
+// Option configures NewRuntime.
+type Option func(*options)
+
+// WithMemoryPages caps each gadget's linear memory, in 64 KiB pages (default 256).
+func WithMemoryPages(n uint32) Option { return func(o *options) { o.memoryPages = n } }
+
+// WithLogLevel sets the most verbose level passed to the logger (default LogInfo). Note:
+// the C struct uses 0 for "default", so LogError cannot be selected (it means LogInfo).
+func WithLogLevel(l LogLevel) Option { return func(o *options) { o.logLevel = &l } }
+
+// WithQueueCapacity sets each gadget's event-queue capacity (default 65536).
+func WithQueueCapacity(n uint32) Option { return func(o *options) { o.queueCapacity = n } }
+
+// WithCallTimeout sets the deadline of guest calls (default 10s).
+func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.callTimeout = d } }
+
+// WithStopTimeout sets the deadline of gadgetStop (default 42s).
+func WithStopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
+
+// WithCacheDisabled disables the on-disk compiled-module cache.
+func WithCacheDisabled() Option { return func(o *options) { o.disableCache = true } }
+
+// WithCacheDir sets the compiled-module cache directory.
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithLogger installs a log sink (default: logs are discarded).
+func WithLogger(fn LogFunc) Option { return func(o *options) { o.logger = fn } }
+
+func durationMs(d time.Duration) C.uint32_t {
+	if d <= 0 {
+		return 0
+	}
+	ms := d.Milliseconds()
+	if ms == 0 {
+		ms = 1
+	}
+	if ms > math.MaxUint32 {
+		ms = math.MaxUint32
+	}
+	return C.uint32_t(ms)
+}
+
+// Runtime is a gadgetrt runtime (wasm engine, host imports, options). It is safe for
+// concurrent use. Gadgets keep their runtime alive, so a Runtime may be closed before its
+// gadgets.
+type Runtime struct {
+	h handle
+}
+
+// NewRuntime creates a runtime. It fails with an error matching ErrABI if the loaded
+// library implements another C ABI version.
+func NewRuntime(opts ...Option) (*Runtime, error) {
+	if v := LibraryABIVersion(); v != ABIVersion {
+		return nil, codeError(CodeABI, fmt.Sprintf("libgadgetrt implements C ABI %d, this package needs %d", v, ABIVersion))
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	var co C.grt_runtime_options
+	co.size = C.size_t(unsafe.Sizeof(co))
+	co.memory_pages = C.uint32_t(o.memoryPages)
+	if o.logLevel != nil {
+		if *o.logLevel > LogTrace {
+			return nil, codeError(CodeInvalidArgument, fmt.Sprintf("invalid log level %d", *o.logLevel))
+		}
+		co.log_level = C.uint32_t(*o.logLevel)
+	}
+	co.queue_capacity = C.uint32_t(o.queueCapacity)
+	co.call_timeout_ms = durationMs(o.callTimeout)
+	co.stop_timeout_ms = durationMs(o.stopTimeout)
+	if o.disableCache {
+		co.disable_cache = 1
+	}
+	var cacheDir *C.char
+	if o.cacheDir != "" {
+		// C memory: the options struct is itself passed to C, so it must not point into Go memory.
+		cacheDir = C.CString(o.cacheDir)
+		defer C.free(unsafe.Pointer(cacheDir))
+		co.cache_dir = cacheDir
+		co.cache_dir_len = C.size_t(len(o.cacheDir))
+	}
+	var h cgo.Handle
+	if o.logger != nil {
+		h = newHandle(o.logger)
+		setLogger(&co, h)
+	}
+	var out *C.grt_runtime
+	if err := takeError(C.grt_runtime_new(&co, &out)); err != nil {
+		if h != 0 {
+			// No runtime exists, so the library will not call the finalizer later; drop the
+			// handle unless it already did (deleteHandle is idempotent).
+			deleteHandle(h)
+		}
+		return nil, err
+	}
+	r := &Runtime{h: handle{ptr: unsafe.Pointer(out), free: func(p unsafe.Pointer) {
+		C.grt_runtime_free((*C.grt_runtime)(p))
+	}}}
+	runtime.SetFinalizer(r, (*Runtime).Close)
+	return r, nil
+}
+
+// Close releases the runtime. It is idempotent; gadgets opened from it keep working.
+func (r *Runtime) Close() error {
+	if r == nil {
+		return nil
+	}
+	_, _, ok := r.h.close()
+	if ok {
+		r.h.release()
+	}
+	runtime.SetFinalizer(r, nil)
+	return nil
+}
+
+func (r *Runtime) open(name string, call func(rt *C.grt_runtime, out **C.grt_gadget) *C.grt_error) (*Gadget, error) {
+	p, err := r.h.acquire()
+	if err != nil {
+		return nil, err
+	}
+	var out *C.grt_gadget
+	e := call((*C.grt_runtime)(p), &out)
+	r.h.release()
+	runtime.KeepAlive(r)
+	if err := takeError(e); err != nil {
+		return nil, err
+	}
+	return newGadget(out, name), nil
+}
+
+// OpenPath opens a gadget without running guest code: a .wasm file, a directory with
+// program.wasm (and optionally program.bpf.o and gadget.yaml), or an OCI image layout
+// (directory or tar). Add host data sources and subscriptions, then call Init or Start.
+func (r *Runtime) OpenPath(path string) (*Gadget, error) { return r.OpenImage(path, "") }
+
+// OpenImage is OpenPath with an image reference selecting an image inside an OCI archive.
+func (r *Runtime) OpenImage(path, reference string) (*Gadget, error) {
+	return r.open(path, func(rt *C.grt_runtime, out **C.grt_gadget) *C.grt_error {
+		pp, pn := cstr(path)
+		rp, rn := cstr(reference)
+		return C.grt_gadget_open_path(rt, pp, pn, rp, rn, out)
+	})
+}
+
+// LoadPath is OpenPath followed by Init (instantiation and gadgetInit).
+func (r *Runtime) LoadPath(path string) (*Gadget, error) { return r.LoadImage(path, "") }
+
+// LoadImage is OpenImage followed by Init.
+func (r *Runtime) LoadImage(path, reference string) (*Gadget, error) {
+	return r.open(path, func(rt *C.grt_runtime, out **C.grt_gadget) *C.grt_error {
+		pp, pn := cstr(path)
+		rp, rn := cstr(reference)
+		return C.grt_gadget_load_path(rt, pp, pn, rp, rn, out)
+	})
+}
+
+// OpenBytes opens a gadget from wasm bytes (copied); name labels it in logs.
+func (r *Runtime) OpenBytes(name string, wasm []byte) (*Gadget, error) {
+	return r.open(name, func(rt *C.grt_runtime, out **C.grt_gadget) *C.grt_error {
+		np, nn := cstr(name)
+		wp, wn := cbytes(wasm)
+		return C.grt_gadget_open_bytes(rt, np, nn, wp, wn, out)
+	})
+}
+
+// LoadBytes is OpenBytes followed by Init.
+func (r *Runtime) LoadBytes(name string, wasm []byte) (*Gadget, error) {
+	return r.open(name, func(rt *C.grt_runtime, out **C.grt_gadget) *C.grt_error {
+		np, nn := cstr(name)
+		wp, wn := cbytes(wasm)
+		return C.grt_gadget_load_bytes(rt, np, nn, wp, wn, out)
+	})
+}

@@ -1,0 +1,87 @@
+"""gadgetrt — run Inspektor Gadget-style gadgets (wasm + eBPF) from Python.
+
+A thin ctypes wrapper over ``libgadgetrt.so`` (see ``_ffi.py`` for how the library is
+found). Typical use::
+
+    import gadgetrt
+
+    with gadgetrt.Runtime() as rt, rt.load_path("demo.wasm") as g:
+        events = g.events(timeout=1.0)   # subscribe before start
+        g.start()
+        for ev in events:
+            print(ev.to_dict())
+
+Event callbacks (:meth:`Gadget.subscribe`) run only inside :meth:`Gadget.poll` /
+:meth:`Gadget.consume`, on the calling thread. An exception raised by a callback never
+crosses into C: dispatch stops and ``poll`` re-raises it.
+"""
+
+from ._core import (
+    DataSourceType,
+    Event,
+    EventSnapshot,
+    FieldInfo,
+    Gadget,
+    Kind,
+    LogLevel,
+    Packet,
+    Runtime,
+    State,
+    Stats,
+    StopDispatch,
+    Subscription,
+    abi_version,
+    gadget_api_version,
+    has_feature,
+    version,
+)
+from ._ffi import ABI_VERSION, LIB_PATH
+from .errors import *  # noqa: F401,F403
+from .errors import ErrorCode, GadgetError, error_from_code
+
+__all__ = [
+    "ABI_VERSION",
+    "LIB_PATH",
+    "DataSourceType",
+    "ErrorCode",
+    "Event",
+    "EventSnapshot",
+    "FieldInfo",
+    "Gadget",
+    "GadgetError",
+    "Kind",
+    "LogLevel",
+    "Packet",
+    "Runtime",
+    "State",
+    "Stats",
+    "StopDispatch",
+    "Subscription",
+    "abi_version",
+    "error_from_code",
+    "gadget_api_version",
+    "has_feature",
+    "version",
+    "NullParameterError",
+    "InvalidArgumentError",
+    "InvalidUtf8Error",
+    "InsufficientSizeError",
+    "NotFoundError",
+    "WrongKindError",
+    "BadStateError",
+    "BusyError",
+    "PanicError",
+    "AlreadyUsedError",
+    "IOError_",
+    "WasmLoadError",
+    "GuestError",
+    "AbiError",
+    "ImageError",
+    "EbpfError",
+    "ParamError",
+    "TimeoutError_",
+    "UnsupportedError",
+    "InternalError",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every gadgetrt test: Rust unit + integration tests (real wasm guests, real eBPF as
+# root), header drift and exported-symbol checks, C/C++ tests through CMake + ctest, the Go
+# binding (go test -race) and the Python binding (pytest). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/setup.sh
+export PATH="$PATH:/usr/local/go/bin:$HOME/.cargo/bin"
+TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+LIBDIR="$TARGET/release"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo build --release"
+cargo build --release
+
+step "header drift (include/gadgetrt.h vs cbindgen)"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cbindgen --quiet --config cbindgen.toml --output "$tmp/gadgetrt.h" src/ffi/mod.rs
+diff -u include/gadgetrt.h "$tmp/gadgetrt.h"
+echo "header up to date"
+
+step "exported symbols are grt_* only"
+bad=$(nm -D --defined-only "$LIBDIR/libgadgetrt.so" | awk '{print $3}' | grep -v '^grt_' || true)
+if [ -n "$bad" ]; then echo "unexpected exports:"; echo "$bad"; exit 1; fi
+echo "$(nm -D --defined-only "$LIBDIR/libgadgetrt.so" | wc -l) symbols, all grt_*"
+
+step "cargo test --release"
+cargo test --release
+
+if [ -f CMakeLists.txt ]; then
+  step "C/C++ tests (cmake + ctest)"
+  cmake -S . -B "$TARGET/cmake-build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$TARGET/cmake-build"
+  ctest --test-dir "$TARGET/cmake-build" --output-on-failure
+fi
+
+if [ -f bindings/go/go.mod ]; then
+  step "Go binding (go test -race)"
+  (cd bindings/go && CGO_LDFLAGS="-L$LIBDIR -Wl,-rpath,$LIBDIR" go test -race -count=1 ./...)
+fi
+
+if [ -f bindings/python/pyproject.toml ]; then
+  step "Python binding (pytest)"
+  python3 -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+  (cd "$ROOT" && GADGETRT_LIB="$LIBDIR/libgadgetrt.so" python3 -m pytest -q bindings/python/tests)
+fi
+step "all tests passed"

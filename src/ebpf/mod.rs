@@ -1,0 +1,554 @@
+//! The eBPF side of a gadget: analysing the object (markers → data sources and params),
+//! loading and attaching it at start, and a reader thread that feeds ring/perf buffer records,
+//! iterator output and map-iterator drains into the data sources.
+
+pub mod btf;
+pub mod loader;
+pub mod maps;
+pub mod object;
+pub mod perf;
+
+use std::collections::{BTreeMap, HashSet};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::datasource::{kind, FieldDef, FieldLoc, Record, Schema, TYPE_ARRAY, TYPE_SINGLE};
+use crate::error::{Error, ErrorCode, Result};
+use crate::gadget::GadgetInner;
+use crate::host::HostState;
+use crate::params::{ParamDecl, ParamSide, Params};
+use object::{FieldSpec, GadgetObject};
+
+fn ebpf_err(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::Ebpf, e.to_string())
+}
+
+/// Mounts tracefs at /sys/kernel/tracing when it is missing (tracepoints and syscall
+/// declarations need it). Only possible as root; failures are left to the callers' errors.
+pub fn ensure_tracefs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::path::Path::new("/sys/kernel/tracing/events").exists() {
+            return;
+        }
+        let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+        // SAFETY: plain mount(2) with static C strings.
+        unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+    });
+}
+
+/// The eBPF side of one gadget.
+pub struct EbpfGadget {
+    elf: Vec<u8>,
+    obj: GadgetObject,
+    meta: serde_yaml::Value,
+    loaded: Option<Arc<Mutex<loader::LoadedGadget>>>,
+    /// Maps published to the wasm side (`getMap`), duplicated fds that outlive detaching.
+    published: Vec<(String, Arc<maps::RawMap>)>,
+    lost: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+/// The running reader thread; stopping it never needs the gadget lock.
+pub struct Readers {
+    stop_fd: OwnedFd,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Readers {
+    pub fn stop(&mut self) {
+        let one: u64 = 1;
+        // SAFETY: 8-byte write to our eventfd.
+        unsafe { libc::write(self.stop_fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn field_defs(fields: &[FieldSpec], payload: usize, first: usize) -> Vec<FieldDef> {
+    fields
+        .iter()
+        .map(|f| {
+            let annotations: BTreeMap<String, String> = f.annotations.iter().cloned().collect();
+            FieldDef {
+                name: f.name.clone(),
+                kind: f.kind,
+                tags: f.tags.clone(),
+                hidden: annotations.get("columns.hidden").map(|v| v == "true").unwrap_or(false),
+                annotations,
+                parent: f.parent.map(|p| p + first),
+                loc: FieldLoc::Static { payload, offset: f.offset as usize, size: f.size as usize },
+            }
+        })
+        .collect()
+}
+
+fn ds_annotation<'a>(meta: &'a serde_yaml::Value, ds: &str, key: &str) -> Option<&'a serde_yaml::Value> {
+    meta.get("datasources")?.get(ds)?.get("annotations")?.get(key)
+}
+
+impl EbpfGadget {
+    /// Analyses an eBPF object: tracers, iterators, map iterators, params.
+    pub fn open(elf: &[u8], meta: &serde_yaml::Value) -> Result<EbpfGadget> {
+        let obj = object::analyze(elf).map_err(|e| ebpf_err(format!("analysing the eBPF object: {e:#}")))?;
+        Ok(EbpfGadget {
+            elf: elf.to_vec(),
+            obj,
+            meta: meta.clone(),
+            loaded: None,
+            published: Vec::new(),
+            lost: Arc::new(Mutex::new(BTreeMap::new())),
+        })
+    }
+
+    pub fn object(&self) -> &GadgetObject {
+        &self.obj
+    }
+
+    /// Declared eBPF params, with gadget.yaml `params.ebpf.<var>` (or legacy
+    /// `ebpfParams.<var>`) overriding key, default and description.
+    pub fn params(&self) -> Vec<ParamDecl> {
+        self.obj
+            .params
+            .iter()
+            .map(|p| {
+                let ov = self
+                    .meta
+                    .get("params")
+                    .and_then(|x| x.get("ebpf"))
+                    .and_then(|x| x.get(&p.var))
+                    .or_else(|| self.meta.get("ebpfParams").and_then(|x| x.get(&p.var)));
+                let get = |k: &str| ov.and_then(|o| o.get(k)).and_then(crate::host::yaml_scalar).filter(|s| !s.is_empty());
+                ParamDecl {
+                    key: get("key").unwrap_or_else(|| p.key.clone()),
+                    side: ParamSide::Ebpf,
+                    var: Some(p.var.clone()),
+                    description: get("description").unwrap_or_else(|| p.description.clone()),
+                    default_value: get("defaultValue").unwrap_or_else(|| p.default_value.clone()),
+                    type_hint: p.type_hint.clone(),
+                    title: String::new(),
+                    alias: get("alias").unwrap_or_default(),
+                    mandatory: false,
+                    possible_values: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// Registers one data source per tracer (single), iterator and map iterator (array).
+    pub fn register_datasources(&self, st: &mut HostState) {
+        for t in &self.obj.tracers {
+            let mut s = Schema::new(&t.name, TYPE_SINGLE);
+            let p = s.add_static_payload(t.struct_size as usize);
+            for f in field_defs(&t.fields, p, 0) {
+                let _ = s.add_static_field(f);
+            }
+            if let Some(rest) = ds_annotation(&self.meta, &t.name, "ebpf.rest.name").and_then(|v| v.as_str()) {
+                let _ = s.add_field(rest, kind::BYTES);
+            }
+            st.add_datasource(s, "ebpf");
+        }
+        for it in &self.obj.iterators {
+            let mut s = Schema::new(&it.name, TYPE_ARRAY);
+            let p = s.add_static_payload(it.struct_size as usize);
+            for f in field_defs(&it.fields, p, 0) {
+                let _ = s.add_static_field(f);
+            }
+            st.add_datasource(s, "ebpf");
+        }
+        for mi in &self.obj.map_iters {
+            let mut s = Schema::new(&mi.name, TYPE_ARRAY);
+            let kp = s.add_static_payload(mi.key_size as usize);
+            let vp = s.add_static_payload(mi.value_size as usize);
+            for f in field_defs(&mi.key_fields, kp, 0) {
+                let _ = s.add_static_field(f);
+            }
+            let first = s.fields.len();
+            for f in field_defs(&mi.value_fields, vp, first) {
+                let _ = s.add_static_field(f);
+            }
+            st.add_datasource(s, "ebpf");
+        }
+    }
+
+    /// Loads and attaches the object, then starts the reader thread.
+    pub fn start(
+        &mut self,
+        params: &Params,
+        config: &serde_yaml::Value,
+        mntns: Option<&HashSet<u64>>,
+        gadget: Weak<GadgetInner>,
+    ) -> Result<Readers> {
+        ensure_tracefs();
+        let mut opts = loader::LoadOptions::default();
+        for (d, value) in params.ebpf_values() {
+            let Some(var) = &d.var else { continue };
+            let Some(pv) = self.obj.param(var) else { continue };
+            let bytes = param_bytes(&pv.type_hint, pv.size as usize, &value)
+                .map_err(|e| Error::new(ErrorCode::Param, format!("param {:?}: {e}", d.key)))?;
+            opts.params.insert(var.clone(), bytes);
+        }
+        if let Some(progs) = config.get("programs").and_then(|p| p.as_mapping()) {
+            for (name, cfg) in progs {
+                if let (Some(name), Some(to)) = (name.as_str(), cfg.get("attach_to").and_then(|v| v.as_str())) {
+                    opts.attach_to.insert(name.to_string(), to.to_string());
+                }
+            }
+        }
+        if let Some(set) = mntns {
+            opts.filter_by_mntns = true;
+            opts.mntns_ids = set.iter().copied().collect();
+        }
+        let mut loaded = loader::load(&self.elf, &self.obj, &opts).map_err(|e| ebpf_err(format!("{e:#}")))?;
+        self.published.clear();
+        for (name, _) in loaded.maps() {
+            if let Some(fd) = loaded.map_fd(&name) {
+                if let Ok(m) = fd.try_clone_to_owned().and_then(maps::RawMap::from_fd) {
+                    self.published.push((name, Arc::new(m)));
+                }
+            }
+        }
+        let sources = loaded.tracer_sources().map_err(|e| ebpf_err(format!("{e:#}")))?;
+        let loaded = Arc::new(Mutex::new(loaded));
+        self.loaded = Some(loaded.clone());
+        self.spawn_readers(sources, loaded, gadget)
+    }
+
+    fn spawn_readers(
+        &self,
+        sources: Vec<loader::TracerSource>,
+        loaded: Arc<Mutex<loader::LoadedGadget>>,
+        gadget: Weak<GadgetInner>,
+    ) -> Result<Readers> {
+        // SAFETY: plain eventfd(2); checked and owned below.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if efd < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        // SAFETY: fresh fd.
+        let stop_fd = unsafe { OwnedFd::from_raw_fd(efd) };
+        let stop_raw = stop_fd.as_raw_fd();
+        let tracers: Vec<(String, String, bool)> = self
+            .obj
+            .tracers
+            .iter()
+            .map(|t| (t.name.clone(), t.map_name.clone(), t.map_type == object::TracerMapType::RingBuf))
+            .collect();
+        let iters: Vec<(String, usize, Duration, u64)> = self
+            .obj
+            .iterators
+            .iter()
+            .map(|it| {
+                let (iv, count) = fetch_schedule(&self.meta, &it.name, Duration::ZERO, 1);
+                (it.name.clone(), it.struct_size as usize, iv, count)
+            })
+            .collect();
+        let mapiters: Vec<(String, Arc<maps::RawMap>, Duration, u64)> = self
+            .obj
+            .map_iters
+            .iter()
+            .filter_map(|mi| {
+                let m = self.published.iter().find(|(n, _)| *n == mi.map_name)?.1.clone();
+                let (iv, count) = fetch_schedule(&self.meta, &mi.name, Duration::from_millis(1000), 0);
+                Some((mi.name.clone(), m, iv, count))
+            })
+            .collect();
+        let lost = self.lost.clone();
+        let thread = std::thread::Builder::new()
+            .name("gadgetrt-ebpf".into())
+            .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost))
+            .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF reader thread: {e}")))?;
+        Ok(Readers { stop_fd, thread: Some(thread) })
+    }
+
+    /// Maps the wasm side may `getMap` once the gadget started.
+    pub fn publish_maps(&self, st: &mut HostState) {
+        st.maps.published = self.published.iter().map(|(n, m)| (n.clone(), m.clone())).collect();
+    }
+
+    /// Detaches the programs (maps stay open until [`EbpfGadget::close`]).
+    pub fn stop(&mut self) {
+        self.loaded = None;
+    }
+
+    /// Closes every map.
+    pub fn close(&mut self) {
+        self.loaded = None;
+        self.published.clear();
+    }
+
+    pub fn lost_by_datasource(&self) -> Vec<(String, u64)> {
+        self.lost.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// `fetch-interval` / `fetch-count` data-source annotations (Go durations like `1s`, `500ms`).
+fn fetch_schedule(meta: &serde_yaml::Value, ds: &str, iv: Duration, count: u64) -> (Duration, u64) {
+    let iv = ds_annotation(meta, ds, "fetch-interval")
+        .and_then(crate::host::yaml_scalar)
+        .and_then(|s| parse_duration(&s))
+        .unwrap_or(iv);
+    let count = ds_annotation(meta, ds, "fetch-count")
+        .and_then(crate::host::yaml_scalar)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(count);
+    (iv, count)
+}
+
+/// Parses Go-style durations: `250ms`, `1s`, `2m`, `1h`, `1.5s`, plain numbers are seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, mul) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = s.strip_suffix("ns") {
+        (n, 1e-9)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.parse().ok()?;
+    (v >= 0.0 && v.is_finite()).then(|| Duration::from_secs_f64(v * mul))
+}
+
+/// Encodes a param value as the exact bytes of its C variable.
+pub fn param_bytes(type_hint: &str, size: usize, value: &str) -> std::result::Result<Vec<u8>, String> {
+    let bad = || format!("{value:?} is not a valid {type_hint}");
+    let mut b: Vec<u8> = match type_hint {
+        "bool" => vec![matches!(value, "true" | "1" | "TRUE" | "True" | "t" | "T") as u8],
+        "int8" | "int16" | "int32" | "int64" => value.parse::<i64>().map_err(|_| bad())?.to_ne_bytes().to_vec(),
+        "uint8" | "uint16" | "uint32" | "uint64" => value.parse::<u64>().map_err(|_| bad())?.to_ne_bytes().to_vec(),
+        "float32" => value.parse::<f32>().map_err(|_| bad())?.to_ne_bytes().to_vec(),
+        "float64" => value.parse::<f64>().map_err(|_| bad())?.to_ne_bytes().to_vec(),
+        "string" => {
+            if value.len() > size {
+                return Err(format!("{value:?} is longer than {size} bytes"));
+            }
+            value.as_bytes().to_vec()
+        }
+        "ip" => {
+            let ip: std::net::IpAddr = value.parse().map_err(|_| bad())?;
+            let mut v = vec![0u8; size.max(17)];
+            match ip {
+                std::net::IpAddr::V4(a) => {
+                    v[..4].copy_from_slice(&a.octets());
+                    v[16] = 4;
+                }
+                std::net::IpAddr::V6(a) => {
+                    v[..16].copy_from_slice(&a.octets());
+                    v[16] = 6;
+                }
+            }
+            v
+        }
+        other => return Err(format!("unsupported type {other:?}")),
+    };
+    if matches!(type_hint, "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64") {
+        // Range check: the value must fit the variable's width.
+        let fits = match type_hint {
+            "int8" => value.parse::<i8>().is_ok(),
+            "int16" => value.parse::<i16>().is_ok(),
+            "int32" => value.parse::<i32>().is_ok(),
+            "uint8" => value.parse::<u8>().is_ok(),
+            "uint16" => value.parse::<u16>().is_ok(),
+            "uint32" => value.parse::<u32>().is_ok(),
+            _ => true,
+        };
+        if !fits {
+            return Err(format!("{value:?} does not fit a {type_hint}"));
+        }
+    }
+    b.resize(size, 0);
+    Ok(b)
+}
+
+/// Copies a raw record into a fresh record: the struct payload (zero-padded or truncated) and,
+/// when the data source has an `ebpf.rest.name` field, the trailing bytes into it.
+pub fn fill_record(schema: &Schema, rec: &mut Record, raw: &[u8]) {
+    let Some(first) = rec.first_mut() else { return };
+    let n = first.len().min(raw.len());
+    first[..n].copy_from_slice(&raw[..n]);
+    if raw.len() > n {
+        if let Some(f) = schema.fields.iter().rev().find(|f| matches!(f.loc, FieldLoc::Slot(_)) && f.kind == kind::BYTES) {
+            if let FieldLoc::Slot(s) = f.loc {
+                if let Some(slot) = rec.get_mut(s) {
+                    slot.clear();
+                    slot.extend_from_slice(&raw[n..]);
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reader_loop(
+    mut sources: Vec<loader::TracerSource>,
+    loaded: Arc<Mutex<loader::LoadedGadget>>,
+    gadget: Weak<GadgetInner>,
+    stop_fd: i32,
+    tracers: Vec<(String, String, bool)>,
+    iters: Vec<(String, usize, Duration, u64)>,
+    mapiters: Vec<(String, Arc<maps::RawMap>, Duration, u64)>,
+    lost: Arc<Mutex<BTreeMap<String, u64>>>,
+) {
+    let mut pfds: Vec<libc::pollfd> = Vec::new();
+    pfds.push(libc::pollfd { fd: stop_fd, events: libc::POLLIN, revents: 0 });
+    for s in &sources {
+        pfds.push(libc::pollfd { fd: s.fd().as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    }
+    let start = Instant::now();
+    let mut iter_runs: Vec<(u64, Instant)> = iters.iter().map(|_| (0, start)).collect();
+    let mut map_runs: Vec<(u64, Instant)> = mapiters.iter().map(|(_, _, iv, _)| (0, start + *iv)).collect();
+    let mut next_lost = start + Duration::from_secs(1);
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut add_lost = |ds: &str, n: u64, g: &GadgetInner| {
+        if n > 0 {
+            *lost.lock().unwrap_or_else(|e| e.into_inner()).entry(ds.to_string()).or_default() += n;
+            g.queue_stats().lost_samples.fetch_add(n, Ordering::Relaxed);
+        }
+    };
+    loop {
+        let now = Instant::now();
+        // Next timer deadline among iterators, map iterators and lost-sample accounting.
+        let mut next = next_lost;
+        for (i, (_, _, iv, count)) in iters.iter().enumerate() {
+            if *count == 0 || iter_runs[i].0 < *count {
+                next = next.min(iter_runs[i].1);
+            }
+            let _ = iv;
+        }
+        for (i, (_, _, _, count)) in mapiters.iter().enumerate() {
+            if *count == 0 || map_runs[i].0 < *count {
+                next = next.min(map_runs[i].1);
+            }
+        }
+        let timeout = next.saturating_duration_since(now).as_millis().min(1000) as i32;
+        // SAFETY: pfds is a valid array of pollfd.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+        if pfds[0].revents != 0 {
+            // Final drain so records already in the buffers are not lost.
+            if let Some(g) = gadget.upgrade() {
+                for s in sources.iter_mut() {
+                    drain_source(s, &tracers, &g, &mut batch, &mut add_lost);
+                }
+            }
+            return;
+        }
+        let Some(g) = gadget.upgrade() else { return };
+        for (i, s) in sources.iter_mut().enumerate() {
+            if pfds[i + 1].revents != 0 {
+                drain_source(s, &tracers, &g, &mut batch, &mut add_lost);
+            }
+        }
+        let now = Instant::now();
+        for (i, (name, size, iv, count)) in iters.iter().enumerate() {
+            let (runs, at) = &mut iter_runs[i];
+            if (*count == 0 || *runs < *count) && now >= *at {
+                *runs += 1;
+                *at = now + (*iv).max(Duration::from_millis(1));
+                let out = loaded.lock().unwrap_or_else(|e| e.into_inner()).run_iter(name);
+                match out {
+                    Ok(bytes) if *size > 0 => {
+                        let schema = match g.schema(name) {
+                            Ok(s) => s,
+                            Err(_) => continue,
+                        };
+                        let recs: Vec<Record> = bytes
+                            .chunks(*size)
+                            .map(|c| {
+                                let mut r = schema.new_record();
+                                fill_record(&schema, &mut r, c);
+                                r
+                            })
+                            .collect();
+                        g.emit_array_records(name, recs);
+                    }
+                    Ok(_) => {}
+                    Err(e) => g.log_warn(&format!("iterator {name}: {e:#}")),
+                }
+            }
+        }
+        for (i, (name, map, iv, count)) in mapiters.iter().enumerate() {
+            let (runs, at) = &mut map_runs[i];
+            if (*count == 0 || *runs < *count) && now >= *at {
+                *runs += 1;
+                *at = now + (*iv).max(Duration::from_millis(1));
+                let Ok(schema) = g.schema(name) else { continue };
+                let mut recs: Vec<Record> = Vec::new();
+                let r = map.drain(100, |k, v| {
+                    let mut rec = schema.new_record();
+                    let n0 = rec[0].len().min(k.len());
+                    rec[0][..n0].copy_from_slice(&k[..n0]);
+                    if rec.len() > 1 {
+                        let n1 = rec[1].len().min(v.len());
+                        rec[1][..n1].copy_from_slice(&v[..n1]);
+                    }
+                    recs.push(rec);
+                });
+                match r {
+                    Ok(_) => g.emit_array_records(name, recs),
+                    Err(e) => g.log_warn(&format!("map iterator {name}: draining: {e}")),
+                }
+            }
+        }
+        if now >= next_lost {
+            next_lost = now + Duration::from_secs(1);
+            let l = loaded.lock().unwrap_or_else(|e| e.into_inner());
+            for (ds, map, ring) in &tracers {
+                if *ring {
+                    add_lost(ds, l.read_lost_samples(map), &g);
+                }
+            }
+        }
+    }
+}
+
+fn drain_source(
+    s: &mut loader::TracerSource,
+    tracers: &[(String, String, bool)],
+    g: &GadgetInner,
+    batch: &mut Vec<Vec<u8>>,
+    add_lost: &mut impl FnMut(&str, u64, &GadgetInner),
+) {
+    let ds = &tracers[s.tracer].0;
+    batch.clear();
+    s.drain(&mut |rec: &[u8]| batch.push(rec.to_vec()));
+    if !batch.is_empty() {
+        g.emit_records(ds, &mut batch.iter().map(|v| v.as_slice()));
+    }
+    add_lost(ds, s.take_lost(), g);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_encode_to_variable_bytes() {
+        assert_eq!(param_bytes("uint32", 4, "7").unwrap(), 7u32.to_ne_bytes());
+        assert!(param_bytes("uint8", 1, "300").is_err());
+        assert_eq!(param_bytes("bool", 1, "true").unwrap(), vec![1]);
+        assert_eq!(param_bytes("string", 4, "ab").unwrap(), b"ab\0\0");
+        assert!(param_bytes("string", 2, "abc").is_err());
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+    }
+}

@@ -1,0 +1,555 @@
+// Tests of the eBPF object side (`gadgetrt::ebpf::{btf, object, loader}`)
+// against the objects built from tests/bpf/*.bpf.c by tests/bpf/build.sh
+// (needs clang-19, llvm-strip-19, bpftool, libbpf-dev; loading tests need
+// root and a kernel with BTF, ring buffers, tracepoints, uprobes and
+// iterators). Wire it in Cargo.toml with
+//     [[test]]
+//     name = "ebpf_objects"
+//     path = "tests/bpf/ebpf_tests.rs"
+
+use std::collections::HashMap;
+use std::os::fd::AsRawFd;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use gadgetrt::ebpf::btf::Btf;
+use gadgetrt::ebpf::loader::{self, LoadOptions};
+use gadgetrt::ebpf::object::{self, kind, ProgramKind, TracerMapType};
+
+static BUILD: OnceLock<String> = OnceLock::new();
+// Loading/attaching tests run one at a time (they observe global events).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn objdir() -> &'static str {
+    BUILD.get_or_init(|| {
+        let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/bpf");
+        // GADGETRT_BPF_BUILD overrides the script's location (out-of-tree runs).
+        let script = std::env::var("GADGETRT_BPF_BUILD")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bpf/build.sh").to_string());
+        let st = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(out)
+            .status()
+            .expect("running build.sh");
+        assert!(st.success(), "build.sh failed");
+        out.to_string()
+    })
+}
+
+fn obj(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/{name}.bpf.o", objdir())).unwrap()
+}
+
+fn field<'a>(fs: &'a [object::FieldSpec], name: &str) -> &'a object::FieldSpec {
+    fs.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("field {name} missing: {:?}", fs.iter().map(|f| &f.name).collect::<Vec<_>>()))
+}
+
+#[test]
+fn btf_parses_all_objects() {
+    for n in ["trace_open", "maps", "perf", "iter_task", "prog_array", "raw_tp", "tp_btf", "kprobe", "unknown_sec", "uprobe"] {
+        let elf = obj(n);
+        use ::object::{Object, ObjectSection};
+        let f = ::object::File::parse(&*elf).unwrap();
+        let s = f.section_by_name(".BTF").unwrap();
+        let btf = Btf::parse(s.data().unwrap()).unwrap();
+        assert!(btf.len() > 5, "{n}");
+        // re-serialisation round-trips
+        let again = Btf::parse(&btf.to_bytes()).unwrap();
+        assert_eq!(again.len(), btf.len());
+    }
+    // parse the kernel's BTF too (all kinds)
+    let k = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let kb = Btf::parse(&k).unwrap();
+    let ts = kb.find_struct("task_struct").unwrap();
+    assert!(kb.size_of(ts).unwrap() > 1000);
+}
+
+#[test]
+fn analyze_trace_open() {
+    let o = object::analyze(&obj("trace_open")).unwrap();
+    assert_eq!(o.tracers.len(), 1);
+    let t = &o.tracers[0];
+    assert_eq!((t.name.as_str(), t.map_name.as_str(), t.struct_name.as_str()), ("open", "events", "event"));
+    assert_eq!(t.map_type, TracerMapType::RingBuf);
+    assert_eq!(t.struct_size, 336);
+    let fs = &t.fields;
+    for f in fs {
+        eprintln!("{:<16} kind={:<2} off={:<3} size={:<3} parent={:?} tags={:?} ann={:?}", f.name, f.kind, f.offset, f.size, f.parent, f.tags, f.annotations);
+    }
+    let names: Vec<&str> = fs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "timestamp_raw", "proc", "proc.comm", "proc.pid", "proc.tid", "proc.mntns_id", "u8v", "s8v", "u16v", "s16v",
+            "u32v", "s32v", "u64v", "s64v", "flag", "kind", "fname"
+        ]
+    );
+    let chk = |n: &str, k: u32, off: u32, size: u32| {
+        let f = field(fs, n);
+        assert_eq!((f.kind, f.offset, f.size), (k, off, size), "{n}");
+    };
+    chk("timestamp_raw", kind::UINT64, 0, 8);
+    chk("proc", kind::BYTES, 8, 32);
+    chk("proc.comm", kind::CSTRING, 8, 16);
+    chk("proc.pid", kind::UINT32, 24, 4);
+    chk("proc.tid", kind::UINT32, 28, 4);
+    chk("proc.mntns_id", kind::UINT64, 32, 8);
+    chk("u8v", kind::UINT8, 40, 1);
+    chk("s8v", kind::INT8, 41, 1);
+    chk("u16v", kind::UINT16, 42, 2);
+    chk("s16v", kind::INT16, 44, 2);
+    chk("u32v", kind::UINT32, 48, 4);
+    chk("s32v", kind::INT32, 52, 4);
+    chk("u64v", kind::UINT64, 56, 8);
+    chk("s64v", kind::INT64, 64, 8);
+    chk("flag", kind::BOOL, 72, 1);
+    chk("kind", kind::UINT32, 76, 4);
+    chk("fname", kind::CSTRING, 80, 256);
+    let proc_idx = names.iter().position(|n| *n == "proc").unwrap();
+    assert_eq!(field(fs, "proc.comm").parent, Some(proc_idx));
+    assert_eq!(field(fs, "fname").parent, None);
+    assert_eq!(field(fs, "proc.comm").tags, ["type:gadget_comm", "type:char", "name:comm", "src:ebpf"]);
+    assert_eq!(field(fs, "proc.pid").tags, ["type:gadget_pid", "type:__u32", "type:unsigned int", "name:pid", "src:ebpf"]);
+    assert_eq!(field(fs, "u32v").tags, ["type:__u32", "type:unsigned int", "name:u32v", "src:ebpf"]);
+    assert_eq!(field(fs, "proc").tags, ["type:proc", "name:proc", "src:ebpf"]);
+    assert_eq!(field(fs, "flag").tags, ["type:bool", "type:_Bool", "name:flag", "src:ebpf"]);
+    assert_eq!(field(fs, "kind").tags, ["type:open_kind", "name:kind", "src:ebpf"]);
+    assert!(field(fs, "proc.pid").annotations.contains(&("description".into(), "Process ID".into())));
+    assert!(field(fs, "proc.comm").annotations.contains(&("columns.maxwidth".into(), "16".into())));
+    assert!(field(fs, "timestamp_raw").annotations.contains(&("columns.hidden".into(), "true".into())));
+    assert_eq!(t.enums.len(), 1);
+    assert_eq!(t.enums[0].field, "kind");
+    assert_eq!(t.enums[0].values, [("OPEN_KIND_PLAIN".to_string(), 0), ("OPEN_KIND_AT".to_string(), 1)]);
+
+    // params
+    let p = o.param("targ_pid").unwrap();
+    assert_eq!((p.key.as_str(), p.type_hint.as_str(), p.size, p.default_value.as_str()), ("pid", "uint32", 4, "0"));
+    assert!(!p.description.is_empty());
+    let p = o.param("targ_flag").unwrap();
+    assert_eq!((p.key.as_str(), p.type_hint.as_str(), p.size, p.default_value.as_str()), ("targ_flag", "bool", 1, "true"));
+    let p = o.param("some_value").unwrap();
+    assert_eq!((p.type_hint.as_str(), p.size, p.default_value.as_str()), ("int64", 8, "-5"));
+
+    assert!(o.has_filter_by_mntns);
+    assert!(o.has_mntns_filter_map);
+    assert_eq!(o.programs.len(), 1);
+    let pr = &o.programs[0];
+    assert_eq!(pr.name, "ig_open_e");
+    assert_eq!(pr.section, "tracepoint/syscalls/sys_enter_openat");
+    assert_eq!(pr.kind, ProgramKind::TracePoint);
+    assert_eq!(pr.attach_target, "syscalls/sys_enter_openat");
+    let m = o.map("events_lost_samples").unwrap();
+    assert_eq!((m.map_type, m.key_size, m.value_size, m.max_entries), (object::map_type::PERCPU_ARRAY, 4, 8, 1));
+}
+
+#[test]
+fn analyze_other_objects() {
+    let o = object::analyze(&obj("iter_task")).unwrap();
+    assert_eq!(o.iterators.len(), 1);
+    let it = &o.iterators[0];
+    assert_eq!((it.name.as_str(), it.struct_name.as_str(), it.struct_size), ("tasks", "task_entry", 24));
+    assert_eq!(it.programs, ["ig_iter_task"]);
+    assert_eq!(it.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["pid", "tgid", "comm"]);
+    assert_eq!(o.programs[0].kind, ProgramKind::Iter);
+    assert_eq!(o.programs[0].attach_target, "task");
+
+    let o = object::analyze(&obj("perf")).unwrap();
+    assert_eq!(o.tracers[0].map_type, TracerMapType::PerfEventArray);
+    assert_eq!(o.tracers[0].struct_size, 256);
+    let un = field(&o.tracers[0].fields, "unused");
+    assert_eq!((un.kind, un.offset, un.size), (kind::BYTES, 12, 244));
+
+    let o = object::analyze(&obj("prog_array")).unwrap();
+    assert_eq!(o.max_entries.len(), 1);
+    assert_eq!((o.max_entries[0].map.as_str(), o.max_entries[0].value), ("sized_map", 128));
+    assert_eq!(o.map("tail_calls").unwrap().map_type, object::map_type::PROG_ARRAY);
+
+    let o = object::analyze(&obj("maps")).unwrap();
+    let m = o.map("test_map").unwrap();
+    assert_eq!((m.key_size, m.value_size, m.max_entries), (12, 4, 1));
+    assert_eq!(o.map_iters.len(), 1);
+    let mi = &o.map_iters[0];
+    assert_eq!((mi.name.as_str(), mi.map_name.as_str(), mi.key_struct.as_str(), mi.value_struct.as_str()), ("stats", "stats", "stats_key", "stats_value"));
+    assert_eq!((mi.key_size, mi.value_size), (16, 24));
+    assert_eq!(mi.key_fields.iter().map(|f| (f.name.as_str(), f.offset, f.size)).collect::<Vec<_>>(), [("mntns_id", 0, 8), ("pid", 8, 4)]);
+    assert!(mi.key_fields.iter().all(|f| f.tags.iter().any(|t| t == "role:key")));
+    assert_eq!(mi.value_fields.iter().map(|f| (f.name.as_str(), f.kind)).collect::<Vec<_>>(), [("count", kind::UINT64), ("comm", kind::CSTRING)]);
+    assert!(mi.value_fields.iter().all(|f| !f.tags.iter().any(|t| t == "role:key")));
+    let m = o.map("map_of_map").unwrap();
+    assert_eq!((m.map_type, m.key_size, m.value_size), (object::map_type::HASH_OF_MAPS, 12, 4));
+
+    let o = object::analyze(&obj("unknown_sec")).unwrap();
+    let kinds: Vec<_> = o.programs.iter().map(|p| (p.name.as_str(), p.kind)).collect();
+    assert!(kinds.contains(&("ig_unk_socket", ProgramKind::SocketFilter)));
+    assert!(kinds.contains(&("ig_unk_usdt", ProgramKind::Usdt)));
+}
+
+#[test]
+fn malformed_marker_is_rejected() {
+    // Build a tiny object with a marker of the wrong type.
+    let dir = std::env::temp_dir().join(format!("ebpfobj-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("bad.bpf.c");
+    std::fs::write(
+        &src,
+        "typedef unsigned int __u32;\n__u32 gadget_param_foo = 1;\n__u32 foo = 3;\nchar LICENSE[] __attribute__((section(\"license\"))) = \"GPL\";\n",
+    )
+    .unwrap();
+    let out = dir.join("bad.o");
+    let st = std::process::Command::new("clang-19")
+        .args(["-target", "bpf", "-g", "-O2", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let err = object::analyze(&std::fs::read(&out).unwrap()).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("gadget_param_foo") && msg.contains("const void *"), "{msg}");
+}
+
+#[test]
+fn sanitize_prog_array_and_unknown_sections() {
+    let (elf, notes) = object::sanitize_for_aya(&obj("prog_array")).unwrap();
+    eprintln!("{notes:#?}");
+    assert!(notes.iter().any(|n| n.contains("tail_calls")));
+    aya_obj::Object::parse(&elf).expect("aya-obj parses the sanitized object");
+    // The original is rejected by aya-obj.
+    assert!(aya_obj::Object::parse(&obj("prog_array")).is_err());
+
+    let s = object::sanitize(&obj("unknown_sec")).unwrap();
+    eprintln!("{:#?}", s.notes);
+    assert!(s.dropped.contains_key("ig_unk_usdt"));
+    assert_eq!(s.renamed.get("socket1").map(|s| s.as_str()), Some("socket/socket1"));
+    assert!(aya_obj::Object::parse(&obj("unknown_sec")).is_err());
+    let o = aya_obj::Object::parse(&s.elf).expect("aya-obj parses sanitized unknown_sec");
+    assert!(o.programs.contains_key("ig_unk_socket"));
+    assert!(!o.programs.contains_key("ig_unk_usdt"));
+    // analysis of the sanitized ELF still works
+    object::analyze(&s.elf).unwrap();
+}
+
+fn unique_path(tag: &str) -> String {
+    format!("/tmp/gadgetrt-{tag}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos())
+}
+
+fn wait_for(src: &mut loader::TracerSource, timeout: Duration, mut pred: impl FnMut(&[u8]) -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut found = false;
+    while Instant::now() < deadline && !found {
+        let mut pfd = libc::pollfd { fd: src.fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        unsafe { libc::poll(&mut pfd, 1, 100) };
+        src.drain(&mut |r| {
+            if pred(r) {
+                found = true;
+            }
+        });
+    }
+    found
+}
+
+fn fname_of(rec: &[u8]) -> String {
+    let b = &rec[80..336];
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+#[test]
+fn trace_open_ringbuf_events() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("trace_open");
+    let o = object::analyze(&elf).unwrap();
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+    eprintln!("{:?}", g.program_states());
+    assert!(g.map_fd("gadget_mntns_filter_map").is_some());
+    let mut srcs = g.tracer_sources().unwrap();
+    assert_eq!(srcs.len(), 1);
+    let path = unique_path("open");
+    let _ = std::fs::File::open(&path);
+    let me = std::process::id();
+    let mut rec_copy = Vec::new();
+    let ok = wait_for(&mut srcs[0], Duration::from_secs(5), |r| {
+        if fname_of(r) == path {
+            rec_copy = r.to_vec();
+            true
+        } else {
+            false
+        }
+    });
+    assert!(ok, "no record for {path}");
+    let pid = u32::from_le_bytes(rec_copy[24..28].try_into().unwrap());
+    assert_eq!(pid, me);
+    assert_eq!(rec_copy[40], 0xfe);
+    assert_eq!(rec_copy[41] as i8, -2);
+    assert_eq!(i64::from_le_bytes(rec_copy[64..72].try_into().unwrap()), -5);
+    assert_eq!(rec_copy[72], 1);
+    assert_eq!(u32::from_le_bytes(rec_copy[76..80].try_into().unwrap()), 1);
+    let mntns = u64::from_le_bytes(rec_copy[32..40].try_into().unwrap());
+    let want = std::fs::read_link("/proc/self/ns/mnt").unwrap().to_string_lossy().to_string();
+    assert_eq!(want, format!("mnt:[{mntns}]"));
+    assert_eq!(g.read_lost_samples("events"), 0);
+}
+
+#[test]
+fn trace_open_params_and_mntns_filter() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("trace_open");
+    let o = object::analyze(&elf).unwrap();
+    let me = std::process::id();
+
+    // targ_pid = someone else: our opens must not show up.
+    let mut opts = LoadOptions::default();
+    opts.params.insert("targ_pid".into(), 1u32.to_le_bytes().to_vec());
+    opts.params.insert("some_value".into(), 77i64.to_le_bytes().to_vec());
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    let path = unique_path("filtered");
+    let _ = std::fs::File::open(&path);
+    assert!(!wait_for(&mut srcs[0], Duration::from_millis(700), |r| fname_of(r) == path));
+    drop(srcs);
+    drop(g);
+
+    // targ_pid = me
+    opts.params.insert("targ_pid".into(), me.to_le_bytes().to_vec());
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    let path = unique_path("mine");
+    let _ = std::fs::File::open(&path);
+    let mut s64 = 0i64;
+    let mut others = 0;
+    assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |r| {
+        if u32::from_le_bytes(r[24..28].try_into().unwrap()) != me {
+            others += 1;
+        }
+        if fname_of(r) == path {
+            s64 = i64::from_le_bytes(r[64..72].try_into().unwrap());
+            true
+        } else {
+            false
+        }
+    }));
+    assert_eq!(others, 0);
+    assert_eq!(s64, 77);
+    drop(srcs);
+    drop(g);
+
+    // wrong-size param is rejected clearly
+    let mut bad = LoadOptions::default();
+    bad.params.insert("targ_pid".into(), vec![1, 2]);
+    let e = format!("{:#}", loader::load(&elf, &o, &bad).unwrap_err());
+    assert!(e.contains("targ_pid") && e.contains("2 bytes"), "{e}");
+
+    // mntns filter: enabled with an unrelated id -> nothing; with ours -> event.
+    let mntns: u64 = std::fs::read_link("/proc/self/ns/mnt").unwrap().to_string_lossy()
+        .trim_start_matches("mnt:[").trim_end_matches(']').parse().unwrap();
+    let mut opts = LoadOptions { filter_by_mntns: true, mntns_ids: vec![12345], ..Default::default() };
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    let path = unique_path("mntns-no");
+    let _ = std::fs::File::open(&path);
+    assert!(!wait_for(&mut srcs[0], Duration::from_millis(700), |r| fname_of(r) == path));
+    drop(srcs);
+    drop(g);
+    opts.mntns_ids = vec![mntns];
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    let path = unique_path("mntns-yes");
+    let _ = std::fs::File::open(&path);
+    assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |r| fname_of(r) == path));
+}
+
+#[test]
+fn prog_array_object_loads() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("prog_array");
+    let o = object::analyze(&elf).unwrap();
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+    let maps = g.maps();
+    eprintln!("{maps:?}");
+    assert!(maps.iter().any(|(n, t)| n == "tail_calls" && *t == object::map_type::PROG_ARRAY));
+    // sized_map got its size from sized_map_max_entries
+    let info = g.ebpf().map("sized_map").map(|_| ()).is_some();
+    assert!(info);
+    let mut srcs = g.tracer_sources().unwrap();
+    unsafe { libc::getppid() };
+    assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |r| u32::from_le_bytes(r[0..4].try_into().unwrap()) == std::process::id()));
+    // max_entries override through options
+    let mut opts = LoadOptions::default();
+    opts.max_entries.insert("sized_map".into(), 7);
+    let g = loader::load(&elf, &o, &opts).unwrap();
+    let fd = g.map_fd("sized_map").unwrap();
+    let md = aya::maps::MapData::from_fd(fd.try_clone_to_owned().unwrap()).unwrap();
+    assert_eq!(md.info().unwrap().max_entries(), 7);
+}
+
+#[test]
+fn maps_object_loads() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("maps");
+    let o = object::analyze(&elf).unwrap();
+    let g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+    let maps = g.maps();
+    eprintln!("{maps:?}");
+    assert!(maps.iter().any(|(n, t)| n == "map_of_map" && *t == object::map_type::HASH_OF_MAPS));
+    assert!(maps.iter().any(|(n, _)| n == "test_map"));
+    // the tracepoint fills `stats` for our pid
+    let me = std::process::id();
+    let mntns: u64 = std::fs::read_link("/proc/self/ns/mnt").unwrap().to_string_lossy()
+        .trim_start_matches("mnt:[").trim_end_matches(']').parse().unwrap();
+    unsafe { libc::getpid() };
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&mntns.to_le_bytes());
+    key[8..12].copy_from_slice(&me.to_le_bytes());
+    let mut val = [0u8; 24];
+    loader::raw::map_lookup(g.map_fd("stats").unwrap(), &key, &mut val).unwrap();
+    assert!(u64::from_le_bytes(val[..8].try_into().unwrap()) >= 1);
+}
+
+#[test]
+fn perf_object_events() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("perf");
+    let o = object::analyze(&elf).unwrap();
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    assert!(srcs[0].is_perf());
+    let ok = wait_for(&mut srcs[0], Duration::from_secs(5), |r| {
+        r.len() >= 256
+            && u32::from_le_bytes(r[0..4].try_into().unwrap()) == 42
+            && u32::from_le_bytes(r[4..8].try_into().unwrap()) == 42
+            && u32::from_le_bytes(r[8..12].try_into().unwrap()) == 43
+            && r[12..256].iter().all(|&b| b == 0)
+    });
+    assert!(ok);
+    let _ = srcs[0].take_lost();
+}
+
+#[test]
+fn iter_task_yields_own_pid() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("iter_task");
+    let o = object::analyze(&elf).unwrap();
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+    for _ in 0..2 {
+        let out = g.run_iter("tasks").unwrap();
+        assert_eq!(out.len() % 24, 0);
+        assert!(out.len() >= 24 * 3);
+        let me = std::process::id();
+        let found = out.chunks(24).any(|c| {
+            u32::from_le_bytes(c[0..4].try_into().unwrap()) == me && u32::from_le_bytes(c[4..8].try_into().unwrap()) == me
+        });
+        assert!(found);
+    }
+}
+
+#[test]
+fn raw_tp_and_tp_btf_attach() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for n in ["raw_tp", "tp_btf"] {
+        let elf = obj(n);
+        let o = object::analyze(&elf).unwrap();
+        let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
+        let mut srcs = g.tracer_sources().unwrap();
+        if n == "tp_btf" {
+            std::process::Command::new("/bin/true").status().unwrap();
+        } else {
+            unsafe { libc::getpid() };
+        }
+        assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |_| true), "{n}: no events");
+    }
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn gadgetrt_uprobe_target(x: u32) -> u32 {
+    std::hint::black_box(x.wrapping_mul(3))
+}
+
+#[test]
+fn uprobe_attach_to_override() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("uprobe");
+    let o = object::analyze(&elf).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut opts = LoadOptions::default();
+    opts.attach_to.insert("ig_uprobe_fn".into(), format!("{}:gadgetrt_uprobe_target", exe.display()));
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    let mut srcs = g.tracer_sources().unwrap();
+    gadgetrt_uprobe_target(4242);
+    assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |r| u32::from_le_bytes(r[4..8].try_into().unwrap()) == 4242));
+}
+
+#[test]
+fn kprobe_attach_error_is_clear() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("kprobe");
+    let o = object::analyze(&elf).unwrap();
+    let err = loader::load(&elf, &o, &LoadOptions::default()).unwrap_err();
+    let msg = format!("{err:#}");
+    eprintln!("{msg}");
+    assert!(msg.contains("ig_kprobe_openat2"), "{msg}");
+    assert!(msg.contains("kprobe/do_sys_openat2"), "{msg}");
+    assert!(msg.contains("kprobe"), "{msg}");
+    // disabled -> loads fine
+    let mut opts = LoadOptions::default();
+    opts.attach_to.insert("ig_kprobe_openat2".into(), loader::PROGRAM_DISABLED.into());
+    loader::load(&elf, &o, &opts).unwrap();
+}
+
+#[test]
+fn fentry_error_names_program() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("fentry");
+    let o = object::analyze(&elf).unwrap();
+    assert_eq!(o.programs[0].kind, ProgramKind::FEntry);
+    let works = loader::probe_attach_types().into_iter().any(|(k, ok)| k == "fentry" && ok);
+    match loader::load(&elf, &o, &LoadOptions::default()) {
+        Ok(_) => assert!(works, "fentry loaded although the probe says it does not work"),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("{msg}");
+            assert!(!works);
+            assert!(msg.contains("ig_fentry_openat2") && msg.contains("fentry/do_sys_openat2"), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn dropped_program_must_be_disabled() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("unknown_sec");
+    let o = object::analyze(&elf).unwrap();
+    let msg = format!("{:#}", loader::load(&elf, &o, &LoadOptions::default()).unwrap_err());
+    assert!(msg.contains("ig_unk_usdt") && msg.contains("usdt/libc:prov:probe"), "{msg}");
+    let mut opts = LoadOptions::default();
+    opts.disabled.insert("ig_unk_usdt".into());
+    let mut g = loader::load(&elf, &o, &opts).unwrap();
+    eprintln!("{:?}\n{:#?}", g.program_states(), g.notes());
+    assert!(g.program_fd("ig_unk_socket").is_some());
+    let mut srcs = g.tracer_sources().unwrap();
+    let me = std::process::id(); // (getpid itself is traced: call it before draining)
+    unsafe { libc::getpid() };
+    assert!(wait_for(&mut srcs[0], Duration::from_secs(5), |r| u32::from_le_bytes(r[0..4].try_into().unwrap()) == me));
+}
+
+#[test]
+fn probe_attach_types_reports() {
+    let v = loader::probe_attach_types();
+    eprintln!("{v:?}");
+    let m: HashMap<_, _> = v.into_iter().collect();
+    assert!(m["tracepoint"]);
+    assert!(m["raw_tracepoint"]);
+    assert!(m["tp_btf"]);
+    assert!(m["iter"]);
+    assert!(m["uprobe"]);
+    assert!(!m["kprobe"]);
+}
+
+#[test]
+fn handles_are_send() {
+    fn send<T: Send>() {}
+    send::<loader::LoadedGadget>();
+    send::<loader::TracerSource>();
+    send::<object::GadgetObject>();
+}

@@ -1,0 +1,166 @@
+// Tests of the C++ wrapper (bindings/cpp/gadgetrt.hpp): exceptions never cross the C
+// boundary but are rethrown by poll(), bool callbacks stop dispatch, RAII frees everything
+// exactly once, typed getters, packets, errors with codes.
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gadgetrt.hpp"
+
+using namespace std::chrono_literals;
+
+static int failures = 0;
+#define CHECK(c)                                                                       \
+    do {                                                                               \
+        if (!(c)) {                                                                    \
+            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);          \
+            failures++;                                                                \
+        }                                                                              \
+    } while (0)
+
+template <typename F> static uint32_t error_code(F &&f) {
+    try {
+        f();
+    } catch (const gadgetrt::Error &e) {
+        return e.code();
+    }
+    return 0;
+}
+
+struct Boom : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+int main(int argc, char **argv) {
+    std::string dir = argc > 1 ? argv[1] : GADGET_DIR;
+    std::string demo = dir + "/demo.wasm";
+    if (FILE *f = std::fopen(demo.c_str(), "rb")) {
+        std::fclose(f);
+    } else {
+        std::fprintf(stderr, "SKIP: %s missing\n", demo.c_str());
+        return 77;
+    }
+
+    std::atomic<int> log_lines{0};
+    gadgetrt::RuntimeOptions opts;
+    opts.log = [&](const gadgetrt::LogMessage &m) {
+        if (m.message.find("emitting 5 ticks") != std::string_view::npos) log_lines++;
+        throw std::runtime_error("log callbacks may throw; the wrapper swallows it");
+    };
+    gadgetrt::Runtime rt(std::move(opts));
+    gadgetrt::Runtime rt_copy = rt; // shared handle
+
+    CHECK(error_code([&] { rt.load(dir + "/does-not-exist.wasm"); }) == GRT_ERR_NOT_FOUND);
+    CHECK(error_code([&] { rt.load_bytes("junk", "junk", 4); }) == GRT_ERR_WASM_LOAD);
+
+    // 1. A throwing callback: dispatch stops, poll rethrows, the rest stays queued.
+    {
+        gadgetrt::Gadget g = rt_copy.load(demo);
+        CHECK(g.state() == gadgetrt::State::Initialized);
+        CHECK(g.datasources() == std::vector<std::string>{"ticks"});
+        CHECK(g.field_info("ticks", g.field_index("ticks", "seq")).kind == gadgetrt::Kind::Uint64);
+        std::vector<uint64_t> seqs;
+        g.subscribe("ticks", [&](const gadgetrt::EventView &ev) {
+            uint64_t s = ev.u64("seq");
+            if (s == 2) throw Boom("boom at 2");
+            seqs.push_back(s);
+            CHECK(ev.u64(ev.field_index("seq")) == s);
+            CHECK(ev.str("message") == "hello from wasm #" + std::to_string(s));
+            CHECK(ev.datasource() == "ticks");
+            if (s == 1) CHECK(ev.json() == R"({"seq":1,"message":"hello from wasm #1"})");
+            // errors inside a callback are ordinary exceptions (caught here)
+            CHECK(error_code([&] { ev.boolean("seq"); }) == GRT_ERR_WRONG_KIND);
+        });
+        g.start();
+        bool thrown = false;
+        try {
+            g.poll(1000ms);
+        } catch (const Boom &e) {
+            thrown = std::strcmp(e.what(), "boom at 2") == 0;
+        }
+        CHECK(thrown);
+        CHECK(seqs == std::vector<uint64_t>{1});
+        CHECK(g.stats().queued == 3);
+        CHECK(g.consume() == 3);
+        CHECK((seqs == std::vector<uint64_t>{1, 3, 4, 5}));
+        CHECK(g.stats().delivered == 5);
+        g.stop();
+        CHECK(g.state() == gadgetrt::State::Stopped);
+    }
+    CHECK(log_lines.load() == 1);
+
+    // 2. A bool callback returning false stops dispatch without an exception.
+    {
+        gadgetrt::Gadget g = rt.load(demo);
+        int calls = 0;
+        uint64_t id = g.subscribe("ticks", 5, [&](const gadgetrt::EventView &) { return ++calls < 2; });
+        CHECK(id != 0);
+        g.start();
+        CHECK(g.poll(1000ms) == 2);
+        CHECK(g.consume() == 3);
+        CHECK(calls == 5);
+        g.unsubscribe(id);
+        CHECK(error_code([&] { g.unsubscribe(id); }) == GRT_ERR_NOT_FOUND);
+    }
+
+    // 3. Host data sources and packets; moved-from objects; finalizers of captured state.
+    {
+        auto alive = std::make_shared<int>(0);
+        std::weak_ptr<int> watch = alive;
+        gadgetrt::Gadget g = rt.open(demo);
+        g.add_datasource("host", gadgetrt::DataSourceType::Array);
+        size_t fv = g.add_field("host", "v", gadgetrt::Kind::Int32);
+        size_t fs = g.add_field("host", "s", gadgetrt::Kind::String);
+        g.add_field_tag("host", "v", "tag_v");
+        CHECK(g.field_tags("host", fv) == std::vector<std::string>{"tag_v"});
+        g.init();
+        std::vector<int64_t> got;
+        g.subscribe("host", [&, alive](const gadgetrt::EventView &ev) {
+            CHECK(ev.is_array());
+            for (size_t i = 0; i < ev.size(); i++) got.push_back(ev.i64("v", i));
+            CHECK(ev.str(fs, 1) == "second");
+        });
+        alive.reset();
+        CHECK(!watch.expired()); // the gadget holds the callback
+        gadgetrt::Packet p = g.new_packet("host");
+        p.set_i64(p.append(), fv, -7);
+        size_t e1 = p.append();
+        p.set_i64(e1, fv, 9).set_string(e1, fs, "second");
+        CHECK(error_code([&] { p.set_string(e1, fs, std::string("\xff", 1)); }) == GRT_ERR_INVALID_UTF8);
+        gadgetrt::Packet q = std::move(p);
+        CHECK(!p);
+        CHECK(error_code([&] { g.emit(std::move(p)); }) == GRT_ERR_ALREADY_USED);
+        g.emit(std::move(q));
+        CHECK(g.poll(1000ms) == 1);
+        CHECK((got == std::vector<int64_t>{-7, 9}));
+        gadgetrt::Gadget moved = std::move(g);
+        CHECK(!g);
+        CHECK(moved.event_fd() >= 0);
+        moved = gadgetrt::Gadget(); // frees the gadget -> the callback (and `alive`) is destroyed
+        CHECK(watch.expired());
+    }
+
+    // 4. poll() on a busy gadget throws Error(BUSY) in the second thread.
+    {
+        gadgetrt::Gadget g = rt.load(demo);
+        g.subscribe("ticks", [](const gadgetrt::EventView &) {});
+        std::atomic<bool> started{false};
+        std::thread t([&] {
+            started = true;
+            g.poll(400ms);
+        });
+        while (!started) std::this_thread::yield();
+        std::this_thread::sleep_for(100ms);
+        CHECK(error_code([&] { g.poll(0ms); }) == GRT_ERR_BUSY);
+        t.join();
+    }
+
+    if (failures) {
+        std::fprintf(stderr, "test_cpp: %d check(s) FAILED\n", failures);
+        return 1;
+    }
+    std::printf("test_cpp: all checks passed\n");
+    return 0;
+}
