@@ -200,17 +200,20 @@
 #define GRT_DS_ARRAY 2
 
 /**
- * Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`).
+ * Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`). 0 in the options
+ * means the default (`GRT_LOG_INFO`).
  */
-#define GRT_LOG_ERROR 0
+#define GRT_LOG_DEFAULT 0
 
-#define GRT_LOG_WARN 1
+#define GRT_LOG_ERROR 1
 
-#define GRT_LOG_INFO 2
+#define GRT_LOG_WARN 2
 
-#define GRT_LOG_DEBUG 3
+#define GRT_LOG_INFO 3
 
-#define GRT_LOG_TRACE 4
+#define GRT_LOG_DEBUG 4
+
+#define GRT_LOG_TRACE 5
 
 /**
  * An error returned by a fallible function. Owned by the caller; free with `grt_error_free`.
@@ -274,7 +277,7 @@ typedef int32_t (*grt_event_fn)(void *userdata, const struct grt_event *event);
 typedef void (*grt_userdata_free_fn)(void *userdata);
 
 /**
- * Gadget statistics (`grt_gadget_stats`). Set `size` to `sizeof(grt_gadget_stats)` before
+ * Gadget statistics (`grt_gadget_get_stats`). Set `size` to `sizeof(grt_gadget_stats)` before
  * the call; only fields within `size` are written.
  */
 typedef struct grt_gadget_stats {
@@ -470,6 +473,82 @@ struct grt_error *grt_event_field_name(const struct grt_event *e,
  * The kind (`GRT_KIND_*`) of field `index`; `GRT_KIND_INVALID` if out of range or NULL.
  */
 uint32_t grt_event_field_kind(const struct grt_event *e, size_t index);
+
+/**
+ * Unsigned view of an integer or bool field (negative values are `GRT_ERR_WRONG_KIND`).
+ * Reads field `index` of record `elem` (0 for single packets) into `out`.
+ */
+struct grt_error *grt_event_get_u64(const struct grt_event *e,
+                                    size_t elem,
+                                    size_t index,
+                                    uint64_t *out);
+
+/**
+ * Unsigned view of an integer or bool field (negative values are `GRT_ERR_WRONG_KIND`).
+ * Reads the field named `name` (UTF-8, `name_len` bytes) of record `elem` into `out`.
+ */
+struct grt_error *grt_event_get_u64_by_name(const struct grt_event *e,
+                                            size_t elem,
+                                            const char *name,
+                                            size_t name_len,
+                                            uint64_t *out);
+
+/**
+ * Signed view of an integer or bool field.
+ * Reads field `index` of record `elem` (0 for single packets) into `out`.
+ */
+struct grt_error *grt_event_get_i64(const struct grt_event *e,
+                                    size_t elem,
+                                    size_t index,
+                                    int64_t *out);
+
+/**
+ * Signed view of an integer or bool field.
+ * Reads the field named `name` (UTF-8, `name_len` bytes) of record `elem` into `out`.
+ */
+struct grt_error *grt_event_get_i64_by_name(const struct grt_event *e,
+                                            size_t elem,
+                                            const char *name,
+                                            size_t name_len,
+                                            int64_t *out);
+
+/**
+ * Floating-point view of a float or integer field.
+ * Reads field `index` of record `elem` (0 for single packets) into `out`.
+ */
+struct grt_error *grt_event_get_f64(const struct grt_event *e,
+                                    size_t elem,
+                                    size_t index,
+                                    double *out);
+
+/**
+ * Floating-point view of a float or integer field.
+ * Reads the field named `name` (UTF-8, `name_len` bytes) of record `elem` into `out`.
+ */
+struct grt_error *grt_event_get_f64_by_name(const struct grt_event *e,
+                                            size_t elem,
+                                            const char *name,
+                                            size_t name_len,
+                                            double *out);
+
+/**
+ * Bool field as 0/1.
+ * Reads field `index` of record `elem` (0 for single packets) into `out`.
+ */
+struct grt_error *grt_event_get_bool(const struct grt_event *e,
+                                     size_t elem,
+                                     size_t index,
+                                     uint8_t *out);
+
+/**
+ * Bool field as 0/1.
+ * Reads the field named `name` (UTF-8, `name_len` bytes) of record `elem` into `out`.
+ */
+struct grt_error *grt_event_get_bool_by_name(const struct grt_event *e,
+                                             size_t elem,
+                                             const char *name,
+                                             size_t name_len,
+                                             uint8_t *out);
 
 /**
  * Borrows the bytes of a string, cstring (cut at the first NUL) or bytes field of record
@@ -772,7 +851,8 @@ struct grt_error *grt_gadget_unsubscribe(const struct grt_gadget *g, uint64_t id
 /**
  * Waits up to `timeout_ms` (negative: forever; 0: no wait) for events, then dispatches every
  * queued event to its callback on this thread. Returns the number dispatched (>= 0), the
- * first negative callback result (remaining events stay queued), or `-GRT_ERR_*`
+ * first negative callback result (remaining events stay queued; use values <= -1000 in
+ * callbacks to tell them apart from errors), or `-GRT_ERR_*`
  * (`-GRT_ERR_BUSY` if another thread is polling, `-GRT_ERR_NULL_PARAMETER`). Returns early
  * once the gadget stopped and the queue is empty.
  */
@@ -792,7 +872,7 @@ int32_t grt_gadget_event_fd(const struct grt_gadget *g);
 /**
  * Writes the gadget's statistics into `out` (fields within `out->size`). Thread-safe.
  */
-struct grt_error *grt_gadget_stats(const struct grt_gadget *g, struct grt_gadget_stats *out);
+struct grt_error *grt_gadget_get_stats(const struct grt_gadget *g, struct grt_gadget_stats *out);
 
 /**
  * Writes the number of samples the kernel side lost for data source `ds` to `out`.

@@ -19,44 +19,7 @@
 #ifndef GADGETRT_HPP
 #define GADGETRT_HPP
 
-// ---------------------------------------------------------------------------------------------
-// Temporary compatibility shims for the generated header (0.1.0). Define
-// GADGETRT_NO_HEADER_SHIMS to disable them once include/gadgetrt.h is fixed.
-//
-// 1. The header declares `grt_gadget_stats` both as the struct typedef and as the function,
-//    which does not compile in C or C++. A function-like macro renames only the function (a
-//    name followed by '('), and an asm label binds the renamed declaration to the real symbol.
-// 2. The typed event getters (grt_event_get_{u64,i64,f64,bool}[_by_name]) are exported by the
-//    library but missing from the header (cbindgen does not expand the macro_rules! that
-//    defines them); they are declared below with their exact signatures (a compatible
-//    redeclaration is harmless once the header has them).
-// ---------------------------------------------------------------------------------------------
-#ifndef GADGETRT_NO_HEADER_SHIMS
-#ifndef grt_gadget_stats
-#include <stddef.h>
-struct grt_error;
-struct grt_gadget;
-struct grt_gadget_stats;
-extern "C" struct grt_error *grt_compat_gadget_stats_fn(const struct grt_gadget *g,
-                                                        struct grt_gadget_stats *out) __asm__("grt_gadget_stats");
-#define grt_gadget_stats(...) grt_compat_gadget_stats_fn(__VA_ARGS__)
-#endif
-#endif
-
 #include "gadgetrt.h"
-
-#ifndef GADGETRT_NO_HEADER_SHIMS
-extern "C" {
-struct grt_error *grt_event_get_u64(const struct grt_event *e, size_t elem, size_t index, uint64_t *out);
-struct grt_error *grt_event_get_u64_by_name(const struct grt_event *e, size_t elem, const char *name, size_t name_len, uint64_t *out);
-struct grt_error *grt_event_get_i64(const struct grt_event *e, size_t elem, size_t index, int64_t *out);
-struct grt_error *grt_event_get_i64_by_name(const struct grt_event *e, size_t elem, const char *name, size_t name_len, int64_t *out);
-struct grt_error *grt_event_get_f64(const struct grt_event *e, size_t elem, size_t index, double *out);
-struct grt_error *grt_event_get_f64_by_name(const struct grt_event *e, size_t elem, const char *name, size_t name_len, double *out);
-struct grt_error *grt_event_get_bool(const struct grt_event *e, size_t elem, size_t index, uint8_t *out);
-struct grt_error *grt_event_get_bool_by_name(const struct grt_event *e, size_t elem, const char *name, size_t name_len, uint8_t *out);
-}
-#endif
 
 #include <chrono>
 #include <cstdint>
@@ -520,7 +483,7 @@ public:
 
     Stats stats() const {
         Stats s = GRT_GADGET_STATS_INIT;
-        detail::check(grt_gadget_stats(g_, &s));
+        detail::check(grt_gadget_get_stats(g_, &s));
         return s;
     }
 

@@ -583,7 +583,7 @@ type Stats struct {
 func (g *Gadget) Stats() (Stats, error) {
 	var s C.struct_grt_gadget_stats
 	s.size = C.size_t(unsafe.Sizeof(s))
-	err := g.call(func(p *C.grt_gadget) *C.grt_error { return C.gogrt_gadget_stats(p, &s) })
+	err := g.call(func(p *C.grt_gadget) *C.grt_error { return C.grt_gadget_get_stats(p, &s) })
 	return Stats{
 		Delivered:        uint64(s.delivered),
 		DroppedQueueFull: uint64(s.dropped_queue_full),

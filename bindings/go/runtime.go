@@ -40,11 +40,11 @@ func HasFeature(name string) bool {
 type LogLevel uint32
 
 const (
-	LogError LogLevel = 0
-	LogWarn  LogLevel = 1
-	LogInfo  LogLevel = 2
-	LogDebug LogLevel = 3
-	LogTrace LogLevel = 4
+	LogError LogLevel = 1
+	LogWarn  LogLevel = 2
+	LogInfo  LogLevel = 3
+	LogDebug LogLevel = 4
+	LogTrace LogLevel = 5
 )
 
 func (l LogLevel) String() string {
@@ -142,7 +142,7 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 	co.size = C.size_t(unsafe.Sizeof(co))
 	co.memory_pages = C.uint32_t(o.memoryPages)
 	if o.logLevel != nil {
-		if *o.logLevel > LogTrace {
+		if *o.logLevel < LogError || *o.logLevel > LogTrace {
 			return nil, codeError(CodeInvalidArgument, fmt.Sprintf("invalid log level %d", *o.logLevel))
 		}
 		co.log_level = C.uint32_t(*o.logLevel)

@@ -35,7 +35,7 @@ pub const GRT_DS_ARRAY: u32 = 2;
 /// a negative value stops dispatching and is returned by poll. Must not unwind.
 pub type grt_event_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const grt_event) -> i32>;
 
-/// Gadget statistics (`grt_gadget_stats`). Set `size` to `sizeof(grt_gadget_stats)` before
+/// Gadget statistics (`grt_gadget_get_stats`). Set `size` to `sizeof(grt_gadget_stats)` before
 /// the call; only fields within `size` are written.
 #[repr(C)]
 #[derive(Default)]
@@ -631,7 +631,8 @@ fn poll_result(r: Result<i64>) -> i64 {
 
 /// Waits up to `timeout_ms` (negative: forever; 0: no wait) for events, then dispatches every
 /// queued event to its callback on this thread. Returns the number dispatched (>= 0), the
-/// first negative callback result (remaining events stay queued), or `-GRT_ERR_*`
+/// first negative callback result (remaining events stay queued; use values <= -1000 in
+/// callbacks to tell them apart from errors), or `-GRT_ERR_*`
 /// (`-GRT_ERR_BUSY` if another thread is polling, `-GRT_ERR_NULL_PARAMETER`). Returns early
 /// once the gadget stopped and the queue is empty.
 #[no_mangle]
@@ -661,7 +662,7 @@ pub unsafe extern "C" fn grt_gadget_event_fd(g: *const grt_gadget) -> i32 {
 
 /// Writes the gadget's statistics into `out` (fields within `out->size`). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn grt_gadget_stats(g: *const grt_gadget, out: *mut grt_gadget_stats) -> *mut grt_error {
+pub unsafe extern "C" fn grt_gadget_get_stats(g: *const grt_gadget, out: *mut grt_gadget_stats) -> *mut grt_error {
     ffi_try(|| {
         let g = gadget_ref(g)?;
         let o = unsafe { out.as_mut() }.ok_or_else(|| null_err("out"))?;

@@ -15,12 +15,14 @@ pub struct grt_runtime {
     _private: [u8; 0],
 }
 
-/// Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`).
-pub const GRT_LOG_ERROR: u32 = 0;
-pub const GRT_LOG_WARN: u32 = 1;
-pub const GRT_LOG_INFO: u32 = 2;
-pub const GRT_LOG_DEBUG: u32 = 3;
-pub const GRT_LOG_TRACE: u32 = 4;
+/// Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`). 0 in the options
+/// means the default (`GRT_LOG_INFO`).
+pub const GRT_LOG_DEFAULT: u32 = 0;
+pub const GRT_LOG_ERROR: u32 = 1;
+pub const GRT_LOG_WARN: u32 = 2;
+pub const GRT_LOG_INFO: u32 = 3;
+pub const GRT_LOG_DEBUG: u32 = 4;
+pub const GRT_LOG_TRACE: u32 = 5;
 
 /// One log message, borrowed for the duration of the log callback.
 #[repr(C)]
@@ -100,7 +102,25 @@ pub(crate) fn runtime_ref<'a>(rt: *const grt_runtime) -> crate::Result<&'a Runti
     unsafe { (rt as *const Runtime).as_ref() }.ok_or_else(|| null_err("runtime"))
 }
 
-fn options(o: &grt_runtime_options) -> crate::Result<RuntimeOptions> {
+/// Takes ownership of the log userdata first, so its finalizer runs on every path.
+fn take_sink(o: &grt_runtime_options) -> Option<Arc<LogSink>> {
+    let has = std::mem::offset_of!(grt_runtime_options, log_userdata_free) + std::mem::size_of::<grt_userdata_free_fn>() <= o.size;
+    if !has {
+        return None;
+    }
+    match o.log_fn {
+        Some(f) => Some(Arc::new(LogSink { f, userdata: o.log_userdata, free: o.log_userdata_free })),
+        None => {
+            if let Some(free) = o.log_userdata_free {
+                // SAFETY: embedder finalizer; no callback will ever use the userdata.
+                unsafe { free(o.log_userdata) };
+            }
+            None
+        }
+    }
+}
+
+fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result<RuntimeOptions> {
     let mut r = RuntimeOptions::default();
     let known = std::mem::size_of::<grt_runtime_options>();
     if o.size < std::mem::size_of::<usize>() {
@@ -125,7 +145,7 @@ fn options(o: &grt_runtime_options) -> crate::Result<RuntimeOptions> {
         if o.log_level > GRT_LOG_TRACE {
             return Err(Error::new(ErrorCode::InvalidArgument, format!("invalid log level {}", o.log_level)));
         }
-        r.log_level = LogLevel::from_u32(o.log_level);
+        r.log_level = LogLevel::from_u32(o.log_level - 1);
     }
     if has!(queue_capacity) && o.queue_capacity != 0 {
         r.queue_capacity = o.queue_capacity as usize;
@@ -144,13 +164,12 @@ fn options(o: &grt_runtime_options) -> crate::Result<RuntimeOptions> {
         let d = unsafe { str_arg(o.cache_dir, o.cache_dir_len, "cache_dir")? };
         r.cache_dir = Some(d.into());
     }
-    if has!(log_userdata_free) {
-        if let Some(f) = o.log_fn {
-            let sink = Arc::new(LogSink { f, userdata: o.log_userdata, free: o.log_userdata_free });
+    {
+        if let Some(sink) = sink {
             r.log = Some(Arc::new(move |level: LogLevel, gadget: &str, msg: &str| {
                 let p = grt_log_params {
                     size: std::mem::size_of::<grt_log_params>(),
-                    level: level as u32,
+                    level: level as u32 + 1,
                     gadget: gadget.as_ptr() as *const c_char,
                     gadget_len: gadget.len(),
                     message: msg.as_ptr() as *const c_char,
@@ -179,7 +198,10 @@ pub unsafe extern "C" fn grt_runtime_new(opts: *const grt_runtime_options, out: 
         }
         // SAFETY: opts is NULL or points to a caller-initialised struct of `size` bytes.
         let o = match unsafe { opts.as_ref() } {
-            Some(o) => options(o)?,
+            Some(o) => {
+                let sink = take_sink(o);
+                options(o, sink)?
+            }
             None => RuntimeOptions::default(),
         };
         let rt = Runtime::new(o)?;

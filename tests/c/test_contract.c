@@ -137,8 +137,8 @@ static void test_null_arguments(const grt_runtime *rt) {
     CHECK_EQ_I(grt_gadget_consume(NULL), -GRT_ERR_NULL_PARAMETER);
     CHECK_EQ_I(grt_gadget_event_fd(NULL), -1);
     grt_gadget_stats st = GRT_GADGET_STATS_INIT;
-    ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_stats(NULL, &st));
-    ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_stats(g, NULL));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_get_stats(NULL, &st));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_get_stats(g, NULL));
     ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_datasource_lost(NULL, S("ticks"), &u));
     ERR(GRT_ERR_NULL_PARAMETER, grt_gadget_datasource_lost(g, S("ticks"), NULL));
 
@@ -495,7 +495,7 @@ static void test_callback_stop(const grt_runtime *rt) {
     CHECK_EQ_I(grt_gadget_poll(g, 1000), -42);
     CHECK_EQ_I(c.calls, 2);
     grt_gadget_stats st = GRT_GADGET_STATS_INIT;
-    if (OK(grt_gadget_stats(g, &st))) {
+    if (OK(grt_gadget_get_stats(g, &st))) {
         CHECK_EQ_U(st.delivered, 2);
         CHECK_EQ_U(st.queued, 3);
     }

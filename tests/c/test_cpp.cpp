@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gadgetrt.hpp"
@@ -95,7 +96,7 @@ int main(int argc, char **argv) {
     {
         gadgetrt::Gadget g = rt.load(demo);
         int calls = 0;
-        uint64_t id = g.subscribe("ticks", 5, [&](const gadgetrt::EventView &) { return ++calls < 2; });
+        uint64_t id = g.subscribe("ticks", 5, [&](const gadgetrt::EventView &) { return ++calls != 2; });
         CHECK(id != 0);
         g.start();
         CHECK(g.poll(1000ms) == 2);

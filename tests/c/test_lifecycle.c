@@ -206,7 +206,7 @@ static void test_demo(void) {
     if (strcmp(ctx.json, want_json) != 0) FAIL("JSON '%s', expected '%s'", ctx.json, want_json);
 
     grt_gadget_stats st = GRT_GADGET_STATS_INIT;
-    if (OK(grt_gadget_stats(g, &st))) {
+    if (OK(grt_gadget_get_stats(g, &st))) {
         CHECK_EQ_U(st.size, sizeof st);
         CHECK_EQ_U(st.delivered, 5);
         CHECK_EQ_U(st.queued, 0);
@@ -373,7 +373,7 @@ static void test_fields(void) {
     OK(grt_gadget_stop(g));
     CHECK_EQ_I(ctx.n, 1);
     grt_gadget_stats st = GRT_GADGET_STATS_INIT;
-    if (OK(grt_gadget_stats(g, &st))) {
+    if (OK(grt_gadget_get_stats(g, &st))) {
         CHECK_EQ_U(st.delivered, 1);
         if (st.guest_traps != 0) FAIL("guest_traps = %llu; log:\n%s", (unsigned long long)st.guest_traps, logs.text);
     }
@@ -458,7 +458,7 @@ static void test_dataarray(void) {
     for (size_t i = 0; i < 15 && i < ctx.len; i++)
         if (ctx.foo[i] != 424143ULL * i) FAIL("element %zu foo = %llu, expected %llu", i, (unsigned long long)ctx.foo[i], 424143ULL * i);
     grt_gadget_stats st = GRT_GADGET_STATS_INIT;
-    if (OK(grt_gadget_stats(g, &st))) CHECK_EQ_U(st.guest_traps, 0);
+    if (OK(grt_gadget_get_stats(g, &st))) CHECK_EQ_U(st.guest_traps, 0);
     grt_gadget_free(g);
     grt_runtime_free(rt);
 }

@@ -75,11 +75,11 @@ class DataSourceType(IntEnum):
 class LogLevel(IntEnum):
     """``GRT_LOG_*``."""
 
-    ERROR = 0
-    WARN = 1
-    INFO = 2
-    DEBUG = 3
-    TRACE = 4
+    ERROR = 1
+    WARN = 2
+    INFO = 3
+    DEBUG = 4
+    TRACE = 5
 
 
 _SIGNED = {Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64}
@@ -927,7 +927,7 @@ class Gadget(_Managed):
     def stats(self) -> Stats:
         s = _ffi.grt_gadget_stats(size=ctypes.sizeof(_ffi.grt_gadget_stats))
         with self._use() as p:
-            _check(lib.grt_gadget_stats(p, byref(s)))
+            _check(lib.grt_gadget_get_stats(p, byref(s)))
         return Stats(s.delivered, s.dropped_queue_full, s.guest_traps, s.dropped_nested, s.lost_samples, s.queued)
 
     def datasource_lost(self, datasource: str) -> int:
@@ -1027,12 +1027,11 @@ class Runtime(_Managed):
         cache_dir: Optional[str] = None,
         logger: Optional[Logger] = None,
     ):
-        if log_level is not None and not 0 <= int(log_level) <= 4:
+        if log_level is not None and not 1 <= int(log_level) <= 5:
             raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, f"invalid log level {log_level}")
         opts = _ffi.grt_runtime_options()
         opts.size = ctypes.sizeof(_ffi.grt_runtime_options)
         opts.memory_pages = memory_pages
-        # NB: 0 means "default" (INFO) in the C struct, so LogLevel.ERROR cannot be selected.
         opts.log_level = int(log_level) if log_level is not None else 0
         opts.queue_capacity = queue_capacity
         opts.call_timeout_ms = call_timeout_ms

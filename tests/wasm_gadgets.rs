@@ -13,8 +13,17 @@ const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
 fn fields_every_kind_set_by_guest_checked_by_embedder() {
+    check_fields(&go_gadget("fields"));
+}
+
+#[test]
+fn rust_guest_fields_same_contract() {
+    check_fields(&rust_gadget("rust_fields"));
+}
+
+fn check_fields(path: &std::path::Path) {
     let (rt, logs) = runtime();
-    let g = open(&rt, &go_gadget("fields"));
+    let g = open(&rt, path);
     g.add_datasource("myds", TYPE_SINGLE).unwrap();
     let host_field = g.add_field("myds", "host_field", kind::STRING).unwrap();
     g.add_field_tag("myds", "host_field", "host_tag").unwrap();
@@ -74,8 +83,32 @@ fn fields_every_kind_set_by_guest_checked_by_embedder() {
 
 #[test]
 fn dataarray_guest_edits_and_appends_elements() {
+    check_dataarray(&go_gadget("dataarray"));
+}
+
+#[test]
+fn rust_guest_dataarray_same_contract() {
+    check_dataarray(&rust_gadget("rust_dataarray"));
+}
+
+#[test]
+fn rust_guest_params_and_config() {
     let (rt, logs) = runtime();
-    let g = open(&rt, &go_gadget("dataarray"));
+    let dir = rust_gadget("rust_params_config").with_extension("");
+    let g = Gadget::load(&rt, GadgetSource::from_path(&dir, None).unwrap()).unwrap();
+    g.set_param("param-key", "param-value").unwrap();
+    g.start().unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    assert_eq!(g.config("rust.answer").as_deref(), Some("42"));
+    g.stop().unwrap();
+    let g = Gadget::load(&rt, GadgetSource::from_path(&dir, None).unwrap()).unwrap();
+    g.set_param("param-key", "wrong").unwrap();
+    assert_eq!(g.start().unwrap_err().code, ErrorCode::Guest);
+    assert_eq!(g.config("rust.answer"), None);
+}
+
+fn check_dataarray(path: &std::path::Path) {
+    let (rt, logs) = runtime();
+    let g = open(&rt, path);
     g.add_datasource("myds", TYPE_ARRAY).unwrap();
     let foo = g.add_field("myds", "foo", kind::UINT32).unwrap();
     g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
