@@ -26,6 +26,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/** Initialiser for grt_runtime_options: sets `size`, everything else default. */
+#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL }
+/** Initialiser for grt_gadget_stats. */
+#define GRT_GADGET_STATS_INIT { sizeof(grt_gadget_stats), 0, 0, 0, 0, 0, 0 }
+/** Initialiser for grt_field_info. */
+#define GRT_FIELD_INFO_INIT { sizeof(grt_field_info), 0, 0, 0 }
+
 
 /**
  * The C ABI version implemented by this library.
@@ -972,10 +979,3 @@ void grt_runtime_free(const struct grt_runtime *rt);
 #endif  // __cplusplus
 
 #endif  /* GADGETRT_H */
-
-/** Initialiser for grt_runtime_options: sets `size`, everything else default. */
-#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL }
-/** Initialiser for grt_gadget_stats. */
-#define GRT_GADGET_STATS_INIT { sizeof(grt_gadget_stats), 0, 0, 0, 0, 0, 0 }
-/** Initialiser for grt_field_info. */
-#define GRT_FIELD_INFO_INIT { sizeof(grt_field_info), 0, 0, 0 }

@@ -216,6 +216,20 @@ impl EventQueue {
         self.signalled.store(false, Ordering::Release);
     }
 
+    /// Puts events that were taken but not dispatched back at the front of the queue (in
+    /// order), regardless of capacity, and re-signals the eventfd.
+    pub fn requeue_front(&self, items: VecDeque<Queued>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for it in items.into_iter().rev() {
+            q.push_front(it);
+        }
+        drop(q);
+        self.signal();
+    }
+
     /// Wakes waiters (used when the gadget stops, so poll does not sleep for its full timeout).
     pub fn wake(&self) {
         self.cond.notify_all();

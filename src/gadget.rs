@@ -12,7 +12,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::datasource::{self as dsrc, kind, PacketData, Schema, SchemaRef, TYPE_ARRAY, TYPE_SINGLE};
 use crate::error::{err, Error, ErrorCode, Result};
-use crate::events::{Event, EventQueue, LogLevel, Queued, StatsSnapshot};
+use crate::events::{Event, EventQueue, LogLevel, StatsSnapshot};
 use crate::host::{self, HostState, Interrupted, ModuleClosed, Phase, SubKind, Subscriber};
 use crate::params::{ParamDecl, Params};
 use crate::runtime::Runtime;
@@ -142,7 +142,6 @@ pub struct GadgetInner {
     queue: Arc<EventQueue>,
     abort: Arc<AtomicBool>,
     subs: Mutex<HashMap<u64, Arc<Mutex<EventCallback>>>>,
-    backlog: Mutex<VecDeque<Queued>>,
     next_sub: AtomicU64,
     polling: AtomicBool,
     /// Whether the module came from the compiled-module cache.
@@ -234,7 +233,6 @@ impl Gadget {
             queue,
             abort,
             subs: Mutex::new(HashMap::new()),
-            backlog: Mutex::new(VecDeque::new()),
             next_sub: AtomicU64::new(1),
             polling: AtomicBool::new(false),
             from_cache,
@@ -661,12 +659,8 @@ impl GadgetInner {
     }
 
     fn dispatch(&self, timeout: Option<Duration>) -> Result<i64> {
-        let mut batch = std::mem::take(&mut *self.backlog.lock().unwrap_or_else(|e| e.into_inner()));
-        if batch.is_empty() {
-            self.queue.take(usize::MAX, timeout, &mut batch);
-        } else {
-            self.queue.take(usize::MAX, Some(Duration::ZERO), &mut batch);
-        }
+        let mut batch = VecDeque::new();
+        self.queue.take(usize::MAX, timeout, &mut batch);
         let mut n: i64 = 0;
         let mut cache: Option<(u64, Arc<Mutex<EventCallback>>)> = None;
         while let Some(q) = batch.pop_front() {
@@ -687,10 +681,7 @@ impl GadgetInner {
             self.queue.stats.delivered.fetch_add(1, Ordering::Relaxed);
             n += 1;
             if rc < 0 {
-                let mut bl = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
-                while let Some(rest) = batch.pop_back() {
-                    bl.push_front(rest);
-                }
+                self.queue.requeue_front(batch);
                 return Ok(rc as i64);
             }
         }
@@ -703,9 +694,22 @@ impl GadgetInner {
     }
 
     pub fn stats(&self) -> StatsSnapshot {
-        let mut s = self.queue.snapshot();
-        s.queued += self.backlog.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
-        s
+        self.queue.snapshot()
+    }
+
+    /// Benchmark support: calls an exported `(i64) -> ()` function with `n` and returns how
+    /// long the call took.
+    #[doc(hidden)]
+    pub fn bench_call_export(&self, name: &str, n: i64) -> Result<Duration> {
+        let mut core = self.lock();
+        let inst = core.instance.ok_or_else(|| Error::new(ErrorCode::BadState, "not initialized"))?;
+        let f = inst
+            .get_typed_func::<i64, ()>(&mut core.store, name)
+            .map_err(|e| Error::new(ErrorCode::NotFound, format!("{name}: {e}")))?;
+        let t = std::time::Instant::now();
+        host::guest_call(&mut core.store.as_context_mut(), Some(Duration::from_secs(600)), |ctx| f.call(ctx, n))
+            .map_err(|e| guest_error(name, e, Duration::from_secs(600)))?;
+        Ok(t.elapsed())
     }
 
     /// Per-data-source lost-sample counts reported by the eBPF side.

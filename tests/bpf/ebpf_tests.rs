@@ -414,6 +414,7 @@ fn perf_object_events() {
     let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap();
     let mut srcs = g.tracer_sources().unwrap();
     assert!(srcs[0].is_perf());
+    std::fs::write("/dev/null", b"x").unwrap(); // a write(2) of our own
     let ok = wait_for(&mut srcs[0], Duration::from_secs(5), |r| {
         r.len() >= 256
             && u32::from_le_bytes(r[0..4].try_into().unwrap()) == 42

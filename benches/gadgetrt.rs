@@ -1,0 +1,270 @@
+//! `cargo bench`: prints throughput and latency figures (no pass/fail thresholds here; the
+//! targets are recorded in the issue notes).
+//!
+//! 1. pipeline: embedder emits into a host data source → a Go-built wasm Data subscription
+//!    reads one field and sets another → the embedder polls (events/s, one emitting thread);
+//! 2. one host import call (`fieldGetScalar`) from a WAT loop (ns/call);
+//! 3. cold (compile) and warm (cached module) load of a Go-built gadget from an OCI tar;
+//! 4. eBPF: a tracepoint through the ring buffer and the wasm program to poll, events/s and
+//!    lost samples, unthrottled and at ~100,000 events/s (root only).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gadgetrt::datasource::{kind, TYPE_SINGLE};
+use gadgetrt::{Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn build(script: &str, out: &Path) {
+    let st = std::process::Command::new("bash").arg(repo().join(script)).arg(out).status().unwrap();
+    assert!(st.success(), "{script}");
+}
+
+fn rt(cache: Option<PathBuf>, disable_cache: bool) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        log_level: LogLevel::Warn,
+        queue_capacity: 1 << 20,
+        cache_dir: cache,
+        disable_cache,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn pipeline(bench_wasm: &Path) {
+    let rt = rt(None, false);
+    let g = Gadget::open(&rt, GadgetSource::from_path(bench_wasm, None).unwrap()).unwrap();
+    g.add_datasource("bench", TYPE_SINGLE).unwrap();
+    let fin = g.add_field("bench", "in", kind::UINT64).unwrap();
+    let fout = g.add_field("bench", "out", kind::UINT64).unwrap();
+    g.init().unwrap();
+    let got = Arc::new(AtomicU64::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
+    let (g2, b2) = (got.clone(), bad.clone());
+    g.subscribe(
+        "bench",
+        100,
+        Box::new(move |e| {
+            let r = e.record(0).unwrap();
+            let i = gadgetrt::datasource::get_scalar(r, e.schema.fields[fin].loc, kind::UINT64).unwrap();
+            let o = gadgetrt::datasource::get_scalar(r, e.schema.fields[fout].loc, kind::UINT64).unwrap();
+            if o != i + 1 {
+                b2.fetch_add(1, Ordering::Relaxed);
+            }
+            g2.fetch_add(1, Ordering::Relaxed);
+            0
+        }),
+    )
+    .unwrap();
+    g.start().unwrap();
+    let g = Arc::new(g);
+    let n: u64 = 1_000_000;
+    let done = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let (g, done) = (g.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                g.poll(Some(Duration::from_millis(10))).unwrap();
+            }
+            g.consume().unwrap();
+        })
+    };
+    let t = Instant::now();
+    for v in 0..n {
+        let mut p = g.new_packet("bench").unwrap();
+        p.set_u64(0, fin, v).unwrap();
+        g.emit(p).unwrap();
+    }
+    let emit_time = t.elapsed();
+    while got.load(Ordering::Relaxed) + g.stats().dropped_queue_full < n && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let total = t.elapsed();
+    done.store(true, Ordering::Relaxed);
+    poller.join().unwrap();
+    let s = g.stats();
+    println!(
+        "pipeline (emit -> Go wasm Data subscription reads+sets a field -> poll): {n} events in {:.3}s = {:.0} events/s \
+         (emit side {:.0} events/s); delivered {}, wrong values {}, dropped {}",
+        total.as_secs_f64(),
+        n as f64 / total.as_secs_f64(),
+        n as f64 / emit_time.as_secs_f64(),
+        s.delivered,
+        bad.load(Ordering::Relaxed),
+        s.dropped_queue_full
+    );
+    g.stop().unwrap();
+}
+
+fn import_cost() {
+    let rt = rt(None, true);
+    let iters: i64 = 20_000_000;
+    let wat = format!(
+        r#"(module
+          (import "ig" "getDataSource" (func $get (param i64) (result i32)))
+          (import "ig" "dataSourceGetField" (func $field (param i32 i64) (result i32)))
+          (import "ig" "dataSourceNewPacketSingle" (func $pkt (param i32) (result i32)))
+          (import "ig" "fieldGetScalar" (func $gs (param i32 i32 i32 i32) (result i64)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "bench")
+          (data (i32.const 32) "in")
+          (func (export "gadgetAPIVersion") (result i64) i64.const 1)
+          (func (export "empty") (param $n i64) (local $i i64)
+            (loop $l (local.set $i (i64.add (local.get $i) (i64.const 1))) (br_if $l (i64.lt_u (local.get $i) (local.get $n)))))
+          (func (export "calls") (param $n i64) (local $i i64) (local $ds i32) (local $f i32) (local $p i32)
+            (local.set $ds (call $get (i64.const {ds})))
+            (local.set $f (call $field (local.get $ds) (i64.const {fi})))
+            (local.set $p (call $pkt (local.get $ds)))
+            (loop $l
+              (drop (call $gs (local.get $f) (local.get $p) (i32.const 9) (i32.const 0)))
+              (local.set $i (i64.add (local.get $i) (i64.const 1)))
+              (br_if $l (i64.lt_u (local.get $i) (local.get $n))))))"#,
+        ds = (5i64 << 32) | 16,
+        fi = (2i64 << 32) | 32
+    );
+    let g = Gadget::open(&rt, GadgetSource::from_wasm("importcost", wat::parse_str(&wat).unwrap())).unwrap();
+    g.add_datasource("bench", TYPE_SINGLE).unwrap();
+    g.add_field("bench", "in", kind::UINT64).unwrap();
+    g.init().unwrap();
+    let t_empty = g.bench_call_export("empty", iters).unwrap();
+    let t_calls = g.bench_call_export("calls", iters).unwrap();
+    let per = (t_calls.as_secs_f64() - t_empty.as_secs_f64()) / iters as f64 * 1e9;
+    println!(
+        "host import fieldGetScalar: {per:.1} ns/call ({iters} calls in {:.3}s, empty loop {:.3}s)",
+        t_calls.as_secs_f64(),
+        t_empty.as_secs_f64()
+    );
+}
+
+fn load_times(bench_wasm: &Path) {
+    let dir = std::env::temp_dir().join(format!("gadgetrt-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tar = dir.join("bench.tar");
+    let input = gadgetrt::image::PackInput {
+        ebpf: None,
+        ebpf_arm64: None,
+        wasm: Some(std::fs::read(bench_wasm).unwrap()),
+        gadget_yaml: Some(b"name: bench\n".to_vec()),
+        reference: "bench:latest".into(),
+        created: None,
+    };
+    gadgetrt::image::pack_tar(&input, &tar).unwrap();
+    let cache = dir.join("cache");
+    let load = |rt: &Runtime| {
+        let t = Instant::now();
+        let g = Gadget::open(rt, GadgetSource::from_path(&tar, None).unwrap()).unwrap();
+        g.add_datasource("bench", TYPE_SINGLE).unwrap();
+        g.add_field("bench", "in", kind::UINT64).unwrap();
+        g.add_field("bench", "out", kind::UINT64).unwrap();
+        g.init().unwrap();
+        (t.elapsed(), g.from_cache)
+    };
+    let (cold, c0) = load(&rt(Some(cache.clone()), false));
+    let mut warm = Vec::new();
+    for _ in 0..10 {
+        let r = rt(Some(cache.clone()), false);
+        let (w, c) = load(&r);
+        assert!(c, "warm load must come from the cache");
+        warm.push(w);
+    }
+    warm.sort();
+    println!(
+        "load of a Go-built gadget from an OCI tar (image read + module + instantiate + gadgetInit): cold {:.1} ms (cache hit: {c0}), warm median {:.2} ms, best {:.2} ms",
+        cold.as_secs_f64() * 1e3,
+        warm[warm.len() / 2].as_secs_f64() * 1e3,
+        warm[0].as_secs_f64() * 1e3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ebpf_throughput() {
+    // SAFETY: plain getuid.
+    if unsafe { libc::getuid() } != 0 {
+        println!("ebpf throughput: skipped (needs root)");
+        return;
+    }
+    let out = repo().join("examples/gadgets/out");
+    let st = std::process::Command::new("bash").arg(repo().join("examples/gadgets/trace_open/build.sh")).arg(&out).status().unwrap();
+    assert!(st.success());
+    for rate in [None, Some(100_000u64)] {
+        let rt = rt(None, false);
+        let g = Gadget::open(&rt, GadgetSource::from_path(&out.join("trace_open.tar"), None).unwrap()).unwrap();
+        g.set_param("pid", &std::process::id().to_string()).unwrap();
+        g.init().unwrap();
+        let got = Arc::new(AtomicU64::new(0));
+        let g2 = got.clone();
+        g.subscribe("open", 1000, Box::new(move |_| {
+            g2.fetch_add(1, Ordering::Relaxed);
+            0
+        }))
+        .unwrap();
+        g.start().unwrap();
+        let g = Arc::new(g);
+        let done = Arc::new(AtomicBool::new(false));
+        let poller = {
+            let (g, done) = (g.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    g.poll(Some(Duration::from_millis(10))).unwrap();
+                }
+            })
+        };
+        let dur = Duration::from_secs(3);
+        let path = c"/dev/null";
+        let t = Instant::now();
+        let mut n: u64 = 0;
+        while t.elapsed() < dur {
+            if let Some(r) = rate {
+                let due = (t.elapsed().as_secs_f64() * r as f64) as u64;
+                if n >= due {
+                    std::hint::spin_loop();
+                    continue;
+                }
+            }
+            // SAFETY: openat/close on a static path.
+            unsafe {
+                let fd = libc::openat(libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY);
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+            }
+            n += 1;
+        }
+        let gen = t.elapsed();
+        std::thread::sleep(Duration::from_millis(1500));
+        done.store(true, Ordering::Relaxed);
+        poller.join().unwrap();
+        g.stop().unwrap();
+        g.consume().unwrap();
+        let s = g.stats();
+        println!(
+            "eBPF tracepoint -> ring buffer -> Go wasm -> poll, {}: generated {n} opens ({:.0}/s), delivered {} ({:.0} events/s), \
+             lost in kernel {}, dropped in queue {}",
+            match rate { Some(r) => format!("throttled to {r}/s"), None => "unthrottled".into() },
+            n as f64 / gen.as_secs_f64(),
+            got.load(Ordering::Relaxed),
+            got.load(Ordering::Relaxed) as f64 / gen.as_secs_f64(),
+            s.lost_samples,
+            s.dropped_queue_full
+        );
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let out = repo().join("tests/gadgets/out/go");
+    build("tests/gadgets/go/build.sh", &out);
+    let bench = out.join("bench.wasm");
+    import_cost();
+    pipeline(&bench);
+    load_times(&bench);
+    ebpf_throughput();
+}
