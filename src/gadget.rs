@@ -216,6 +216,10 @@ impl Gadget {
         if module.is_none() && ebpf.is_none() {
             return err(ErrorCode::Image, "gadget has neither a wasm program nor an eBPF object");
         }
+        if module.is_none() {
+            // Without a wasm program nothing could read an undeclared param.
+            params.refuse_undeclared();
+        }
         store.data_mut().params = params.wasm_values();
         let mut core = Core { store, module, instance: None, state: State::Created, params, ebpf };
         if let Some(e) = &core.ebpf {
@@ -396,7 +400,9 @@ impl GadgetInner {
     fn stop_readers(&self) {
         let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(mut r) = readers {
-            r.stop();
+            // Events already drained still go through the wasm program; a guest stuck in a
+            // callback is interrupted after the grace period.
+            r.stop_within(Some(&self.abort), self.rt.options().call_timeout.min(Duration::from_secs(2)));
         }
         for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             s.stop();
@@ -423,8 +429,8 @@ impl GadgetInner {
     /// Runs `gadgetStop` (with the stop deadline), closes every host object the guest still
     /// holds (D8), then runs `gadgetPostStop`. A guest stuck in a callback is interrupted.
     pub fn stop(&self) -> Result<()> {
-        self.abort.store(true, Ordering::SeqCst);
         self.stop_readers();
+        self.abort.store(true, Ordering::SeqCst);
         let mut core = self.lock();
         self.abort.store(false, Ordering::SeqCst);
         if core.state != State::Started {
@@ -729,7 +735,6 @@ impl GadgetInner {
 
 impl Drop for Gadget {
     fn drop(&mut self) {
-        self.0.abort.store(true, Ordering::SeqCst);
         if self.state() == State::Started {
             if let Err(e) = self.stop() {
                 self.log(LogLevel::Warn, &format!("stopping on free: {e}"));

@@ -94,6 +94,11 @@ impl Params {
         p
     }
 
+    /// Makes undeclared keys an error even without metadata.
+    pub fn refuse_undeclared(&mut self) {
+        self.open = false;
+    }
+
     /// Adds the eBPF side's declared params.
     pub fn add_ebpf(&mut self, decls: Vec<ParamDecl>) {
         self.decls.extend(decls);

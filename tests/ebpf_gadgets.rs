@@ -380,27 +380,40 @@ fn prog_array_object_loads_starts_and_runs() {
 // 7. attach failure
 // ---------------------------------------------------------------------------------------------
 
+/// Whether this kernel can attach kprobes (a kprobe PMU or tracefs kprobe_events).
+fn kernel_has_kprobes() -> bool {
+    std::path::Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
+        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
+        || std::path::Path::new("/sys/kernel/debug/tracing/kprobe_events").exists()
+}
+
 #[test]
 fn kprobe_attach_failure_is_a_clear_ebpf_error() {
     require_root();
     let (rt, logs) = runtime();
     let g = open_dir(&rt, &gadget_dir("kprobe", "kprobe", None, None));
+    if kernel_has_kprobes() {
+        // Not the kernel these tests target (CONFIG_KPROBES unset): the same object must then
+        // attach. Asserted rather than skipped.
+        g.start().unwrap_or_else(|e| panic!("kprobes are available but start failed: {e}\n{}", logs.dump()));
+        g.stop().unwrap();
+        return;
+    }
     let e = g.start().unwrap_err();
-    assert_eq!(e.code, ErrorCode::Ebpf, "{e}");
     let m = e.message.clone();
+    assert_eq!(e.code, ErrorCode::Ebpf, "{m}");
     assert!(m.contains("ig_kprobe_openat2"), "message does not name the program: {m}");
-    assert!(m.contains("kprobe/do_sys_openat2") || m.contains("do_sys_openat2"), "message does not name the target: {m}");
-    // The kernel's answer: an errno text or the missing kprobe PMU.
+    assert!(m.contains("kprobe/do_sys_openat2"), "message does not name the section: {m}");
+    // The kernel's answer (here: no kprobe PMU, ENOENT).
     let lower = m.to_lowercase();
     assert!(
-        ["no such file", "not supported", "operation not permitted", "invalid argument", "kprobe/type", "enoent", "eopnotsupp", "errno"]
+        ["os error", "no such file", "not supported", "operation not permitted", "invalid argument"]
             .iter()
             .any(|k| lower.contains(k)),
         "message does not carry the kernel's answer: {m}"
     );
     assert_eq!(g.state(), State::Failed);
     assert_eq!(g.start().unwrap_err().code, ErrorCode::BadState);
-    let _ = logs;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -54,19 +54,49 @@ pub struct EbpfGadget {
 /// The running reader thread; stopping it never needs the gadget lock.
 pub struct Readers {
     stop_fd: OwnedFd,
+    /// Drains the kernel buffers as fast as possible into a bounded in-memory queue.
     thread: Option<JoinHandle<()>>,
+    /// Runs the queued records through the data sources (wasm subscribers, embedder queue).
+    processor: Option<JoinHandle<()>>,
 }
 
 impl Readers {
     pub fn stop(&mut self) {
+        self.stop_within(None, Duration::ZERO);
+    }
+
+    /// Stops draining, then lets the processor deliver what is queued (wasm callbacks
+    /// included). If that takes longer than `grace`, `abort` is raised so that stuck guest
+    /// callbacks are interrupted.
+    pub fn stop_within(&mut self, abort: Option<&std::sync::atomic::AtomicBool>, grace: Duration) {
         let one: u64 = 1;
         // SAFETY: 8-byte write to our eventfd.
         unsafe { libc::write(self.stop_fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        // The drain thread dropped its sender: the processor delivers what is queued and ends.
+        if let Some(t) = self.processor.take() {
+            if let Some(abort) = abort {
+                let deadline = Instant::now() + grace;
+                while !t.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if !t.is_finished() {
+                    abort.store(true, Ordering::SeqCst);
+                }
+            }
+            let _ = t.join();
+        }
     }
 }
+
+/// Most raw records held between the drain thread and the processor; beyond this the kernel
+/// side is outpacing processing and records are counted as lost.
+const MAX_PENDING_RECORDS: usize = 1 << 18;
+
+/// A batch of raw records of one tracer on its way to the processor thread.
+type RecordBatch = (usize, Vec<Vec<u8>>);
 
 impl Drop for Readers {
     fn drop(&mut self) {
@@ -262,12 +292,36 @@ impl EbpfGadget {
                 Some((mi.name.clone(), m, iv, count))
             })
             .collect();
+        {
+            let mut l = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+            for t in &self.obj.tracers {
+                l.entry(t.name.clone()).or_insert(0);
+            }
+        }
         let lost = self.lost.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<RecordBatch>();
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let processor = {
+            let (gadget, pending) = (gadget.clone(), pending.clone());
+            let names: Vec<String> = tracers.iter().map(|t| t.0.clone()).collect();
+            std::thread::Builder::new()
+                .name("gadgetrt-ebpf-proc".into())
+                .spawn(move || {
+                    for (tracer, batch) in rx {
+                        pending.fetch_sub(batch.len(), Ordering::Relaxed);
+                        if let Some(g) = gadget.upgrade() {
+                            g.emit_records(&names[tracer], &mut batch.iter().map(|v| v.as_slice()));
+                        }
+                    }
+                })
+                .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF processor thread: {e}")))?
+        };
+        let sink = BatchSink { tx, pending };
         let thread = std::thread::Builder::new()
             .name("gadgetrt-ebpf".into())
-            .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost))
+            .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost, sink))
             .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF reader thread: {e}")))?;
-        Ok(Readers { stop_fd, thread: Some(thread) })
+        Ok(Readers { stop_fd, thread: Some(thread), processor: Some(processor) })
     }
 
     /// Maps the wasm side may `getMap` once the gadget started.
@@ -405,6 +459,7 @@ fn reader_loop(
     iters: Vec<(String, usize, Duration, u64)>,
     mapiters: Vec<(String, Arc<maps::RawMap>, Duration, u64)>,
     lost: Arc<Mutex<BTreeMap<String, u64>>>,
+    sink: BatchSink,
 ) {
     let mut pfds: Vec<libc::pollfd> = Vec::new();
     pfds.push(libc::pollfd { fd: stop_fd, events: libc::POLLIN, revents: 0 });
@@ -415,7 +470,6 @@ fn reader_loop(
     let mut iter_runs: Vec<(u64, Instant)> = iters.iter().map(|_| (0, start)).collect();
     let mut map_runs: Vec<(u64, Instant)> = mapiters.iter().map(|(_, _, iv, _)| (0, start + *iv)).collect();
     let mut next_lost = start + Duration::from_secs(1);
-    let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut add_lost = |ds: &str, n: u64, g: &GadgetInner| {
         if n > 0 {
             *lost.lock().unwrap_or_else(|e| e.into_inner()).entry(ds.to_string()).or_default() += n;
@@ -447,7 +501,7 @@ fn reader_loop(
             // Final drain so records already in the buffers are not lost.
             if let Some(g) = gadget.upgrade() {
                 for s in sources.iter_mut() {
-                    drain_source(s, &tracers, &g, &mut batch, &mut add_lost);
+                    drain_source(s, &tracers, &g, &sink, &mut add_lost);
                 }
             }
             return;
@@ -455,7 +509,7 @@ fn reader_loop(
         let Some(g) = gadget.upgrade() else { return };
         for (i, s) in sources.iter_mut().enumerate() {
             if pfds[i + 1].revents != 0 {
-                drain_source(s, &tracers, &g, &mut batch, &mut add_lost);
+                drain_source(s, &tracers, &g, &sink, &mut add_lost);
             }
         }
         let now = Instant::now();
@@ -521,20 +575,40 @@ fn reader_loop(
     }
 }
 
+/// The drain thread's end of the queue to the processor thread.
+struct BatchSink {
+    tx: std::sync::mpsc::Sender<RecordBatch>,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Copies every pending record of a tracer out of the kernel buffer and queues it for the
+/// processor. Records beyond `MAX_PENDING_RECORDS` in flight are counted as lost, never
+/// dropped silently.
 fn drain_source(
     s: &mut loader::TracerSource,
     tracers: &[(String, String, bool)],
     g: &GadgetInner,
-    batch: &mut Vec<Vec<u8>>,
+    sink: &BatchSink,
     add_lost: &mut impl FnMut(&str, u64, &GadgetInner),
 ) {
     let ds = &tracers[s.tracer].0;
-    batch.clear();
-    s.drain(&mut |rec: &[u8]| batch.push(rec.to_vec()));
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut overflow: u64 = 0;
+    let room = MAX_PENDING_RECORDS.saturating_sub(sink.pending.load(Ordering::Relaxed));
+    s.drain(&mut |rec: &[u8]| {
+        if batch.len() < room {
+            batch.push(rec.to_vec());
+        } else {
+            overflow += 1;
+        }
+    });
     if !batch.is_empty() {
-        g.emit_records(ds, &mut batch.iter().map(|v| v.as_slice()));
+        sink.pending.fetch_add(batch.len(), Ordering::Relaxed);
+        if let Err(e) = sink.tx.send((s.tracer, batch)) {
+            overflow += e.0 .1.len() as u64;
+        }
     }
-    add_lost(ds, s.take_lost(), g);
+    add_lost(ds, s.take_lost() + overflow, g);
 }
 
 #[cfg(test)]
