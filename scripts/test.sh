@@ -31,9 +31,9 @@ cargo test --release
 
 if [ -f CMakeLists.txt ]; then
   step "C/C++ tests (cmake + ctest)"
-  cmake -S . -B "$TARGET/cmake-build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$TARGET/cmake-build"
-  ctest --test-dir "$TARGET/cmake-build" --output-on-failure
+  cmake -S . -B "$ROOT/build/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$ROOT/build/cmake"
+  ctest --test-dir "$ROOT/build/cmake" --output-on-failure
 fi
 
 if [ -f bindings/go/go.mod ]; then
