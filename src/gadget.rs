@@ -10,7 +10,7 @@ use std::time::Duration;
 use wasmtime::{Instance, Module, Store, StoreLimitsBuilder, UpdateDeadline, Val};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::datasource::{self as dsrc, kind, PacketData, Schema, SchemaRef, TYPE_ARRAY, TYPE_SINGLE};
+use crate::datasource::{self as dsrc, kind, FieldLoc, PacketData, Schema, SchemaRef, TYPE_ARRAY, TYPE_SINGLE};
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::events::{Event, EventQueue, LogLevel, StatsSnapshot};
 use crate::host::{self, HostState, Interrupted, ModuleClosed, Phase, SubKind, Subscriber};
@@ -808,13 +808,14 @@ impl HostPacket {
         }
     }
 
-    fn rec(&mut self, elem: usize, field: usize) -> Result<(&mut dsrc::Record, dsrc::FieldDef)> {
+    /// The record `elem` and the location/kind of field `field` (no allocation).
+    fn rec(&mut self, elem: usize, field: usize) -> Result<(&mut dsrc::Record, FieldRef)> {
         let f = self
             .schema
             .fields
             .get(field)
-            .cloned()
             .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("field index {field} out of range")))?;
+        let fr = FieldRef { loc: f.loc, kind: f.kind, index: field };
         let rec = match &mut self.data {
             PacketData::Single(r) if elem == 0 => r,
             PacketData::Array(v) => v
@@ -822,7 +823,11 @@ impl HostPacket {
                 .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("element {elem} out of range")))?,
             _ => return err(ErrorCode::InvalidArgument, "single packets only have element 0"),
         };
-        Ok((rec, f))
+        Ok((rec, fr))
+    }
+
+    fn field_name(&self, i: usize) -> &str {
+        &self.schema.fields[i].name
     }
 
     /// Sets a numeric or bool field from an unsigned value (truncated to the field's width;
@@ -834,7 +839,8 @@ impl HostPacket {
             kind::FLOAT64 => (v as f64).to_bits(),
             _ => v,
         };
-        set_numeric(rec, &f, raw)
+        let r = set_numeric(rec, &f, raw);
+        r.map_err(|e| self.named(e, field))
     }
 
     pub fn set_i64(&mut self, elem: usize, field: usize, v: i64) -> Result<()> {
@@ -844,7 +850,8 @@ impl HostPacket {
             kind::FLOAT64 => (v as f64).to_bits(),
             _ => v as u64,
         };
-        set_numeric(rec, &f, raw)
+        let r = set_numeric(rec, &f, raw);
+        r.map_err(|e| self.named(e, field))
     }
 
     pub fn set_f64(&mut self, elem: usize, field: usize, v: f64) -> Result<()> {
@@ -855,22 +862,38 @@ impl HostPacket {
             k if kind::is_signed(k) => v as i64 as u64,
             _ => v as u64,
         };
-        set_numeric(rec, &f, raw)
+        let r = set_numeric(rec, &f, raw);
+        r.map_err(|e| self.named(e, field))
     }
 
     /// Sets a string, cstring or bytes field.
     pub fn set_bytes(&mut self, elem: usize, field: usize, v: &[u8]) -> Result<()> {
         let (rec, f) = self.rec(elem, field)?;
-        if kind::width(f.kind).is_some() {
-            return err(ErrorCode::WrongKind, format!("field {:?} is {}, not a string or bytes field", f.name, kind::name(f.kind)));
-        }
-        dsrc::set_bytes(rec, f.loc, v).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
+        let r = if kind::width(f.kind).is_some() {
+            err(ErrorCode::WrongKind, format!("field is {}, not a string or bytes field", kind::name(f.kind)))
+        } else {
+            dsrc::set_bytes(rec, f.loc, v).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
+        };
+        r.map_err(|e| self.named(e, field))
+    }
+
+    /// Prefixes an error with the field's name.
+    fn named(&self, e: Error, field: usize) -> Error {
+        Error::new(e.code, format!("field {:?}: {}", self.field_name(field), e.message))
     }
 }
 
-fn set_numeric(rec: &mut dsrc::Record, f: &dsrc::FieldDef, raw: u64) -> Result<()> {
+/// Location and kind of a field, copied out of the schema.
+struct FieldRef {
+    loc: FieldLoc,
+    kind: u32,
+    #[allow(dead_code)]
+    index: usize,
+}
+
+fn set_numeric(rec: &mut dsrc::Record, f: &FieldRef, raw: u64) -> Result<()> {
     if kind::width(f.kind).is_none() {
-        return err(ErrorCode::WrongKind, format!("field {:?} is {}, not numeric", f.name, kind::name(f.kind)));
+        return err(ErrorCode::WrongKind, format!("field is {}, not numeric", kind::name(f.kind)));
     }
     dsrc::set_scalar(rec, f.loc, f.kind, raw).map_err(|e| Error::new(ErrorCode::InvalidArgument, e.to_string()))
 }
