@@ -578,16 +578,15 @@ impl LoadedGadget {
     pub fn read_lost_samples(&self, map: &str) -> u64 {
         let name = format!("{map}_lost_samples");
         let Some(fd) = self.map_fd(&name) else { return 0 };
-        let ncpu = aya::util::nr_cpus().unwrap_or(1);
-        let mut vals = vec![0u64; ncpu];
-        let key = 0u32;
-        if raw::map_lookup(fd, &key.to_ne_bytes(), bytemuck_u64(&mut vals)).is_err() {
+        let Ok(m) = fd.try_clone_to_owned().and_then(super::maps::RawMap::from_fd) else { return 0 };
+        let key = 0u32.to_ne_bytes();
+        let mut vals = vec![0u8; m.value_size_for_lookup()];
+        if !matches!(m.lookup(&key, &mut vals), Ok(true)) {
             return 0;
         }
-        let sum: u64 = vals.iter().sum();
+        let sum: u64 = vals.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).sum();
         if sum != 0 {
-            let zeros = vec![0u64; ncpu];
-            let _ = raw::map_update(fd, &key.to_ne_bytes(), u64s_as_bytes(&zeros), 0);
+            let _ = m.update(&key, &vec![0u8; vals.len()], 0);
         }
         sum
     }
@@ -629,22 +628,11 @@ impl LoadedGadget {
 
 }
 
-fn bytemuck_u64(v: &mut [u64]) -> &mut [u8] {
-    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, v.len() * 8) }
-}
-
-fn u64s_as_bytes(v: &[u64]) -> &[u8] {
-    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) }
-}
-
-/// Raw `bpf(2)` helpers (aya's are crate-private).
+/// Raw `bpf(2)` helpers for the attach-type probe (map operations live in `super::maps`).
 pub mod raw {
     use std::io;
     use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-    pub const BPF_MAP_LOOKUP_ELEM: i64 = 1;
-    pub const BPF_MAP_UPDATE_ELEM: i64 = 2;
-    pub const BPF_MAP_DELETE_ELEM: i64 = 3;
     pub const BPF_PROG_LOAD: i64 = 5;
     pub const BPF_RAW_TRACEPOINT_OPEN: i64 = 17;
     pub const BPF_LINK_CREATE: i64 = 28;
@@ -663,33 +651,6 @@ pub mod raw {
     }
     fn put64(a: &mut [u8], off: usize, v: u64) {
         a[off..off + 8].copy_from_slice(&v.to_ne_bytes());
-    }
-
-    fn elem_attr(fd: RawFd, key: *const u8, value: u64, flags: u64) -> [u8; 32] {
-        let mut a = [0u8; 32];
-        put32(&mut a, 0, fd as u32);
-        put64(&mut a, 8, key as u64);
-        put64(&mut a, 16, value);
-        put64(&mut a, 24, flags);
-        a
-    }
-
-    /// `BPF_MAP_LOOKUP_ELEM`; `value` must have the map's (per-CPU) value size.
-    pub fn map_lookup(fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
-        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), value.as_mut_ptr() as u64, 0);
-        sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut a).map(|_| ())
-    }
-
-    /// `BPF_MAP_UPDATE_ELEM`.
-    pub fn map_update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
-        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), value.as_ptr() as u64, flags);
-        sys_bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(|_| ())
-    }
-
-    /// `BPF_MAP_DELETE_ELEM`.
-    pub fn map_delete(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<()> {
-        let mut a = elem_attr(fd.as_raw_fd(), key.as_ptr(), 0, 0);
-        sys_bpf(BPF_MAP_DELETE_ELEM, &mut a).map(|_| ())
     }
 
     /// Loads `r0 = 0; exit` as the given program type.

@@ -402,7 +402,8 @@ fn maps_object_loads() {
     key[..8].copy_from_slice(&mntns.to_le_bytes());
     key[8..12].copy_from_slice(&me.to_le_bytes());
     let mut val = [0u8; 24];
-    loader::raw::map_lookup(g.map_fd("stats").unwrap(), &key, &mut val).unwrap();
+    let stats = gadgetrt::ebpf::maps::RawMap::from_fd(g.map_fd("stats").unwrap().try_clone_to_owned().unwrap()).unwrap();
+    assert!(stats.lookup(&key, &mut val).unwrap(), "stats entry for our mntns/pid");
     assert!(u64::from_le_bytes(val[..8].try_into().unwrap()) >= 1);
 }
 
