@@ -3,8 +3,10 @@
 //! [`GadgetMetadata`] has typed fields for the keys gadgetrt interprets
 //! directly, and keeps the whole YAML document in [`GadgetMetadata::raw`]
 //! because other keys (`programs.<name>.attach_to`, `paramDefaults`, the
-//! legacy `ebpfParams`, ...) are read elsewhere, and the wasm `setConfig`
-//! import writes into that tree ([`GadgetMetadata::set_path`]).
+//! legacy `ebpfParams`, ...) are read elsewhere. The running gadget's configuration tree,
+//! which the wasm `setConfig` import writes, is handled by `crate::config` (viper-style
+//! dotted paths); [`GadgetMetadata::set_path`] edits a metadata document with its own
+//! rule for dotted annotation keys.
 //!
 //! Parsing is lenient the way Go's yaml decoder is: scalars given as numbers
 //! or booleans where IG expects strings (`columns.width: 16`,
