@@ -815,7 +815,7 @@ impl HostPacket {
             .fields
             .get(field)
             .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("field index {field} out of range")))?;
-        let fr = FieldRef { loc: f.loc, kind: f.kind, index: field };
+        let fr = FieldRef { loc: f.loc, kind: f.kind };
         let rec = match &mut self.data {
             PacketData::Single(r) if elem == 0 => r,
             PacketData::Array(v) => v
@@ -887,8 +887,6 @@ impl HostPacket {
 struct FieldRef {
     loc: FieldLoc,
     kind: u32,
-    #[allow(dead_code)]
-    index: usize,
 }
 
 fn set_numeric(rec: &mut dsrc::Record, f: &FieldRef, raw: u64) -> Result<()> {

@@ -272,7 +272,7 @@ fn run(args: Args) -> Result<(), String> {
 
 fn visible(s: &Schema) -> Vec<usize> {
     (0..s.fields.len())
-        .filter(|&i| !s.fields[i].hidden && !s.fields.iter().any(|f| f.parent == Some(i)))
+        .filter(|&i| !s.fields[i].hidden && !datasource::FieldDef::has_children(s, i))
         .collect()
 }
 

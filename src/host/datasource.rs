@@ -54,7 +54,7 @@ pub fn register(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap("ig", "dataArrayRelease", array_release)?;
     l.func_wrap("ig", "dataArrayLen", |c: Caller<'_, HostState>, a: i32| -> i32 {
         let st = c.data();
-        match array_of(st, "dataArrayLen", a as u32).and_then(|pid| PacketView::packet(st, pid)) {
+        match array_of(st, "dataArrayLen", a as u32).and_then(|pid| st.packet(pid)).map(|p| &p.data) {
             Some(PacketData::Array(v)) => v.len() as i32,
             _ => 0,
         }
@@ -99,15 +99,6 @@ fn array_of(st: &HostState, func: &str, h: u32) -> Option<u64> {
             not_found(st, func, h);
             None
         }
-    }
-}
-
-trait PacketView {
-    fn packet(&self, pid: u64) -> Option<&PacketData>;
-}
-impl PacketView for HostState {
-    fn packet(&self, pid: u64) -> Option<&PacketData> {
-        HostState::packet(self, pid).map(|p| &p.data)
     }
 }
 
@@ -345,7 +336,7 @@ fn array_release(mut c: Caller<'_, HostState>, a: i32, d: i32) -> i32 {
 fn array_get(mut c: Caller<'_, HostState>, a: i32, index: i32) -> i32 {
     let st = c.data_mut();
     let Some(pid) = array_of(st, "dataArrayGet", a as u32) else { return 0 };
-    let len = match PacketView::packet(st, pid) {
+    let len = match st.packet(pid).map(|p| &p.data) {
         Some(PacketData::Array(v)) => v.len(),
         _ => 0,
     };
