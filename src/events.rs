@@ -151,13 +151,21 @@ pub struct Queued {
 /// queue is full the event is dropped and counted. The eventfd is readable while the queue is
 /// non-empty.
 pub struct EventQueue {
-    inner: Mutex<VecDeque<Queued>>,
+    inner: Mutex<Inner>,
     cond: Condvar,
     capacity: usize,
     efd: OwnedFd,
+    /// Whether the embedder asked for the eventfd: until then pushes skip its syscalls.
+    fd_armed: AtomicBool,
     signalled: AtomicBool,
     closed: AtomicBool,
     pub stats: Stats,
+}
+
+struct Inner {
+    items: VecDeque<Queued>,
+    /// Threads blocked in `take`: pushes only wake the condition variable when one waits.
+    waiters: usize,
 }
 
 impl EventQueue {
@@ -168,48 +176,69 @@ impl EventQueue {
             return Err(std::io::Error::last_os_error());
         }
         Ok(EventQueue {
-            inner: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            inner: Mutex::new(Inner { items: VecDeque::with_capacity(capacity.min(4096)), waiters: 0 }),
             cond: Condvar::new(),
             capacity: capacity.max(1),
             // SAFETY: fd is a fresh descriptor we own.
             efd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd_armed: AtomicBool::new(false),
             signalled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             stats: Stats::default(),
         })
     }
 
+    /// The eventfd. The first call arms it: from then on it is readable while the queue is
+    /// non-empty (before, `push` and `take` skip its syscalls).
     pub fn fd(&self) -> RawFd {
+        if !self.fd_armed.swap(true, Ordering::AcqRel) && !self.is_empty() {
+            self.signal_fd();
+        }
         self.efd.as_raw_fd()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues an event; returns false (and counts a drop) if the queue is full.
     pub fn push(&self, sub: u64, event: Event) -> bool {
-        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if q.len() >= self.capacity {
+        let mut q = self.lock();
+        if q.items.len() >= self.capacity {
             drop(q);
             self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        q.push_back(Queued { sub, event });
-        let was_empty = q.len() == 1;
+        q.items.push_back(Queued { sub, event });
+        let was_empty = q.items.len() == 1;
+        let waiters = q.waiters;
         drop(q);
         if was_empty {
-            self.signal();
+            self.signal_fd();
+            if waiters > 0 {
+                self.cond.notify_all();
+            }
         }
         true
     }
 
-    fn signal(&self) {
-        if !self.signalled.swap(true, Ordering::AcqRel) {
+    fn signal_fd(&self) {
+        if self.fd_armed.load(Ordering::Acquire) && !self.signalled.swap(true, Ordering::AcqRel) {
             let one: u64 = 1;
             // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
             unsafe { libc::write(self.efd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
         }
+    }
+
+    fn signal(&self) {
+        self.signal_fd();
         self.cond.notify_all();
     }
 
     fn clear_signal(&self) {
+        if !self.signalled.load(Ordering::Acquire) {
+            return;
+        }
         let mut v: u64 = 0;
         // SAFETY: reading 8 bytes into a valid u64 from our non-blocking eventfd.
         unsafe { libc::read(self.efd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
@@ -222,9 +251,9 @@ impl EventQueue {
         if items.is_empty() {
             return;
         }
-        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.lock();
         for it in items.into_iter().rev() {
-            q.push_front(it);
+            q.items.push_front(it);
         }
         drop(q);
         self.signal();
@@ -232,12 +261,15 @@ impl EventQueue {
 
     /// Wakes waiters (used when the gadget stops, so poll does not sleep for its full timeout).
     pub fn wake(&self) {
+        // Taking the lock orders this with a waiter that is between its checks and its wait.
+        drop(self.lock());
         self.cond.notify_all();
     }
 
     /// Marks the queue closed: waits return at once.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        drop(self.lock());
         self.cond.notify_all();
     }
 
@@ -246,7 +278,7 @@ impl EventQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.lock().items.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -257,25 +289,25 @@ impl EventQueue {
     /// (`None` = wait forever, zero = don't wait).
     pub fn take(&self, max: usize, timeout: Option<Duration>, out: &mut VecDeque<Queued>) {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.lock();
         loop {
-            if !q.is_empty() || self.closed.load(Ordering::Acquire) {
+            if !q.items.is_empty() || self.closed.load(Ordering::Acquire) {
                 break;
             }
-            match deadline {
-                None => q = self.cond.wait(q).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        break;
-                    }
-                    q = self.cond.wait_timeout(q, d - now).unwrap_or_else(|e| e.into_inner()).0;
-                }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
             }
+            q.waiters += 1;
+            q = match deadline {
+                None => self.cond.wait(q).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => self.cond.wait_timeout(q, d - now).unwrap_or_else(|e| e.into_inner()).0,
+            };
+            q.waiters -= 1;
         }
-        let n = q.len().min(max);
-        out.extend(q.drain(..n));
-        if q.is_empty() {
+        let n = q.items.len().min(max);
+        out.extend(q.items.drain(..n));
+        if q.items.is_empty() {
             self.clear_signal();
         }
     }
@@ -312,5 +344,44 @@ mod tests {
         q.take(10, Some(Duration::from_millis(30)), &mut out);
         assert!(t.elapsed() >= Duration::from_millis(30));
         assert_eq!(out.len(), 2);
+    }
+
+    fn readable(fd: RawFd) -> bool {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, no wait.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn eventfd_is_armed_on_first_request_and_tracks_the_queue() {
+        let q = EventQueue::new(8).unwrap();
+        let ev = Event { schema: Arc::new(Schema::new("x", TYPE_SINGLE)), data: PacketData::Single(vec![]) };
+        q.push(1, ev.clone());
+        // Requested while an event is already queued: readable at once.
+        let fd = q.fd();
+        assert!(readable(fd));
+        let mut out = VecDeque::new();
+        q.take(10, Some(Duration::ZERO), &mut out);
+        assert!(!readable(fd));
+        q.push(1, ev);
+        assert!(readable(fd));
+    }
+
+    #[test]
+    fn waiting_take_is_woken_by_a_push() {
+        let q = Arc::new(EventQueue::new(8).unwrap());
+        let q2 = q.clone();
+        let t = std::thread::spawn(move || {
+            let mut out = VecDeque::new();
+            let start = Instant::now();
+            q2.take(10, Some(Duration::from_secs(20)), &mut out);
+            (out.len(), start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let ev = Event { schema: Arc::new(Schema::new("x", TYPE_SINGLE)), data: PacketData::Single(vec![]) };
+        q.push(1, ev);
+        let (n, waited) = t.join().unwrap();
+        assert_eq!(n, 1);
+        assert!(waited < Duration::from_secs(10), "take slept through the push: {waited:?}");
     }
 }

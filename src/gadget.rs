@@ -182,12 +182,12 @@ impl Gadget {
         );
         let mut store = Store::new(&rt.inner.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_callback(|ctx| {
-            let st = ctx.data();
+        store.epoch_deadline_callback(|mut ctx| {
+            let st = ctx.data_mut();
             if st.abort.load(Ordering::Relaxed) {
                 return Err(Interrupted("guest call interrupted: the gadget is stopping".into()).into());
             }
-            if std::time::Instant::now() >= st.deadline {
+            if st.deadline_passed() {
                 return Err(Interrupted("guest call exceeded its deadline".into()).into());
             }
             Ok(UpdateDeadline::Continue(1))
@@ -330,7 +330,7 @@ impl GadgetInner {
             let typed = f.typed::<(i64, i32, i32), ()>(&core.store).map_err(|e| {
                 Error::new(ErrorCode::Abi, format!("dataSourceCallback has the wrong signature (want (i64, i32, i32) -> ()): {e}"))
             })?;
-            core.store.data_mut().callback = Some(typed);
+            core.store.data_mut().callback = Some(Arc::new(typed));
         }
         self.call_lifecycle(core, "gadgetInit", None)
     }
@@ -669,11 +669,13 @@ impl GadgetInner {
         self.queue.take(usize::MAX, timeout, &mut batch);
         let mut n: i64 = 0;
         let mut cache: Option<(u64, Arc<Mutex<EventCallback>>)> = None;
+        let mut recycler = dsrc::Recycler::default();
         while let Some(q) = batch.pop_front() {
             let cb = match &cache {
                 Some((id, cb)) if *id == q.sub => cb.clone(),
                 _ => {
                     let Some(cb) = self.subs.lock().unwrap_or_else(|e| e.into_inner()).get(&q.sub).cloned() else {
+                        recycler.add(&q.event.schema, q.event.data);
                         continue;
                     };
                     cache = Some((q.sub, cb.clone()));
@@ -684,6 +686,7 @@ impl GadgetInner {
                 let mut f = cb.lock().unwrap_or_else(|e| e.into_inner());
                 (*f)(&q.event)
             };
+            recycler.add(&q.event.schema, q.event.data);
             self.queue.stats.delivered.fetch_add(1, Ordering::Relaxed);
             n += 1;
             if rc < 0 {

@@ -9,7 +9,7 @@
 pub mod json;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Field kinds, numbered exactly like `api.Kind` of the reference host and both guest libraries.
 pub mod kind {
@@ -119,6 +119,97 @@ pub struct Schema {
     pub payload_init: Vec<PayloadInit>,
     pub tags: Vec<String>,
     pub annotations: BTreeMap<String, String>,
+    /// Spare records of this data source, shared by every snapshot of the schema: records
+    /// of delivered events come back here so emitting does not allocate per event.
+    pub pool: Arc<RecordPool>,
+}
+
+/// Most records a [`RecordPool`] keeps.
+const POOL_MAX: usize = 4096;
+/// Payload buffers with more capacity than this are not kept in a pool.
+const POOL_MAX_PAYLOAD: usize = 64 * 1024;
+
+/// Recycled records of one data source. Producers take one record at a time without ever
+/// waiting (a contended pool just means a fresh allocation); consumers return records in
+/// batches.
+#[derive(Default)]
+pub struct RecordPool {
+    spare: Mutex<Vec<Record>>,
+}
+
+impl std::fmt::Debug for RecordPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordPool")
+    }
+}
+
+impl RecordPool {
+    fn take(&self) -> Option<Record> {
+        self.spare.try_lock().ok()?.pop()
+    }
+
+    /// Returns records to the pool (beyond its capacity they are freed).
+    pub fn put_many(&self, recs: &mut Vec<Record>) {
+        if recs.is_empty() {
+            return;
+        }
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let room = POOL_MAX.saturating_sub(spare.len());
+        for mut r in recs.drain(..).take(room) {
+            for p in r.iter_mut() {
+                if p.capacity() > POOL_MAX_PAYLOAD {
+                    *p = Vec::new();
+                }
+            }
+            spare.push(r);
+        }
+    }
+
+    /// Records currently kept.
+    pub fn len(&self) -> usize {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Collects the records of finished packets and returns them to their pools in batches.
+#[derive(Default)]
+pub struct Recycler {
+    pool: Option<Arc<RecordPool>>,
+    recs: Vec<Record>,
+}
+
+impl Recycler {
+    /// Keeps the records of `data` for `schema`'s pool.
+    pub fn add(&mut self, schema: &Schema, data: PacketData) {
+        if !self.pool.as_ref().is_some_and(|p| Arc::ptr_eq(p, &schema.pool)) {
+            self.flush();
+            self.pool = Some(schema.pool.clone());
+        }
+        match data {
+            PacketData::Single(r) => self.recs.push(r),
+            PacketData::Array(v) => self.recs.extend(v),
+        }
+        if self.recs.len() >= 256 {
+            self.flush();
+        }
+    }
+
+    pub fn flush(&mut self) {
+        if let Some(p) = &self.pool {
+            p.put_many(&mut self.recs);
+        }
+        self.recs.clear();
+    }
+}
+
+impl Drop for Recycler {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +245,7 @@ impl Schema {
             payload_init: Vec::new(),
             tags: Vec::new(),
             annotations: BTreeMap::new(),
+            pool: Arc::default(),
         }
     }
 
@@ -213,15 +305,31 @@ impl Schema {
             .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
     }
 
-    /// A fresh record with every payload slot initialised.
+    /// A fresh record with every payload slot initialised (recycled from the pool when one
+    /// is available).
     pub fn new_record(&self) -> Record {
-        self.payload_init
-            .iter()
-            .map(|p| match p {
-                PayloadInit::Zeroed(n) => vec![0u8; *n],
-                PayloadInit::Empty => Vec::new(),
-            })
-            .collect()
+        let Some(mut rec) = self.pool.take() else {
+            return self
+                .payload_init
+                .iter()
+                .map(|p| match p {
+                    PayloadInit::Zeroed(n) => vec![0u8; *n],
+                    PayloadInit::Empty => Vec::new(),
+                })
+                .collect();
+        };
+        rec.truncate(self.payload_init.len());
+        for (i, init) in self.payload_init.iter().enumerate() {
+            if i == rec.len() {
+                rec.push(Vec::new());
+            }
+            let p = &mut rec[i];
+            p.clear();
+            if let PayloadInit::Zeroed(n) = init {
+                p.resize(*n, 0);
+            }
+        }
+        rec
     }
 
     /// Applies `annotations`/`tags` configuration (gadget.yaml `datasources.<name>.fields.<f>`)
@@ -445,5 +553,27 @@ mod tests {
         set_bytes(&mut r, loc, b"ab").unwrap();
         assert_eq!(r[p], vec![0, 0, b'a', b'b', 0, 0, 0, 0]);
         assert!(matches!(set_bytes(&mut r, loc, b"abcde"), Err(AccessError::TooLong { .. })));
+    }
+
+    #[test]
+    fn recycled_records_come_back_fresh() {
+        let mut s = Schema::new("ds", TYPE_SINGLE);
+        let n = s.add_field("n", kind::UINT32).unwrap();
+        let txt = s.add_field("txt", kind::STRING).unwrap();
+        let mut r = s.new_record();
+        set_scalar(&mut r, s.fields[n].loc, kind::UINT32, 7).unwrap();
+        set_bytes(&mut r, s.fields[txt].loc, b"hello").unwrap();
+        let mut rc = Recycler::default();
+        rc.add(&s, PacketData::Single(r));
+        rc.flush();
+        assert_eq!(s.pool.len(), 1);
+        // A field added later: the recycled record gets its slot too.
+        let later = s.add_field("later", kind::UINT16).unwrap();
+        let r = s.new_record();
+        assert!(s.pool.is_empty());
+        assert_eq!(get_scalar(&r, s.fields[n].loc, kind::UINT32).unwrap(), 0);
+        assert_eq!(field_bytes(&r, s.fields[txt].loc).unwrap(), b"");
+        assert_eq!(get_scalar(&r, s.fields[later].loc, kind::UINT16).unwrap(), 0);
+        assert_eq!(r.len(), 3);
     }
 }

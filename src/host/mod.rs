@@ -92,7 +92,8 @@ pub struct HostState {
     pub gadget: Arc<str>,
     pub logger: Arc<Logger>,
     pub memory: Option<Memory>,
-    pub callback: Option<TypedFunc<(i64, i32, i32), ()>>,
+    /// `dataSourceCallback` (shared so a call does not clone its type information).
+    pub callback: Option<Arc<TypedFunc<(i64, i32, i32), ()>>>,
     pub handles: Handles,
     pub dss: Vec<DsEntry>,
     pub ds_by_name: HashMap<String, usize>,
@@ -106,7 +107,10 @@ pub struct HostState {
     pub queue: Arc<EventQueue>,
     pub guest_depth: u32,
     pending: VecDeque<(usize, u64)>,
-    pub deadline: Instant,
+    /// Deadline of the running guest call: `(timeout, expiry)`. The expiry is fixed at the
+    /// call's first epoch tick (so a call pays for no clock read; deadlines are late by at
+    /// most one tick).
+    pub deadline: (Duration, Option<Instant>),
     pub call_timeout: Duration,
     pub abort: Arc<AtomicBool>,
     pub closed: Option<String>,
@@ -145,12 +149,24 @@ impl HostState {
             queue,
             guest_depth: 0,
             pending: VecDeque::new(),
-            deadline: Instant::now() + call_timeout,
+            deadline: (call_timeout, None),
             call_timeout,
             abort,
             closed: None,
             phase: Phase::Init,
             maps: maps::MapTable::default(),
+        }
+    }
+
+    /// Called at each epoch tick while guest code runs: whether the call's deadline passed.
+    pub fn deadline_passed(&mut self) -> bool {
+        let now = Instant::now();
+        match self.deadline.1 {
+            Some(d) => now >= d,
+            None => {
+                self.deadline.1 = Some(now + self.deadline.0);
+                false
+            }
         }
     }
 
@@ -442,7 +458,11 @@ fn deliver(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, ds: usize, pid: u
             }
         }
     }
-    ctx.data_mut().take_packet(pid);
+    let st = ctx.data_mut();
+    if let Some(p) = st.take_packet(pid) {
+        let mut r = crate::datasource::Recycler::default();
+        r.add(&st.dss[ds].schema, p.data);
+    }
 }
 
 /// Makes every record of an outgoing packet as long as the current schema.
@@ -491,12 +511,16 @@ pub fn guest_call<R>(
 ) -> wasmtime::Result<R> {
     let st = ctx.data_mut();
     let saved = st.deadline;
-    st.deadline = Instant::now() + timeout.unwrap_or(st.call_timeout);
+    st.deadline = (timeout.unwrap_or(st.call_timeout), None);
     st.guest_depth += 1;
     let r = f(ctx);
     let st = ctx.data_mut();
     st.guest_depth -= 1;
     st.deadline = saved;
+    if st.guest_depth > 0 && saved.1.is_none() {
+        // The outer call keeps counting from now on (its first tick may have been ours).
+        st.deadline.1 = Some(Instant::now() + saved.0);
+    }
     if let Err(e) = &r {
         if let Some(c) = e.downcast_ref::<ModuleClosed>() {
             st.closed = Some(c.0.clone());
