@@ -222,6 +222,31 @@ impl EventQueue {
         true
     }
 
+    /// Queues events in order under one lock (and at most one wake-up); events beyond the
+    /// capacity are dropped and counted. Leaves `items` empty.
+    pub fn push_many(&self, items: &mut Vec<Queued>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut q = self.lock();
+        let room = self.capacity.saturating_sub(q.items.len());
+        let was_empty = q.items.is_empty();
+        let dropped = items.len().saturating_sub(room);
+        q.items.extend(items.drain(..).take(room));
+        let waiters = q.waiters;
+        drop(q);
+        items.clear();
+        if dropped > 0 {
+            self.stats.dropped_queue_full.fetch_add(dropped as u64, Ordering::Relaxed);
+        }
+        if was_empty && room > 0 {
+            self.signal_fd();
+            if waiters > 0 {
+                self.cond.notify_all();
+            }
+        }
+    }
+
     fn signal_fd(&self) {
         if self.fd_armed.load(Ordering::Acquire) && !self.signalled.swap(true, Ordering::AcqRel) {
             let one: u64 = 1;
@@ -383,5 +408,19 @@ mod tests {
         let (n, waited) = t.join().unwrap();
         assert_eq!(n, 1);
         assert!(waited < Duration::from_secs(10), "take slept through the push: {waited:?}");
+    }
+
+    #[test]
+    fn push_many_keeps_order_and_counts_what_does_not_fit() {
+        let q = EventQueue::new(3).unwrap();
+        let ev = Event { schema: Arc::new(Schema::new("x", TYPE_SINGLE)), data: PacketData::Single(vec![]) };
+        q.push(1, ev.clone());
+        let mut items: Vec<Queued> = (2..6).map(|sub| Queued { sub, event: ev.clone() }).collect();
+        q.push_many(&mut items);
+        assert!(items.is_empty());
+        let mut out = VecDeque::new();
+        q.take(10, Some(Duration::ZERO), &mut out);
+        assert_eq!(out.iter().map(|x| x.sub).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(q.snapshot().dropped_queue_full, 3);
     }
 }

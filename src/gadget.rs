@@ -593,6 +593,7 @@ impl GadgetInner {
         let st = core.store.data_mut();
         let Some(dsi) = st.find_datasource(ds).or_else(|| st.ds_by_name.get(ds).copied()) else { return 0 };
         let schema = st.dss[dsi].schema.clone();
+        st.stage_events();
         let mut n = 0;
         for raw in records {
             let mut rec = schema.new_record();
@@ -605,6 +606,7 @@ impl GadgetInner {
             host::emit(&mut core.store, dsi, pid);
             n += 1;
         }
+        core.store.data_mut().flush_staged();
         n
     }
 

@@ -95,8 +95,32 @@ impl Readers {
 /// side is outpacing processing and records are counted as lost.
 const MAX_PENDING_RECORDS: usize = 1 << 18;
 
+/// Pause of the reader after a drain that found records (see `reader_loop`).
+const COALESCE: Duration = Duration::from_micros(200);
+
 /// A batch of raw records of one tracer on its way to the processor thread.
-type RecordBatch = (usize, Vec<Vec<u8>>);
+/// Records of one tracer copied out of the kernel buffer in one drain: one allocation for
+/// the whole batch, records back to back.
+struct RecordBatch {
+    tracer: usize,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RecordBatch {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn records(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let r = &self.data[start..end];
+            start = end;
+            r
+        })
+    }
+}
 
 impl Drop for Readers {
     fn drop(&mut self) {
@@ -307,10 +331,10 @@ impl EbpfGadget {
             std::thread::Builder::new()
                 .name("gadgetrt-ebpf-proc".into())
                 .spawn(move || {
-                    for (tracer, batch) in rx {
+                    for batch in rx {
                         pending.fetch_sub(batch.len(), Ordering::Relaxed);
                         if let Some(g) = gadget.upgrade() {
-                            g.emit_records(&names[tracer], &mut batch.iter().map(|v| v.as_slice()));
+                            g.emit_records(&names[batch.tracer], &mut batch.records());
                         }
                     }
                 })
@@ -507,10 +531,18 @@ fn reader_loop(
             return;
         }
         let Some(g) = gadget.upgrade() else { return };
+        let mut drained = 0;
         for (i, s) in sources.iter_mut().enumerate() {
             if pfds[i + 1].revents != 0 {
-                drain_source(s, &tracers, &g, &sink, &mut add_lost);
+                drained += drain_source(s, &tracers, &g, &sink, &mut add_lost);
             }
+        }
+        if drained > 0 {
+            // Let records gather before the next poll: a ring buffer wakes its reader (an
+            // inter-processor interrupt, costly on the producing CPU) for the first record
+            // written after the reader caught up, so draining one record at a time costs the
+            // traced program an interrupt per event under load.
+            std::thread::sleep(COALESCE);
         }
         let now = Instant::now();
         for (i, (name, size, iv, count)) in iters.iter().enumerate() {
@@ -590,25 +622,27 @@ fn drain_source(
     g: &GadgetInner,
     sink: &BatchSink,
     add_lost: &mut impl FnMut(&str, u64, &GadgetInner),
-) {
+) -> usize {
     let ds = &tracers[s.tracer].0;
-    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut batch = RecordBatch { tracer: s.tracer, data: Vec::new(), ends: Vec::new() };
     let mut overflow: u64 = 0;
     let room = MAX_PENDING_RECORDS.saturating_sub(sink.pending.load(Ordering::Relaxed));
-    s.drain(&mut |rec: &[u8]| {
+    let drained = s.drain(&mut |rec: &[u8]| {
         if batch.len() < room {
-            batch.push(rec.to_vec());
+            batch.data.extend_from_slice(rec);
+            batch.ends.push(batch.data.len());
         } else {
             overflow += 1;
         }
     });
-    if !batch.is_empty() {
+    if batch.len() > 0 {
         sink.pending.fetch_add(batch.len(), Ordering::Relaxed);
-        if let Err(e) = sink.tx.send((s.tracer, batch)) {
-            overflow += e.0 .1.len() as u64;
+        if let Err(e) = sink.tx.send(batch) {
+            overflow += e.0.len() as u64;
         }
     }
     add_lost(ds, s.take_lost() + overflow, g);
+    drained
 }
 
 #[cfg(test)]

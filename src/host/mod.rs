@@ -19,7 +19,7 @@ use wasmtime::{AsContextMut, Caller, Linker, Memory, StoreLimits, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::datasource::{fit_record, PacketData, Record, Schema, SchemaRef, TYPE_ARRAY};
-use crate::events::{Event, EventQueue, LogLevel, Logger};
+use crate::events::{Event, EventQueue, LogLevel, Logger, Queued};
 use handles::{Handles, Obj};
 
 /// Subscription types of the ABI.
@@ -29,6 +29,9 @@ pub const SUB_PACKET: u32 = 3;
 
 /// Most packets a guest may emit from inside guest code before they are delivered (D3).
 const MAX_PENDING: usize = 65536;
+
+/// The guest's `dataSourceCallback(cbID, ds, data)` export.
+pub type GuestCallback = TypedFunc<(i64, i32, i32), ()>;
 
 /// Who receives a data source's packets.
 #[derive(Clone, Debug)]
@@ -93,7 +96,7 @@ pub struct HostState {
     pub logger: Arc<Logger>,
     pub memory: Option<Memory>,
     /// `dataSourceCallback` (shared so a call does not clone its type information).
-    pub callback: Option<Arc<TypedFunc<(i64, i32, i32), ()>>>,
+    pub callback: Option<Arc<GuestCallback>>,
     pub handles: Handles,
     pub dss: Vec<DsEntry>,
     pub ds_by_name: HashMap<String, usize>,
@@ -105,6 +108,9 @@ pub struct HostState {
     /// Captured from `mntns_filter` when the gadget starts (like the reference host).
     pub active_mntns_filter: Option<HashSet<u64>>,
     pub queue: Arc<EventQueue>,
+    /// While a batch is emitted, events for the embedder gather here and reach the queue
+    /// together (one lock, one wake-up) at [`HostState::flush_staged`].
+    staged: Option<Vec<Queued>>,
     pub guest_depth: u32,
     pending: VecDeque<(usize, u64)>,
     /// Deadline of the running guest call: `(timeout, expiry)`. The expiry is fixed at the
@@ -147,6 +153,7 @@ impl HostState {
             mntns_filter: None,
             active_mntns_filter: None,
             queue,
+            staged: None,
             guest_depth: 0,
             pending: VecDeque::new(),
             deadline: (call_timeout, None),
@@ -155,6 +162,29 @@ impl HostState {
             closed: None,
             phase: Phase::Init,
             maps: maps::MapTable::default(),
+        }
+    }
+
+    /// Starts gathering embedder events of a batch emission.
+    pub fn stage_events(&mut self) {
+        if self.staged.is_none() {
+            self.staged = Some(Vec::new());
+        }
+    }
+
+    /// Queues the events gathered since [`HostState::stage_events`] and stops gathering.
+    pub fn flush_staged(&mut self) {
+        if let Some(mut v) = self.staged.take() {
+            self.queue.push_many(&mut v);
+        }
+    }
+
+    fn push_event(&mut self, sub: u64, event: Event) {
+        match &mut self.staged {
+            Some(v) => v.push(Queued { sub, event }),
+            None => {
+                self.queue.push(sub, event);
+            }
         }
     }
 
@@ -425,7 +455,8 @@ fn deliver(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, ds: usize, pid: u
                         None => return,
                     }
                 };
-                st.queue.push(*id, Event { schema, data: normalize(&st.dss[ds].schema, data) });
+                let data = normalize(&st.dss[ds].schema, data);
+                st.push_event(*id, Event { schema, data });
                 if i == last {
                     return;
                 }
