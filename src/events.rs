@@ -421,6 +421,6 @@ mod tests {
         let mut out = VecDeque::new();
         q.take(10, Some(Duration::ZERO), &mut out);
         assert_eq!(out.iter().map(|x| x.sub).collect::<Vec<_>>(), vec![1, 2, 3]);
-        assert_eq!(q.snapshot().dropped_queue_full, 3);
+        assert_eq!(q.snapshot().dropped_queue_full, 2);
     }
 }
