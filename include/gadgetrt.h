@@ -187,6 +187,13 @@
 #define GRT_KIND_BYTES 14
 
 /**
+ * Flag of array kinds: `GRT_KIND_ARRAY_OF | GRT_KIND_UINT32` is a fixed-size array of
+ * `uint32_t` from an eBPF struct (IG's `ArrayOf`). Read it with `grt_event_get_bytes`
+ * (native-endian elements back to back); JSON renders it as an array of numbers.
+ */
+#define GRT_KIND_ARRAY_OF 268435456
+
+/**
  * Gadget states (`grt_gadget_state`).
  */
 #define GRT_STATE_CREATED 0

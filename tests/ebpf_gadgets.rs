@@ -110,6 +110,8 @@ fn tracer_open_event_fields_values_and_wasm_enrichment() {
         ("flag", kind::BOOL, 72, 1, "type:bool"),
         ("kind", kind::UINT32, 76, 4, "type:open_kind"),
         ("fname", kind::CSTRING, 80, 256, "type:char"),
+        ("ports", kind::ARRAY_OF | kind::UINT16, 336, 6, "type:__u16"),
+        ("deltas", kind::ARRAY_OF | kind::INT32, 344, 8, "type:__s32"),
     ];
     let ebpf_fields: Vec<&str> =
         s.fields.iter().filter(|f| f.tags.iter().any(|t| t == "src:ebpf")).map(|f| f.name.as_str()).collect();
@@ -156,6 +158,14 @@ fn tracer_open_event_fields_values_and_wasm_enrichment() {
     assert_eq!(value(&e, 0, "s64v"), Value::Int(-5));
     assert_eq!(value(&e, 0, "flag"), Value::Bool(true));
     assert_eq!(value(&e, 0, "kind"), Value::Uint(1));
+    assert_eq!(value(&e, 0, "ports"), Value::Array(kind::UINT16, &[80, 0, 0xbb, 1, 0xff, 0xff]));
+    match value(&e, 0, "deltas") {
+        Value::Array(k, b) => assert_eq!(
+            gadgetrt::datasource::array_values(k, b).collect::<Vec<_>>(),
+            vec![Value::Int(-7), Value::Int(9)]
+        ),
+        v => panic!("deltas is {v:?}"),
+    }
     let p = path.to_str().unwrap();
     assert_eq!(fname(&e), p);
 
@@ -176,6 +186,8 @@ fn tracer_open_event_fields_values_and_wasm_enrichment() {
     assert_eq!(j["s8v"], -2);
     assert_eq!(j["u64v"], 0xffff_ffff_ffff_fffeu64);
     assert_eq!(j["flag"], true);
+    assert_eq!(j["ports"], serde_json::json!([80, 443, 65535]), "{j}");
+    assert_eq!(j["deltas"], serde_json::json!([-7, 9]), "{j}");
 
     assert_eq!(g.stats().guest_traps, 0, "{}", logs.dump());
     assert!(!logs.at(LogLevel::Error, ""), "error logs:\n{}", logs.dump());

@@ -119,7 +119,14 @@ enum class Kind : uint32_t {
     String = GRT_KIND_STRING,
     CString = GRT_KIND_CSTRING,
     Bytes = GRT_KIND_BYTES,
+    /// Flag of array kinds (`ArrayOf | Uint32`): fixed-size arrays from eBPF structs; read
+    /// them with Event::get_bytes (native-endian elements back to back).
+    ArrayOf = GRT_KIND_ARRAY_OF,
 };
+
+/// Whether `k` is an array kind, and its element kind.
+constexpr bool is_array(Kind k) noexcept { return (static_cast<uint32_t>(k) & GRT_KIND_ARRAY_OF) != 0; }
+constexpr Kind array_elem(Kind k) noexcept { return static_cast<Kind>(static_cast<uint32_t>(k) & ~GRT_KIND_ARRAY_OF); }
 
 enum class State : uint32_t {
     Created = GRT_STATE_CREATED,

@@ -8,6 +8,7 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"runtime"
 	"unsafe"
 )
@@ -238,8 +239,69 @@ func (r Record) StringByName(name string) (string, error) {
 	return string(b), err
 }
 
+// Array decodes an array field (KindArrayOf|elem) into []bool, []int64 (signed elements),
+// []uint64 (unsigned) or []float64.
+func (r Record) Array(index int) (any, error) {
+	k := r.e.FieldKind(index)
+	if !k.IsArray() {
+		return nil, codeError(CodeWrongKind, fmt.Sprintf("field %d is %v, not an array", index, k))
+	}
+	raw, err := r.Bytes(index)
+	if err != nil {
+		return nil, err
+	}
+	return decodeArray(k.Elem(), raw)
+}
+
+func decodeArray(elem Kind, raw []byte) (any, error) {
+	width := map[Kind]int{KindBool: 1, KindInt8: 1, KindUint8: 1, KindInt16: 2, KindUint16: 2,
+		KindInt32: 4, KindUint32: 4, KindFloat32: 4, KindInt64: 8, KindUint64: 8, KindFloat64: 8}[elem]
+	if width == 0 {
+		return nil, codeError(CodeWrongKind, fmt.Sprintf("unsupported array element kind %v", elem))
+	}
+	n := len(raw) / width
+	u := func(i int) uint64 {
+		var v uint64
+		for j := width - 1; j >= 0; j-- { // native (little-endian) byte order
+			v = v<<8 | uint64(raw[i*width+j])
+		}
+		return v
+	}
+	switch {
+	case elem == KindBool:
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = raw[i] == 1
+		}
+		return out, nil
+	case elem.IsSigned():
+		out := make([]int64, n)
+		shift := uint(64 - 8*width)
+		for i := range out {
+			out[i] = int64(u(i)<<shift) >> shift
+		}
+		return out, nil
+	case elem.IsUnsigned():
+		out := make([]uint64, n)
+		for i := range out {
+			out[i] = u(i)
+		}
+		return out, nil
+	default:
+		out := make([]float64, n)
+		for i := range out {
+			if width == 4 {
+				out[i] = float64(math.Float32frombits(uint32(u(i))))
+			} else {
+				out[i] = math.Float64frombits(u(i))
+			}
+		}
+		return out, nil
+	}
+}
+
 // Value reads field index converted by kind: bool, int64 (signed kinds), uint64 (unsigned),
-// float64, string (string/cstring) or []byte.
+// float64, string (string/cstring), []byte, or a slice for array kinds (see Array).
 func (r Record) Value(index int) (any, error) {
 	k := r.e.FieldKind(index)
 	switch {
@@ -255,6 +317,8 @@ func (r Record) Value(index int) (any, error) {
 		return r.String(index)
 	case k == KindBytes:
 		return r.Bytes(index)
+	case k.IsArray():
+		return r.Array(index)
 	}
 	if _, err := r.e.p(); err != nil {
 		return nil, err

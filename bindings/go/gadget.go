@@ -73,17 +73,28 @@ const (
 	KindString  Kind = 12
 	KindCString Kind = 13
 	KindBytes   Kind = 14
+
+	// KindArrayOf flags array kinds: KindArrayOf|KindUint32 is a fixed-size array of
+	// uint32 from an eBPF struct (IG's ArrayOf). Record.Value returns its elements as a slice.
+	KindArrayOf Kind = 0x10000000
 )
 
 var kindNames = [...]string{"invalid", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
 	"uint32", "uint64", "float32", "float64", "string", "cstring", "bytes"}
 
 func (k Kind) String() string {
+	if k.IsArray() {
+		return "[]" + k.Elem().String()
+	}
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint32(k))
 }
+
+// IsArray reports whether k is an array kind (KindArrayOf|elem); Elem is its element kind.
+func (k Kind) IsArray() bool { return k&KindArrayOf != 0 }
+func (k Kind) Elem() Kind    { return k &^ KindArrayOf }
 
 // IsSigned, IsUnsigned, IsFloat and IsText classify kinds.
 func (k Kind) IsSigned() bool   { return k >= KindInt8 && k <= KindInt64 }

@@ -845,3 +845,31 @@ func TestCloseWhileStreaming(t *testing.T) {
 	}
 	waitHandles(t, base)
 }
+
+func TestDecodeArrayKinds(t *testing.T) {
+	k := KindArrayOf | KindUint16
+	if !k.IsArray() || k.Elem() != KindUint16 || k.String() != "[]uint16" || KindUint16.IsArray() {
+		t.Fatalf("array kind helpers: %v %v %q", k.IsArray(), k.Elem(), k.String())
+	}
+	cases := []struct {
+		elem Kind
+		raw  []byte
+		want any
+	}{
+		{KindUint16, []byte{80, 0, 0xbb, 1, 0xff, 0xff}, []uint64{80, 443, 65535}},
+		{KindInt32, []byte{0xf9, 0xff, 0xff, 0xff, 9, 0, 0, 0}, []int64{-7, 9}},
+		{KindInt8, []byte{0xfe, 3}, []int64{-2, 3}},
+		{KindBool, []byte{1, 0, 1}, []bool{true, false, true}},
+		{KindFloat32, []byte{0, 0, 0xc0, 0x3f}, []float64{1.5}},
+		{KindUint64, []byte{1, 0, 0, 0, 0, 0, 0, 0x80, 0xaa}, []uint64{1 | 1<<63}}, // partial tail ignored
+	}
+	for _, c := range cases {
+		got, err := decodeArray(c.elem, c.raw)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", c.want) {
+			t.Errorf("decodeArray(%v, %v) = %T %v, %v; want %T %v", c.elem, c.raw, got, got, err, c.want, c.want)
+		}
+	}
+	if _, err := decodeArray(KindString, []byte("x")); !errors.Is(err, ErrWrongKind) {
+		t.Errorf("decodeArray(string): want ErrWrongKind, got %v", err)
+	}
+}

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gadgetrt::datasource::{self, kind, Schema};
+use gadgetrt::datasource::{self, Schema};
 use gadgetrt::{Event, Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
 
 const USAGE: &str = "\
@@ -301,8 +301,19 @@ fn column_row(ev: &Event, elem: usize, multi: bool) -> String {
             datasource::Value::Uint(v) => v.to_string(),
             datasource::Value::Float(v) => format!("{v}"),
             datasource::Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
-            datasource::Value::Bytes(b) if f.kind == kind::BYTES => hex(b),
             datasource::Value::Bytes(b) => hex(b),
+            datasource::Value::Array(elem, b) => {
+                let items: Vec<String> = datasource::array_values(elem, b)
+                    .map(|v| match v {
+                        datasource::Value::Bool(b) => b.to_string(),
+                        datasource::Value::Int(v) => v.to_string(),
+                        datasource::Value::Uint(v) => v.to_string(),
+                        datasource::Value::Float(v) => format!("{v}"),
+                        _ => String::new(),
+                    })
+                    .collect();
+                format!("[{}]", items.join(","))
+            }
             datasource::Value::Missing => String::new(),
         };
         let w = width(f);

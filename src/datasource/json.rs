@@ -90,8 +90,31 @@ fn write_node(schema: &Schema, rec: &Record, node: &Node, out: &mut String) {
 }
 
 fn write_value(f: &FieldDef, rec: &Record, out: &mut String) {
-    use std::fmt::Write;
     match read_value(rec, f) {
+        v @ (Value::Bool(_) | Value::Int(_) | Value::Uint(_) | Value::Float(_)) => write_scalar(v, out),
+        Value::Str(s) => write_str(s, out),
+        Value::Bytes(b) => {
+            out.push('"');
+            base64(b, out);
+            out.push('"');
+        }
+        Value::Array(elem, b) => {
+            out.push('[');
+            for (i, v) in super::array_values(elem, b).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_scalar(v, out);
+            }
+            out.push(']');
+        }
+        Value::Missing => out.push_str("null"),
+    }
+}
+
+fn write_scalar(v: Value<'_>, out: &mut String) {
+    use std::fmt::Write;
+    match v {
         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Value::Int(v) => {
             let _ = write!(out, "{v}");
@@ -99,20 +122,10 @@ fn write_value(f: &FieldDef, rec: &Record, out: &mut String) {
         Value::Uint(v) => {
             let _ = write!(out, "{v}");
         }
-        Value::Float(v) => {
-            if v.is_finite() {
-                let _ = write!(out, "{v}");
-            } else {
-                out.push_str("null");
-            }
+        Value::Float(v) if v.is_finite() => {
+            let _ = write!(out, "{v}");
         }
-        Value::Str(s) => write_str(s, out),
-        Value::Bytes(b) => {
-            out.push('"');
-            base64(b, out);
-            out.push('"');
-        }
-        Value::Missing => out.push_str("null"),
+        _ => out.push_str("null"),
     }
 }
 

@@ -28,8 +28,21 @@ pub mod kind {
     pub const STRING: u32 = 12;
     pub const CSTRING: u32 = 13;
     pub const BYTES: u32 = 14;
-    /// Highest valid kind.
+    /// Highest valid kind of a single value (the guest ABI accepts no other).
     pub const MAX: u32 = 14;
+    /// Flag of IG's `ArrayOf(elem)` kinds: fixed-size arrays of scalars in eBPF structs
+    /// (`__u32 addrs[4]` is `ARRAY_OF | UINT32`). Only the eBPF side creates them.
+    pub const ARRAY_OF: u32 = 0x1000_0000;
+
+    /// `ArrayOf(elem)`.
+    pub fn array_of(elem: u32) -> u32 {
+        ARRAY_OF | elem
+    }
+
+    /// The element kind of an `ArrayOf` kind, `None` for other kinds.
+    pub fn array_elem(k: u32) -> Option<u32> {
+        (k & ARRAY_OF != 0).then_some(k & !ARRAY_OF)
+    }
 
     /// Byte width of a scalar kind, `None` for variable-size kinds.
     pub fn width(k: u32) -> Option<usize> {
@@ -60,6 +73,20 @@ pub mod kind {
             STRING => "string",
             CSTRING => "cstring",
             BYTES => "bytes",
+            k if array_elem(k).is_some() => match array_elem(k).unwrap_or(0) {
+                BOOL => "[]bool",
+                INT8 => "[]int8",
+                INT16 => "[]int16",
+                INT32 => "[]int32",
+                INT64 => "[]int64",
+                UINT8 => "[]uint8",
+                UINT16 => "[]uint16",
+                UINT32 => "[]uint32",
+                UINT64 => "[]uint64",
+                FLOAT32 => "[]float32",
+                FLOAT64 => "[]float64",
+                _ => "[]unknown",
+            },
             _ => "unknown",
         }
     }
@@ -407,16 +434,42 @@ pub fn get_scalar(rec: &Record, loc: FieldLoc, access: u32) -> Result<u64, Acces
     if b.len() != w {
         return Err(AccessError::Width { want: w, have: b.len() });
     }
-    Ok(match access {
+    Ok(scalar_bits(access, b))
+}
+
+/// The 64-bit value of a scalar of kind `k` stored in exactly `width(k)` bytes (native
+/// endian): sign- or zero-extended, floats as raw bits, bool 1 iff the byte is 1.
+fn scalar_bits(k: u32, b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[..n].copy_from_slice(&b[..n]);
+    match k {
         kind::BOOL => (b[0] == 1) as u64,
         kind::INT8 => b[0] as i8 as i64 as u64,
         kind::UINT8 => b[0] as u64,
-        kind::INT16 => i16::from_ne_bytes([b[0], b[1]]) as i64 as u64,
-        kind::UINT16 => u16::from_ne_bytes([b[0], b[1]]) as u64,
-        kind::INT32 => i32::from_ne_bytes(b.try_into().unwrap()) as i64 as u64,
-        kind::UINT32 | kind::FLOAT32 => u32::from_ne_bytes(b.try_into().unwrap()) as u64,
-        _ => u64::from_ne_bytes(b.try_into().unwrap()),
-    })
+        kind::INT16 => i16::from_ne_bytes([a[0], a[1]]) as i64 as u64,
+        kind::UINT16 => u16::from_ne_bytes([a[0], a[1]]) as u64,
+        kind::INT32 => i32::from_ne_bytes([a[0], a[1], a[2], a[3]]) as i64 as u64,
+        kind::UINT32 | kind::FLOAT32 => u32::from_ne_bytes([a[0], a[1], a[2], a[3]]) as u64,
+        _ => u64::from_ne_bytes(a),
+    }
+}
+
+/// Decodes a scalar of kind `k` stored in exactly `width(k)` bytes.
+pub fn scalar_value(k: u32, b: &[u8]) -> Value<'static> {
+    let raw = scalar_bits(k, b);
+    match k {
+        kind::BOOL => Value::Bool(raw != 0),
+        kind::FLOAT32 => Value::Float(f32::from_bits(raw as u32) as f64),
+        kind::FLOAT64 => Value::Float(f64::from_bits(raw)),
+        k if kind::is_signed(k) => Value::Int(raw as i64),
+        _ => Value::Uint(raw),
+    }
+}
+
+/// The elements of an `ArrayOf(elem)` field's bytes (a trailing partial element is ignored).
+pub fn array_values(elem: u32, b: &[u8]) -> impl Iterator<Item = Value<'static>> + '_ {
+    b.chunks_exact(kind::width(elem).unwrap_or(1)).map(move |c| scalar_value(elem, c))
 }
 
 /// Writes a scalar with the ABI's truncation rules. The stored length must equal the width.
@@ -487,6 +540,8 @@ pub enum Value<'a> {
     Float(f64),
     Str(&'a [u8]),
     Bytes(&'a [u8]),
+    /// An `ArrayOf(elem)` field: its raw bytes, `len / width(elem)` elements.
+    Array(u32, &'a [u8]),
     Missing,
 }
 
@@ -503,20 +558,13 @@ pub fn read_value<'a>(rec: &'a Record, f: &FieldDef) -> Value<'a> {
             None => b,
         }),
         kind::BYTES | kind::INVALID => Value::Bytes(b),
-        k => {
-            let w = kind::width(k).unwrap_or(0);
-            if b.len() != w {
-                return Value::Bytes(b);
-            }
-            let raw = get_scalar(rec, f.loc, k).unwrap_or(0);
-            match k {
-                kind::BOOL => Value::Bool(raw != 0),
-                kind::FLOAT32 => Value::Float(f32::from_bits(raw as u32) as f64),
-                kind::FLOAT64 => Value::Float(f64::from_bits(raw)),
-                k if kind::is_signed(k) => Value::Int(raw as i64),
-                _ => Value::Uint(raw),
-            }
+        k if kind::array_elem(k).is_some_and(|e| kind::width(e).is_some()) => {
+            Value::Array(kind::array_elem(k).unwrap_or(0), b)
         }
+        k => match kind::width(k) {
+            Some(w) if b.len() == w => scalar_value(k, b),
+            _ => Value::Bytes(b),
+        },
     }
 }
 

@@ -16,23 +16,7 @@ use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
 use super::btf::{Btf, BtfType, Member, INT_BOOL, INT_CHAR, INT_SIGNED, LINKAGE_GLOBAL};
 
 /// IG api field kinds (`api.Kind`).
-pub mod kind {
-    pub const INVALID: u32 = 0;
-    pub const BOOL: u32 = 1;
-    pub const INT8: u32 = 2;
-    pub const INT16: u32 = 3;
-    pub const INT32: u32 = 4;
-    pub const INT64: u32 = 5;
-    pub const UINT8: u32 = 6;
-    pub const UINT16: u32 = 7;
-    pub const UINT32: u32 = 8;
-    pub const UINT64: u32 = 9;
-    pub const FLOAT32: u32 = 10;
-    pub const FLOAT64: u32 = 11;
-    pub const STRING: u32 = 12;
-    pub const CSTRING: u32 = 13;
-    pub const BYTES: u32 = 14;
-}
+pub use crate::datasource::kind;
 
 /// Kernel map types used here (`enum bpf_map_type`).
 pub mod map_type {
@@ -986,9 +970,7 @@ impl FieldCtx<'_> {
                 let k = if ek == kind::INT8 && names.iter().any(|n| n == "char") {
                     kind::CSTRING
                 } else {
-                    // IG uses ArrayOf(elemKind) (kind | 0x10000000); exposed
-                    // as raw bytes here for now.
-                    kind::BYTES
+                    kind::ARRAY_OF | ek
                 };
                 self.fields.push(mk(k, size));
             }

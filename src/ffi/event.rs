@@ -29,6 +29,10 @@ pub const GRT_KIND_FLOAT64: u32 = 11;
 pub const GRT_KIND_STRING: u32 = 12;
 pub const GRT_KIND_CSTRING: u32 = 13;
 pub const GRT_KIND_BYTES: u32 = 14;
+/// Flag of array kinds: `GRT_KIND_ARRAY_OF | GRT_KIND_UINT32` is a fixed-size array of
+/// `uint32_t` from an eBPF struct (IG's `ArrayOf`). Read it with `grt_event_get_bytes`
+/// (native-endian elements back to back); JSON renders it as an array of numbers.
+pub const GRT_KIND_ARRAY_OF: u32 = 0x1000_0000;
 
 fn ev<'a>(e: *const grt_event) -> Result<&'a Event> {
     // SAFETY: events are only handed out inside callbacks, as `&Event` cast to this type.
@@ -175,8 +179,8 @@ fn get_bool(e: &Event, elem: usize, index: usize) -> Result<bool> {
 fn get_bytes(e: &Event, elem: usize, index: usize) -> Result<&[u8]> {
     let (r, f) = field_at(e, elem, index)?;
     match dsrc::read_value(r, f) {
-        dsrc::Value::Str(s) | dsrc::Value::Bytes(s) if kind::width(f.kind).is_none() => Ok(s),
-        _ => Err(wrong(f, "a string or bytes field")),
+        dsrc::Value::Str(s) | dsrc::Value::Bytes(s) | dsrc::Value::Array(_, s) if kind::width(f.kind).is_none() => Ok(s),
+        _ => Err(wrong(f, "a string, bytes or array field")),
     }
 }
 

@@ -33,6 +33,8 @@ struct event {
 	__u8 __pad[3];                  /* 73 */
 	enum open_kind kind;            /* 76 */
 	char fname[256];                /* 80 .. 336 */
+	__u16 ports[3];                 /* 336 .. 342: ArrayOf(uint16) */
+	__s32 deltas[2];                /* 344 .. 352: ArrayOf(int32) */
 };
 
 const volatile __u32 targ_pid = 0;
@@ -80,6 +82,11 @@ int ig_open_e(struct syscall_trace_enter *ctx)
 	ev->flag = targ_flag;
 	ev->__pad[0] = ev->__pad[1] = ev->__pad[2] = 0;
 	ev->kind = OPEN_KIND_AT;
+	ev->ports[0] = 80;
+	ev->ports[1] = 443;
+	ev->ports[2] = 0xffff;
+	ev->deltas[0] = -7;
+	ev->deltas[1] = 9;
 	bpf_probe_read_user_str(ev->fname, sizeof(ev->fname),
 				(const char *)ctx->args[1]);
 

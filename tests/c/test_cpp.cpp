@@ -34,6 +34,11 @@ struct Boom : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+static_assert(gadgetrt::is_array(static_cast<gadgetrt::Kind>(GRT_KIND_ARRAY_OF | GRT_KIND_UINT16)));
+static_assert(!gadgetrt::is_array(gadgetrt::Kind::Uint16));
+static_assert(gadgetrt::array_elem(static_cast<gadgetrt::Kind>(GRT_KIND_ARRAY_OF | GRT_KIND_INT32)) ==
+              gadgetrt::Kind::Int32);
+
 int main(int argc, char **argv) {
     std::string dir = argc > 1 ? argv[1] : GADGET_DIR;
     std::string demo = dir + "/demo.wasm";

@@ -17,6 +17,7 @@ crosses into C: dispatch stops and ``poll`` re-raises it.
 """
 
 from ._core import (
+    ARRAY_OF,
     DataSourceType,
     Event,
     EventSnapshot,
@@ -41,6 +42,7 @@ from .errors import ErrorCode, GadgetError, error_from_code
 
 __all__ = [
     "ABI_VERSION",
+    "ARRAY_OF",
     "LIB_PATH",
     "DataSourceType",
     "ErrorCode",

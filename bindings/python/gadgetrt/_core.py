@@ -6,6 +6,7 @@ import atexit
 import ctypes
 import itertools
 import json as _json
+import struct
 import threading
 import weakref
 from collections import deque
@@ -53,6 +54,22 @@ class Kind(IntEnum):
     STRING = 12
     CSTRING = 13
     BYTES = 14
+
+
+#: Flag of array kinds (``GRT_KIND_ARRAY_OF``): ``ARRAY_OF | Kind.UINT32`` is a fixed-size
+#: array of uint32 from an eBPF struct. :meth:`Event.field_kind` returns such kinds as ints.
+ARRAY_OF = 0x10000000
+
+# struct format of each scalar element kind of an array field (native byte order).
+_ELEM_FMT = {1: "?", 2: "b", 3: "h", 4: "i", 5: "q", 6: "B", 7: "H", 8: "I", 9: "Q", 10: "f", 11: "d"}
+
+
+def _kind(k: int) -> "Kind | int":
+    """``Kind`` for single-value kinds, the raw int for array kinds (``ARRAY_OF | elem``)."""
+    try:
+        return Kind(k)
+    except ValueError:
+        return k if k & ARRAY_OF else Kind.INVALID
 
 
 class State(IntEnum):
@@ -375,13 +392,10 @@ class Event:
     def field_names(self) -> list[str]:
         return [self.field_name(i) for i in range(self.field_count)]
 
-    def field_kind(self, field: FieldRef) -> Kind:
+    def field_kind(self, field: FieldRef) -> "Kind | int":
+        """The field's ``Kind``; array fields give the int ``ARRAY_OF | element kind``."""
         idx = self.field_index(field) if isinstance(field, str) else field
-        k = lib.grt_event_field_kind(self._p(), idx)
-        try:
-            return Kind(k)
-        except ValueError:  # pragma: no cover
-            return Kind.INVALID
+        return _kind(lib.grt_event_field_kind(self._p(), idx))
 
     # -- typed getters -------------------------------------------------------------------
 
@@ -433,9 +447,22 @@ class Event:
     def get_str(self, field: FieldRef, elem: int = 0) -> str:
         return self.get_bytes(field, elem).decode("utf-8", "replace")
 
+    def get_array(self, field: FieldRef, elem: int = 0) -> list:
+        """The elements of an array field (``ARRAY_OF | kind``) as a list of bool/int/float."""
+        kind = int(self.field_kind(field))
+        fmt = _ELEM_FMT.get(kind & ~ARRAY_OF) if kind & ARRAY_OF else None
+        if fmt is None:
+            raise WrongKindError(ErrorCode.WRONG_KIND, f"field {field!r} is not an array field (kind {kind:#x})")
+        raw = self.get_bytes(field, elem)
+        size = struct.calcsize("=" + fmt)
+        return [v[0] for v in struct.iter_unpack("=" + fmt, raw[: len(raw) - len(raw) % size])]
+
     def get(self, field: FieldRef, elem: int = 0) -> Any:
-        """The value converted by kind: bool, int, float, str (string/cstring) or bytes."""
+        """The value converted by kind: bool, int, float, str (string/cstring), bytes, or a
+        list for array fields."""
         kind = self.field_kind(field)
+        if not isinstance(kind, Kind):
+            return self.get_array(field, elem)
         if kind == Kind.BOOL:
             return self.get_bool(field, elem)
         if kind in _SIGNED:
@@ -797,7 +824,7 @@ class Gadget(_Managed):
                 tags = _read_buffer(lambda b, c, o: lib.grt_gadget_field_tags(p, ds, len(ds), i, b, c, o)).decode()
                 parent = None if info.parent == ctypes.c_size_t(-1).value else info.parent
                 out.append(
-                    FieldInfo(name, i, Kind(info.kind), bool(info.hidden), parent, [t for t in tags.split("\n") if t])
+                    FieldInfo(name, i, _kind(info.kind), bool(info.hidden), parent, [t for t in tags.split("\n") if t])
                 )
         return out
 
