@@ -71,7 +71,7 @@ fn analyze_trace_open() {
     let t = &o.tracers[0];
     assert_eq!((t.name.as_str(), t.map_name.as_str(), t.struct_name.as_str()), ("open", "events", "event"));
     assert_eq!(t.map_type, TracerMapType::RingBuf);
-    assert_eq!(t.struct_size, 336);
+    assert_eq!(t.struct_size, 352);
     let fs = &t.fields;
     for f in fs {
         eprintln!("{:<16} kind={:<2} off={:<3} size={:<3} parent={:?} tags={:?} ann={:?}", f.name, f.kind, f.offset, f.size, f.parent, f.tags, f.annotations);
@@ -81,7 +81,7 @@ fn analyze_trace_open() {
         names,
         [
             "timestamp_raw", "proc", "proc.comm", "proc.pid", "proc.tid", "proc.mntns_id", "u8v", "s8v", "u16v", "s16v",
-            "u32v", "s32v", "u64v", "s64v", "flag", "kind", "fname"
+            "u32v", "s32v", "u64v", "s64v", "flag", "kind", "fname", "ports", "deltas"
         ]
     );
     let chk = |n: &str, k: u32, off: u32, size: u32| {
@@ -105,6 +105,9 @@ fn analyze_trace_open() {
     chk("flag", kind::BOOL, 72, 1);
     chk("kind", kind::UINT32, 76, 4);
     chk("fname", kind::CSTRING, 80, 256);
+    // Non-char arrays are IG's ArrayOf(element kind).
+    chk("ports", kind::ARRAY_OF | kind::UINT16, 336, 6);
+    chk("deltas", kind::ARRAY_OF | kind::INT32, 344, 8);
     let proc_idx = names.iter().position(|n| *n == "proc").unwrap();
     assert_eq!(field(fs, "proc.comm").parent, Some(proc_idx));
     assert_eq!(field(fs, "fname").parent, None);
@@ -157,7 +160,7 @@ fn analyze_other_objects() {
     assert_eq!(o.tracers[0].map_type, TracerMapType::PerfEventArray);
     assert_eq!(o.tracers[0].struct_size, 256);
     let un = field(&o.tracers[0].fields, "unused");
-    assert_eq!((un.kind, un.offset, un.size), (kind::BYTES, 12, 244));
+    assert_eq!((un.kind, un.offset, un.size), (kind::ARRAY_OF | kind::UINT8, 12, 244), "__u8 array: ArrayOf(uint8)");
 
     let o = object::analyze(&obj("prog_array")).unwrap();
     assert_eq!(o.max_entries.len(), 1);
