@@ -527,6 +527,13 @@ fn reader_loop(
                 for s in sources.iter_mut() {
                     drain_source(s, &tracers, &g, &sink, &mut add_lost);
                 }
+                // And the losses since the last periodic read.
+                let l = loaded.lock().unwrap_or_else(|e| e.into_inner());
+                for (ds, map, ring) in &tracers {
+                    if *ring {
+                        add_lost(ds, l.read_lost_samples(map), &g);
+                    }
+                }
             }
             return;
         }
