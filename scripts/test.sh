@@ -26,6 +26,13 @@ bad=$(nm -D --defined-only "$LIBDIR/libgadgetrt.so" | awk '{print $3}' | grep -v
 if [ -n "$bad" ]; then echo "unexpected exports:"; echo "$bad"; exit 1; fi
 echo "$(nm -D --defined-only "$LIBDIR/libgadgetrt.so" | wc -l) symbols, all grt_*"
 
+step "SONAME (libgadgetrt.so.<version> before 1.0) and its link in the target directory"
+version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+soname=$(readelf -d "$LIBDIR/libgadgetrt.so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+if [ "$soname" != "libgadgetrt.so.$version" ]; then echo "SONAME is '$soname', want libgadgetrt.so.$version"; exit 1; fi
+if [ ! -e "$LIBDIR/$soname" ]; then echo "$LIBDIR/$soname missing (build.rs creates it)"; exit 1; fi
+echo "$soname"
+
 step "cargo test --release"
 cargo test --release
 
