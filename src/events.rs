@@ -214,10 +214,7 @@ impl EventQueue {
         let waiters = q.waiters;
         drop(q);
         if was_empty {
-            self.signal_fd();
-            if waiters > 0 {
-                self.cond.notify_all();
-            }
+            self.signal_nonempty(waiters);
         }
         true
     }
@@ -232,18 +229,24 @@ impl EventQueue {
         let room = self.capacity.saturating_sub(q.items.len());
         let was_empty = q.items.is_empty();
         let dropped = items.len().saturating_sub(room);
+        // Draining drops what does not fit.
         q.items.extend(items.drain(..).take(room));
         let waiters = q.waiters;
         drop(q);
-        items.clear();
         if dropped > 0 {
             self.stats.dropped_queue_full.fetch_add(dropped as u64, Ordering::Relaxed);
         }
         if was_empty && room > 0 {
-            self.signal_fd();
-            if waiters > 0 {
-                self.cond.notify_all();
-            }
+            self.signal_nonempty(waiters);
+        }
+    }
+
+    /// After a push made the queue non-empty: signals the eventfd and wakes `take` if a
+    /// thread waits there (`waiters`, read under the lock).
+    fn signal_nonempty(&self, waiters: usize) {
+        self.signal_fd();
+        if waiters > 0 {
+            self.cond.notify_all();
         }
     }
 

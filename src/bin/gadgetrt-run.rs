@@ -289,33 +289,30 @@ fn column_header(s: &Schema, multi: bool) -> String {
     line.trim_end().to_string()
 }
 
+/// A field value as a column cell: numbers, text, bytes in hex, arrays as `[a,b,c]`.
+fn value_text(v: datasource::Value<'_>) -> String {
+    match v {
+        datasource::Value::Bool(b) => b.to_string(),
+        datasource::Value::Int(v) => v.to_string(),
+        datasource::Value::Uint(v) => v.to_string(),
+        datasource::Value::Float(v) => format!("{v}"),
+        datasource::Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+        datasource::Value::Bytes(b) => hex(b),
+        datasource::Value::Array(elem, b) => {
+            let items: Vec<String> = datasource::array_values(elem, b).map(value_text).collect();
+            format!("[{}]", items.join(","))
+        }
+        datasource::Value::Missing => String::new(),
+    }
+}
+
 fn column_row(ev: &Event, elem: usize, multi: bool) -> String {
     let s = &ev.schema;
     let mut line = if multi { format!("{:<16} ", s.name) } else { String::new() };
     let Some(rec) = ev.record(elem) else { return line };
     for i in visible(s) {
         let f = &s.fields[i];
-        let v = match datasource::read_value(rec, f) {
-            datasource::Value::Bool(b) => b.to_string(),
-            datasource::Value::Int(v) => v.to_string(),
-            datasource::Value::Uint(v) => v.to_string(),
-            datasource::Value::Float(v) => format!("{v}"),
-            datasource::Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
-            datasource::Value::Bytes(b) => hex(b),
-            datasource::Value::Array(elem, b) => {
-                let items: Vec<String> = datasource::array_values(elem, b)
-                    .map(|v| match v {
-                        datasource::Value::Bool(b) => b.to_string(),
-                        datasource::Value::Int(v) => v.to_string(),
-                        datasource::Value::Uint(v) => v.to_string(),
-                        datasource::Value::Float(v) => format!("{v}"),
-                        _ => String::new(),
-                    })
-                    .collect();
-                format!("[{}]", items.join(","))
-            }
-            datasource::Value::Missing => String::new(),
-        };
+        let v = value_text(datasource::read_value(rec, f));
         let w = width(f);
         let v: String = if v.chars().count() > w { v.chars().take(w - 1).chain(std::iter::once('…')).collect() } else { v };
         line.push_str(&format!("{v:<w$} "));

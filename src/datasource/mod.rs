@@ -73,7 +73,7 @@ pub mod kind {
             STRING => "string",
             CSTRING => "cstring",
             BYTES => "bytes",
-            k if array_elem(k).is_some() => match array_elem(k).unwrap_or(0) {
+            k if array_elem(k).is_some() => match k & !ARRAY_OF {
                 BOOL => "[]bool",
                 INT8 => "[]int8",
                 INT16 => "[]int16",
@@ -176,13 +176,14 @@ impl RecordPool {
     }
 
     /// Returns records to the pool (beyond its capacity they are freed).
-    pub fn put_many(&self, recs: &mut Vec<Record>) {
-        if recs.is_empty() {
+    pub fn put_many(&self, recs: impl IntoIterator<Item = Record>) {
+        let mut recs = recs.into_iter().peekable();
+        if recs.peek().is_none() {
             return;
         }
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         let room = POOL_MAX.saturating_sub(spare.len());
-        for mut r in recs.drain(..).take(room) {
+        for mut r in recs.take(room) {
             for p in r.iter_mut() {
                 if p.capacity() > POOL_MAX_PAYLOAD {
                     *p = Vec::new();
@@ -216,20 +217,17 @@ impl Recycler {
             self.flush();
             self.pool = Some(schema.pool.clone());
         }
-        match data {
-            PacketData::Single(r) => self.recs.push(r),
-            PacketData::Array(v) => self.recs.extend(v),
-        }
+        self.recs.extend(data.into_records());
         if self.recs.len() >= 256 {
             self.flush();
         }
     }
 
     pub fn flush(&mut self) {
-        if let Some(p) = &self.pool {
-            p.put_many(&mut self.recs);
+        match &self.pool {
+            Some(p) => p.put_many(self.recs.drain(..)),
+            None => self.recs.clear(),
         }
-        self.recs.clear();
     }
 }
 
@@ -245,6 +243,16 @@ pub enum PayloadInit {
     Zeroed(usize),
     /// Empty (strings, bytes).
     Empty,
+}
+
+impl PayloadInit {
+    /// A new payload buffer with this initial content.
+    fn fresh(&self) -> Vec<u8> {
+        match self {
+            PayloadInit::Zeroed(n) => vec![0u8; *n],
+            PayloadInit::Empty => Vec::new(),
+        }
+    }
 }
 
 /// Error of a schema change.
@@ -336,24 +344,18 @@ impl Schema {
     /// is available).
     pub fn new_record(&self) -> Record {
         let Some(mut rec) = self.pool.take() else {
-            return self
-                .payload_init
-                .iter()
-                .map(|p| match p {
-                    PayloadInit::Zeroed(n) => vec![0u8; *n],
-                    PayloadInit::Empty => Vec::new(),
-                })
-                .collect();
+            return self.payload_init.iter().map(PayloadInit::fresh).collect();
         };
         rec.truncate(self.payload_init.len());
         for (i, init) in self.payload_init.iter().enumerate() {
-            if i == rec.len() {
-                rec.push(Vec::new());
-            }
-            let p = &mut rec[i];
-            p.clear();
-            if let PayloadInit::Zeroed(n) = init {
-                p.resize(*n, 0);
+            match rec.get_mut(i) {
+                Some(p) => {
+                    p.clear();
+                    if let PayloadInit::Zeroed(n) = init {
+                        p.resize(*n, 0);
+                    }
+                }
+                None => rec.push(init.fresh()),
             }
         }
         rec
@@ -387,6 +389,17 @@ pub type Record = Vec<Vec<u8>>;
 pub enum PacketData {
     Single(Record),
     Array(Vec<Record>),
+}
+
+impl PacketData {
+    /// The records of the packet (one for single packets).
+    pub fn into_records(self) -> impl Iterator<Item = Record> {
+        let (one, many) = match self {
+            PacketData::Single(r) => (Some(r), Vec::new()),
+            PacketData::Array(v) => (None, v),
+        };
+        one.into_iter().chain(many)
+    }
 }
 
 /// Errors of field access, mapped to the ABI's error values by the host imports.
@@ -524,10 +537,7 @@ pub fn set_bytes(rec: &mut Record, loc: FieldLoc, value: &[u8]) -> Result<(), Ac
 /// Makes a record created before later field additions as long as the schema needs.
 pub fn fit_record(schema: &Schema, rec: &mut Record) {
     while rec.len() < schema.payload_init.len() {
-        rec.push(match &schema.payload_init[rec.len()] {
-            PayloadInit::Zeroed(n) => vec![0u8; *n],
-            PayloadInit::Empty => Vec::new(),
-        });
+        rec.push(schema.payload_init[rec.len()].fresh());
     }
 }
 
@@ -558,11 +568,9 @@ pub fn read_value<'a>(rec: &'a Record, f: &FieldDef) -> Value<'a> {
             None => b,
         }),
         kind::BYTES | kind::INVALID => Value::Bytes(b),
-        k if kind::array_elem(k).is_some_and(|e| kind::width(e).is_some()) => {
-            Value::Array(kind::array_elem(k).unwrap_or(0), b)
-        }
-        k => match kind::width(k) {
-            Some(w) if b.len() == w => scalar_value(k, b),
+        k => match (kind::array_elem(k), kind::width(k)) {
+            (Some(e), _) if kind::width(e).is_some() => Value::Array(e, b),
+            (None, Some(w)) if b.len() == w => scalar_value(k, b),
             _ => Value::Bytes(b),
         },
     }

@@ -528,12 +528,7 @@ fn reader_loop(
                     drain_source(s, &tracers, &g, &sink, &mut add_lost);
                 }
                 // And the losses since the last periodic read.
-                let l = loaded.lock().unwrap_or_else(|e| e.into_inner());
-                for (ds, map, ring) in &tracers {
-                    if *ring {
-                        add_lost(ds, l.read_lost_samples(map), &g);
-                    }
-                }
+                report_ring_losses(&loaded, &tracers, &g, &mut add_lost);
             }
             return;
         }
@@ -604,12 +599,23 @@ fn reader_loop(
         }
         if now >= next_lost {
             next_lost = now + Duration::from_secs(1);
-            let l = loaded.lock().unwrap_or_else(|e| e.into_inner());
-            for (ds, map, ring) in &tracers {
-                if *ring {
-                    add_lost(ds, l.read_lost_samples(map), &g);
-                }
-            }
+            report_ring_losses(&loaded, &tracers, &g, &mut add_lost);
+        }
+    }
+}
+
+/// Adds what the ring-buffer tracers' `<map>_lost_samples` counters gathered since the last
+/// read (reading resets them).
+fn report_ring_losses(
+    loaded: &Mutex<loader::LoadedGadget>,
+    tracers: &[(String, String, bool)],
+    g: &GadgetInner,
+    add_lost: &mut impl FnMut(&str, u64, &GadgetInner),
+) {
+    let l = loaded.lock().unwrap_or_else(|e| e.into_inner());
+    for (ds, map, ring) in tracers {
+        if *ring {
+            add_lost(ds, l.read_lost_samples(map), g);
         }
     }
 }

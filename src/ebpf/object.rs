@@ -970,7 +970,7 @@ impl FieldCtx<'_> {
                 let k = if ek == kind::INT8 && names.iter().any(|n| n == "char") {
                     kind::CSTRING
                 } else {
-                    kind::ARRAY_OF | ek
+                    kind::array_of(ek)
                 };
                 self.fields.push(mk(k, size));
             }

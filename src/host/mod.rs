@@ -491,8 +491,7 @@ fn deliver(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, ds: usize, pid: u
     }
     let st = ctx.data_mut();
     if let Some(p) = st.take_packet(pid) {
-        let mut r = crate::datasource::Recycler::default();
-        r.add(&st.dss[ds].schema, p.data);
+        st.dss[ds].schema.pool.put_many(p.data.into_records());
     }
 }
 
