@@ -253,9 +253,12 @@ func (r Record) Array(index int) (any, error) {
 	return decodeArray(k.Elem(), raw)
 }
 
+// elemWidth is the byte width of each scalar kind that can be an array element.
+var elemWidth = map[Kind]int{KindBool: 1, KindInt8: 1, KindUint8: 1, KindInt16: 2, KindUint16: 2,
+	KindInt32: 4, KindUint32: 4, KindFloat32: 4, KindInt64: 8, KindUint64: 8, KindFloat64: 8}
+
 func decodeArray(elem Kind, raw []byte) (any, error) {
-	width := map[Kind]int{KindBool: 1, KindInt8: 1, KindUint8: 1, KindInt16: 2, KindUint16: 2,
-		KindInt32: 4, KindUint32: 4, KindFloat32: 4, KindInt64: 8, KindUint64: 8, KindFloat64: 8}[elem]
+	width := elemWidth[elem]
 	if width == 0 {
 		return nil, codeError(CodeWrongKind, fmt.Sprintf("unsupported array element kind %v", elem))
 	}
