@@ -181,6 +181,9 @@ mod tests {
             parent,
             loc: FieldLoc::Static { payload: p, offset, size },
             hidden: false,
+            order: 0,
+            unreferenced: false,
+            empty: false,
         };
         s.add_static_field(mk("proc", kind::BYTES, 0, 20, None)).unwrap();
         s.add_static_field(mk("proc.comm", kind::CSTRING, 0, 16, Some(0))).unwrap();

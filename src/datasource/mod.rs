@@ -125,7 +125,24 @@ pub struct FieldDef {
     pub annotations: BTreeMap<String, String>,
     pub parent: Option<usize>,
     pub loc: FieldLoc,
+    /// Hidden from the default column list (IG `FieldFlagHidden`).
     pub hidden: bool,
+    /// IG's field `Order`: drives the default column list (stable sort, ties by index).
+    /// Static (eBPF) fields have 0; added fields their index unless given one.
+    pub order: i32,
+    /// Removed from every output (IG `FieldFlagUnreferenced`), e.g. an endpoint's `addr_raw`.
+    pub unreferenced: bool,
+    /// Has no value of its own (IG `FieldFlagEmpty`): a container such as `k8s`.
+    pub empty: bool,
+}
+
+/// The annotations every new field starts with (IG `defaultFieldAnnotations`).
+pub const DEFAULT_ANNOTATIONS: [(&str, &str); 3] =
+    [("columns.width", "16"), ("columns.ellipsis", "end"), ("columns.alignment", "left")];
+
+/// A fresh map holding [`DEFAULT_ANNOTATIONS`].
+pub fn default_annotations() -> BTreeMap<String, String> {
+    DEFAULT_ANNOTATIONS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 impl FieldDef {
@@ -133,6 +150,33 @@ impl FieldDef {
     pub fn has_children(schema: &Schema, idx: usize) -> bool {
         schema.fields.iter().any(|f| f.parent == Some(idx))
     }
+
+    /// The last segment of the full name.
+    pub fn short_name(&self) -> &str {
+        self.name.rsplit('.').next().unwrap_or(&self.name)
+    }
+
+    /// Whether annotation `key` is exactly `"true"`.
+    pub fn annotation_true(&self, key: &str) -> bool {
+        self.annotations.get(key).is_some_and(|v| v == "true")
+    }
+}
+
+/// Options of [`Schema::add_field_with`] (IG's `AddField` options).
+#[derive(Clone, Debug, Default)]
+pub struct NewField {
+    /// Short name; the full name is `<parent full name>.<name>` when a parent is given.
+    pub name: String,
+    pub kind: u32,
+    pub parent: Option<usize>,
+    /// `None` (or `Some(0)`): the new field's index, like IG.
+    pub order: Option<i32>,
+    /// `Some`: these annotations *replace* the defaults (IG `WithAnnotations`).
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub tags: Vec<String>,
+    pub hidden: bool,
+    /// No payload (a container for other fields).
+    pub empty: bool,
 }
 
 /// The shape of a data source's records. Cheap to share: events carry an `Arc<Schema>` taken
@@ -149,6 +193,35 @@ pub struct Schema {
     /// Spare records of this data source, shared by every snapshot of the schema: records
     /// of delivered events come back here so emitting does not allocate per event.
     pub pool: Arc<RecordPool>,
+    /// Data derived from this exact schema snapshot (render plans), built on first use.
+    pub cache: SchemaCache,
+}
+
+/// Lazily built data derived from one schema snapshot (e.g. the JSON render plan). A clone
+/// (made when the schema changes) starts empty, so nothing stale survives a change.
+#[derive(Default)]
+pub struct SchemaCache {
+    json: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Clone for SchemaCache {
+    fn clone(&self) -> Self {
+        SchemaCache::default()
+    }
+}
+
+impl std::fmt::Debug for SchemaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SchemaCache")
+    }
+}
+
+impl SchemaCache {
+    /// The cached value of type `T`, built by `make` on first use.
+    pub fn get_or_init<T: Send + Sync + 'static>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        let any = self.json.get_or_init(|| Arc::new(make()) as Arc<dyn std::any::Any + Send + Sync>).clone();
+        any.downcast::<T>().unwrap_or_else(|_| panic!("SchemaCache holds values of one type only"))
+    }
 }
 
 /// Most records a [`RecordPool`] keeps.
@@ -281,6 +354,7 @@ impl Schema {
             tags: Vec::new(),
             annotations: BTreeMap::new(),
             pool: Arc::default(),
+            cache: SchemaCache::default(),
         }
     }
 
@@ -290,31 +364,50 @@ impl Schema {
 
     /// Adds a root field owning its own payload slot (`dataSourceAddField`).
     pub fn add_field(&mut self, name: &str, k: u32) -> Result<usize, SchemaError> {
-        if k > kind::MAX {
-            return Err(SchemaError::BadKind(k));
+        self.add_field_with(NewField { name: name.to_string(), kind: k, ..Default::default() })
+    }
+
+    /// Adds a field with IG's `AddField` options (parent, order, annotations, flags). Empty
+    /// fields get no payload slot; the others own one.
+    pub fn add_field_with(&mut self, nf: NewField) -> Result<usize, SchemaError> {
+        if nf.kind > kind::MAX {
+            return Err(SchemaError::BadKind(nf.kind));
         }
-        if self.fields.iter().any(|f| f.name == name) {
-            return Err(SchemaError::Duplicate(name.to_string()));
+        let full = match nf.parent {
+            Some(p) => match self.fields.get(p) {
+                Some(pf) => format!("{}.{}", pf.name, nf.name),
+                None => return Err(SchemaError::Duplicate(nf.name)),
+            },
+            None => nf.name.clone(),
+        };
+        if self.fields.iter().any(|f| f.name == full) {
+            return Err(SchemaError::Duplicate(full));
         }
-        let slot = self.payload_init.len();
-        self.payload_init.push(match kind::width(k) {
-            Some(w) => PayloadInit::Zeroed(w),
-            None => PayloadInit::Empty,
-        });
-        let mut annotations = BTreeMap::new();
-        annotations.insert("columns.width".into(), "16".into());
-        annotations.insert("columns.alignment".into(), "left".into());
-        annotations.insert("columns.ellipsis".into(), "end".into());
+        let loc = if nf.empty {
+            FieldLoc::Static { payload: usize::MAX, offset: 0, size: 0 }
+        } else {
+            self.payload_init.push(match kind::width(nf.kind) {
+                Some(w) => PayloadInit::Zeroed(w),
+                None => PayloadInit::Empty,
+            });
+            FieldLoc::Slot(self.payload_init.len() - 1)
+        };
+        let index = self.fields.len();
+        let annotations = nf.annotations.unwrap_or_else(default_annotations);
+        let hidden = nf.hidden || annotations.get("columns.hidden").is_some_and(|v| v == "true");
         self.fields.push(FieldDef {
-            name: name.to_string(),
-            kind: k,
-            tags: Vec::new(),
+            name: full,
+            kind: nf.kind,
+            tags: nf.tags,
             annotations,
-            parent: None,
-            loc: FieldLoc::Slot(slot),
-            hidden: false,
+            parent: nf.parent,
+            loc,
+            hidden,
+            order: nf.order.filter(|&o| o != 0).unwrap_or(index as i32),
+            unreferenced: false,
+            empty: nf.empty,
         });
-        Ok(self.fields.len() - 1)
+        Ok(index)
     }
 
     /// Adds a fixed-size payload of `size` bytes and returns its slot (for static fields).
@@ -333,11 +426,48 @@ impl Schema {
     }
 
     /// Field lookup by full name with the case-insensitive fallback of `dataSourceGetField`.
+    /// Unreferenced fields are not found.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields
             .iter()
-            .position(|f| f.name == name)
-            .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
+            .position(|f| !f.unreferenced && f.name == name)
+            .or_else(|| self.fields.iter().position(|f| !f.unreferenced && f.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// Indexes of the direct children of field `idx`, in index order.
+    pub fn children(&self, idx: usize) -> impl Iterator<Item = usize> + '_ {
+        self.fields.iter().enumerate().filter(move |(_, f)| f.parent == Some(idx)).map(|(i, _)| i)
+    }
+
+    /// Marks a field and all its descendants unreferenced (IG `Unreference`).
+    pub fn unreference(&mut self, idx: usize) {
+        let mut stack = vec![idx];
+        while let Some(i) = stack.pop() {
+            self.fields[i].unreferenced = true;
+            stack.extend(self.children(i).collect::<Vec<_>>());
+        }
+    }
+
+    /// Sets the hidden flag of a field and all its descendants.
+    pub fn set_hidden_recursive(&mut self, idx: usize, hidden: bool) {
+        let mut stack = vec![idx];
+        while let Some(i) = stack.pop() {
+            self.fields[i].hidden = hidden;
+            stack.extend(self.children(i).collect::<Vec<_>>());
+        }
+    }
+
+    /// IG's default field list (the `--fields` default): referenced, non-empty, visible
+    /// fields stably sorted by `order`.
+    pub fn default_fields(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.fields.len())
+            .filter(|&i| {
+                let f = &self.fields[i];
+                !f.unreferenced && !f.empty && !f.hidden
+            })
+            .collect();
+        v.sort_by_key(|&i| self.fields[i].order);
+        v
     }
 
     /// A fresh record with every payload slot initialised (recycled from the pool when one

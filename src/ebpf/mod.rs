@@ -132,7 +132,8 @@ fn field_defs(fields: &[FieldSpec], payload: usize, first: usize) -> Vec<FieldDe
     fields
         .iter()
         .map(|f| {
-            let annotations: BTreeMap<String, String> = f.annotations.iter().cloned().collect();
+            let mut annotations = crate::datasource::default_annotations();
+            annotations.extend(f.annotations.iter().cloned());
             FieldDef {
                 name: f.name.clone(),
                 kind: f.kind,
@@ -141,6 +142,9 @@ fn field_defs(fields: &[FieldSpec], payload: usize, first: usize) -> Vec<FieldDe
                 annotations,
                 parent: f.parent.map(|p| p + first),
                 loc: FieldLoc::Static { payload, offset: f.offset as usize, size: f.size as usize },
+                order: 0,
+                unreferenced: false,
+                empty: false,
             }
         })
         .collect()

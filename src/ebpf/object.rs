@@ -829,50 +829,27 @@ fn scalar_kind(t: &BtfType) -> Option<(u32, u32)> {
 
 const HIDDEN_PARENT_TYPES: [&str; 3] = ["gadget_process", "gadget_creds", "gadget_parent"];
 
-/// Expands IG's annotation templates for well-known `gadget_*` type names.
+/// Expands IG's annotation templates for well-known `gadget_*` type names (IG
+/// `applyAnnotationsTemplateForType`: the template named after the type without `gadget_`;
+/// the process, creds and parent structs are hidden).
 fn apply_type_template(type_name: &str, dst: &mut BTreeMap<String, String>) {
-    let kv: &[(&str, &str)] = match type_name {
-        "gadget_timestamp" => &[
-            ("columns.width", "35"),
-            ("columns.maxwidth", "35"),
-            ("columns.ellipsis", "end"),
-            ("columns.hidden", "true"),
-            ("description", "Microseconds since Unix epoch"),
-        ],
-        "gadget_comm" => &[("description", "Process name"), ("columns.maxwidth", "16")],
-        "gadget_pcomm" => &[
-            ("description", "Parent process name"),
-            ("columns.maxwidth", "16"),
-            ("columns.hidden", "true"),
-        ],
-        "gadget_pid" => &[("description", "Process ID"), ("columns.minwidth", "7"), ("columns.alignment", "right")],
-        "gadget_ppid" => &[
-            ("description", "Parent process ID"),
-            ("columns.minwidth", "7"),
-            ("columns.alignment", "right"),
-            ("columns.hidden", "true"),
-        ],
-        "gadget_tid" => &[("description", "Thread ID"), ("columns.minwidth", "7"), ("columns.alignment", "right")],
-        "gadget_uid" => &[("description", "User ID"), ("columns.minwidth", "8"), ("columns.alignment", "right")],
-        "gadget_gid" => &[("description", "Group ID"), ("columns.minwidth", "8"), ("columns.alignment", "right")],
-        "gadget_mntns_id" => &[
-            ("description", "Mount namespace ID"),
-            ("columns.hidden", "true"),
-            ("columns.width", "12"),
-            ("columns.alignment", "right"),
-        ],
-        "gadget_netns_id" => &[
-            ("description", "Network namespace ID"),
-            ("columns.hidden", "true"),
-            ("columns.width", "12"),
-            ("columns.alignment", "right"),
-        ],
-        "gadget_user_stack" => &[("template", "user_stack")],
-        n if HIDDEN_PARENT_TYPES.contains(&n) => &[("columns.hidden", "true")],
-        _ => &[],
-    };
-    for (k, v) in kv {
-        dst.insert((*k).to_string(), (*v).to_string());
+    const TEMPLATED: [&str; 11] = [
+        "gadget_comm",
+        "gadget_uid",
+        "gadget_gid",
+        "gadget_pid",
+        "gadget_tid",
+        "gadget_timestamp",
+        "gadget_mntns_id",
+        "gadget_netns_id",
+        "gadget_pcomm",
+        "gadget_ppid",
+        "gadget_user_stack",
+    ];
+    if TEMPLATED.contains(&type_name) {
+        crate::image::metadata::apply_annotations_template(&type_name["gadget_".len()..], dst);
+    } else if HIDDEN_PARENT_TYPES.contains(&type_name) {
+        dst.insert("columns.hidden".to_string(), "true".to_string());
     }
 }
 

@@ -270,13 +270,7 @@ impl GadgetMetadata {
 // ---------------------------------------------------------------------------
 // Field annotation templates (IG `metadatav1.AnnotationsTemplates`).
 //
-// Values are those of IG's table (pkg/metadata/v1/annotations.go) as far as
-// known: `timestamp`, `node`, `pod`, `container`, `namespace`,
-// `containerImageName`, `containerImageDigest`, `containerStartedAt`,
-// `comm`, `pcomm`, `pid`, `ppid`, `tid`, `uid`, `gid`, `ns`, `mntns_id`,
-// `netns_id`, `l4endpoint`, `syscall`, `errorString`. `ptid`, `user_stack`
-// and `kernel_stack` are approximations made by gadgetrt (modelled on `ppid`
-// and on hidden stack columns) since their exact IG presets are not recorded.
+// The values of IG v0.55.0's table (pkg/metadata/v1/annotations.go).
 // ---------------------------------------------------------------------------
 
 type Template = &'static [(&'static str, &'static str)];
@@ -292,36 +286,25 @@ const TEMPLATES: &[(&str, Template)] = &[
             ("description", "Microseconds since Unix epoch"),
         ],
     ),
+    ("bytes", &[("columns.width", "10"), ("columns.alignment", "right")]),
+    ("duration", &[("columns.width", "20"), ("columns.alignment", "right")]),
     ("node", &[("columns.width", "30"), ("columns.ellipsis", "middle")]),
     ("pod", &[("columns.width", "30"), ("columns.ellipsis", "middle")]),
     ("container", &[("columns.width", "30")]),
     ("namespace", &[("columns.width", "30")]),
     ("containerImageName", &[("columns.width", "30")]),
+    (
+        "containerPid",
+        &[("columns.width", "6"), ("columns.hidden", "true"), ("columns.alignment", "right")],
+    ),
     ("containerImageDigest", &[("columns.width", "30")]),
-    (
-        "containerStartedAt",
-        &[("columns.hidden", "true"), ("columns.width", "35")],
-    ),
-    (
-        "comm",
-        &[("description", "Process name"), ("columns.maxwidth", "16")],
-    ),
+    ("containerStartedAt", &[("columns.hidden", "true"), ("columns.width", "35")]),
+    ("comm", &[("description", "Process name"), ("columns.maxwidth", "16")]),
     (
         "pcomm",
-        &[
-            ("description", "Parent process name"),
-            ("columns.maxwidth", "16"),
-            ("columns.hidden", "true"),
-        ],
+        &[("description", "Parent process name"), ("columns.maxwidth", "16"), ("columns.hidden", "true")],
     ),
-    (
-        "pid",
-        &[
-            ("description", "Process ID"),
-            ("columns.minwidth", "7"),
-            ("columns.alignment", "right"),
-        ],
-    ),
+    ("pid", &[("description", "Process ID"), ("columns.minwidth", "7"), ("columns.alignment", "right")]),
     (
         "ppid",
         &[
@@ -331,14 +314,7 @@ const TEMPLATES: &[(&str, Template)] = &[
             ("columns.hidden", "true"),
         ],
     ),
-    (
-        "tid",
-        &[
-            ("description", "Thread ID"),
-            ("columns.minwidth", "7"),
-            ("columns.alignment", "right"),
-        ],
-    ),
+    ("tid", &[("description", "Thread ID"), ("columns.minwidth", "7"), ("columns.alignment", "right")]),
     (
         "ptid",
         &[
@@ -348,30 +324,9 @@ const TEMPLATES: &[(&str, Template)] = &[
             ("columns.hidden", "true"),
         ],
     ),
-    (
-        "uid",
-        &[
-            ("description", "User ID"),
-            ("columns.minwidth", "8"),
-            ("columns.alignment", "right"),
-        ],
-    ),
-    (
-        "gid",
-        &[
-            ("description", "Group ID"),
-            ("columns.minwidth", "8"),
-            ("columns.alignment", "right"),
-        ],
-    ),
-    (
-        "ns",
-        &[
-            ("columns.hidden", "true"),
-            ("columns.width", "12"),
-            ("columns.alignment", "right"),
-        ],
-    ),
+    ("uid", &[("description", "User ID"), ("columns.minwidth", "8"), ("columns.alignment", "right")]),
+    ("gid", &[("description", "Group ID"), ("columns.minwidth", "8"), ("columns.alignment", "right")]),
+    ("ns", &[("columns.hidden", "true"), ("columns.width", "12"), ("columns.alignment", "right")]),
     (
         "mntns_id",
         &[
@@ -396,21 +351,12 @@ const TEMPLATES: &[(&str, Template)] = &[
             ("columns.minwidth", "22"),
             ("columns.width", "40"),
             ("columns.maxwidth", "52"),
+            ("columns.ellipsis", "middle"),
         ],
     ),
-    (
-        "syscall",
-        &[("columns.width", "18"), ("columns.maxwidth", "28")],
-    ),
+    ("syscall", &[("description", "Syscall"), ("columns.width", "18"), ("columns.maxwidth", "28")]),
     ("errorString", &[("columns.width", "12")]),
-    (
-        "user_stack",
-        &[("description", "User stack"), ("columns.hidden", "true")],
-    ),
-    (
-        "kernel_stack",
-        &[("description", "Kernel stack"), ("columns.hidden", "true")],
-    ),
+    ("user_stack", &[("description", "User stack trace"), ("columns.hidden", "true")]),
 ];
 
 /// The preset annotations of template `name`, if known.
