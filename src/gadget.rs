@@ -223,7 +223,7 @@ impl Gadget {
         store.data_mut().params = params.wasm_values();
         let mut core = Core { store, module, instance: None, state: State::Created, params, ebpf };
         if let Some(e) = &core.ebpf {
-            e.register_datasources(core.store.data_mut());
+            e.register_datasources(core.store.data_mut())?;
         }
         core.store.data_mut().phase = Phase::Init;
         let perf_stoppers = core.store.data().maps.stoppers.clone();
@@ -287,7 +287,16 @@ impl GadgetInner {
         r
     }
 
+    /// Runs the wasm program's `gadgetInit`, then instantiates the data operators (which see
+    /// the fields the guest added, like IG's).
     fn init_locked(&self, core: &mut Core) -> Result<()> {
+        self.init_wasm(core)?;
+        let maps = core.ebpf.as_ref().map(|e| e.shared_maps()).unwrap_or_default();
+        crate::operators::instantiate(core.store.data_mut(), maps)
+            .map_err(|e| Error::new(ErrorCode::Image, format!("instantiating operators: {e}")))
+    }
+
+    fn init_wasm(&self, core: &mut Core) -> Result<()> {
         let Some(module) = core.module.clone() else { return Ok(()) };
         let wasm_err = |e: wasmtime::Error| Error::new(ErrorCode::WasmLoad, format!("instantiating the wasm program: {e:#}"));
         let instance = self.rt.inner.linker.instantiate(&mut core.store, &module).map_err(wasm_err)?;
@@ -411,7 +420,11 @@ impl GadgetInner {
 
     fn start_locked(&self, core: &mut Core) -> Result<()> {
         core.store.data_mut().phase = Phase::PreStart;
+        core.store.data_mut().subscribe_operators(crate::operators::Stage::EbpfPreStart);
         self.call_lifecycle(core, "gadgetPreStart", None)?;
+        let op_params = core.params.operator_values().clone();
+        crate::operators::configure(core.store.data_mut(), &op_params).map_err(|e| Error::new(ErrorCode::Param, e))?;
+        core.store.data_mut().subscribe_operators(crate::operators::Stage::PreStart);
         let st = core.store.data_mut();
         st.active_mntns_filter = st.mntns_filter.clone();
         if let Some(e) = core.ebpf.as_mut() {

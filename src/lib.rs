@@ -15,6 +15,8 @@ pub mod ffi;
 pub mod gadget;
 pub mod host;
 pub mod image;
+pub mod operators;
+pub mod output;
 pub mod params;
 pub mod runtime;
 

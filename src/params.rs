@@ -10,6 +10,8 @@ use crate::error::{err, Error, ErrorCode, Result};
 pub enum ParamSide {
     Wasm,
     Ebpf,
+    /// A built-in operator's param (`filter`, `sort`, `max-entries`, `fields`).
+    Operator,
 }
 
 impl ParamSide {
@@ -17,6 +19,7 @@ impl ParamSide {
         match self {
             ParamSide::Wasm => "wasm",
             ParamSide::Ebpf => "ebpf",
+            ParamSide::Operator => "operator",
         }
     }
 }
@@ -56,6 +59,24 @@ pub struct Params {
     values: BTreeMap<String, String>,
     /// A gadget without any metadata accepts undeclared wasm params.
     open: bool,
+    /// Values of the built-in operators' params, by short key (`filter.open`, `sort`, …).
+    operator: BTreeMap<String, String>,
+}
+
+/// The short key of a built-in operator param (IG's flag names, with or without the
+/// `operator.<op>.` prefix of IG's API): `filter`, `filter.<ds>`, `filter-expr`,
+/// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`.
+pub fn operator_key(key: &str) -> Option<String> {
+    let k = ["operator.filter.", "operator.sort.", "operator.limiter.", "operator.cli."]
+        .iter()
+        .find_map(|p| key.strip_prefix(p))
+        .unwrap_or(key);
+    let base = k.split('.').next().unwrap_or(k);
+    match base {
+        "filter" | "filter-expr" => Some(k.to_string()),
+        "sort" | "max-entries" | "fields" if !k.contains('.') => Some(k.to_string()),
+        _ => None,
+    }
 }
 
 fn s(v: Option<&serde_yaml::Value>) -> String {
@@ -122,6 +143,12 @@ impl Params {
 
     /// Sets a value after validating it against the declaration's type hint.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        if self.find(key).is_none() {
+            if let Some(k) = operator_key(key) {
+                self.operator.insert(k, value.to_string());
+                return Ok(());
+            }
+        }
         match self.find(key).cloned() {
             Some(d) => {
                 validate(&d, value)?;
@@ -140,7 +167,17 @@ impl Params {
     }
 
     /// The current value: the set value, else the default.
+    /// The built-in operators' param values, by short key.
+    pub fn operator_values(&self) -> &BTreeMap<String, String> {
+        &self.operator
+    }
+
     pub fn get(&self, key: &str) -> Result<String> {
+        if self.find(key).is_none() {
+            if let Some(k) = operator_key(key) {
+                return Ok(self.operator.get(&k).cloned().unwrap_or_default());
+            }
+        }
         if let Some(d) = self.find(key) {
             return Ok(self.values.get(&d.key).cloned().unwrap_or_else(|| d.default_value.clone()));
         }

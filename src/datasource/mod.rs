@@ -197,11 +197,12 @@ pub struct Schema {
     pub cache: SchemaCache,
 }
 
-/// Lazily built data derived from one schema snapshot (e.g. the JSON render plan). A clone
-/// (made when the schema changes) starts empty, so nothing stale survives a change.
+/// Lazily built data derived from one schema snapshot (render plans), keyed by type and a
+/// string (e.g. a field selection). A clone (made when the schema changes) starts empty, so
+/// nothing stale survives a change.
 #[derive(Default)]
 pub struct SchemaCache {
-    json: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
+    entries: Mutex<Vec<(std::any::TypeId, String, Arc<dyn std::any::Any + Send + Sync>)>>,
 }
 
 impl Clone for SchemaCache {
@@ -217,10 +218,26 @@ impl std::fmt::Debug for SchemaCache {
 }
 
 impl SchemaCache {
-    /// The cached value of type `T`, built by `make` on first use.
-    pub fn get_or_init<T: Send + Sync + 'static>(&self, make: impl FnOnce() -> T) -> Arc<T> {
-        let any = self.json.get_or_init(|| Arc::new(make()) as Arc<dyn std::any::Any + Send + Sync>).clone();
-        any.downcast::<T>().unwrap_or_else(|_| panic!("SchemaCache holds values of one type only"))
+    /// The cached value of type `T` for `key`, built by `make` on first use. `make` runs
+    /// without the cache's lock held.
+    pub fn get_or_init<T: Send + Sync + 'static>(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let tid = std::any::TypeId::of::<T>();
+        let find = |v: &Vec<(std::any::TypeId, String, Arc<dyn std::any::Any + Send + Sync>)>| {
+            v.iter().find(|(t, k, _)| *t == tid && k == key).and_then(|(_, _, a)| a.clone().downcast::<T>().ok())
+        };
+        if let Some(v) = find(&self.entries.lock().unwrap_or_else(|e| e.into_inner())) {
+            return v;
+        }
+        let made = Arc::new(make());
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = find(&entries) {
+            return v;
+        }
+        if entries.len() >= 16 {
+            entries.remove(0);
+        }
+        entries.push((tid, key.to_string(), made.clone()));
+        made
     }
 }
 

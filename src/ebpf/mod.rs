@@ -3,6 +3,7 @@
 //! iterator output and map-iterator drains into the data sources.
 
 pub mod btf;
+pub mod formatters;
 pub mod loader;
 pub mod maps;
 pub mod object;
@@ -48,6 +49,8 @@ pub struct EbpfGadget {
     loaded: Option<Arc<Mutex<loader::LoadedGadget>>>,
     /// Maps published to the wasm side (`getMap`), duplicated fds that outlive detaching.
     published: Vec<(String, Arc<maps::RawMap>)>,
+    /// The same maps, for the eBPF layer's formatters (kernel stacks).
+    shared_maps: Arc<Mutex<Vec<(String, Arc<maps::RawMap>)>>>,
     lost: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
@@ -164,6 +167,7 @@ impl EbpfGadget {
             meta: meta.clone(),
             loaded: None,
             published: Vec::new(),
+            shared_maps: Arc::default(),
             lost: Arc::new(Mutex::new(BTreeMap::new())),
         })
     }
@@ -202,8 +206,45 @@ impl EbpfGadget {
             .collect()
     }
 
-    /// Registers one data source per tracer (single), iterator and map iterator (array).
-    pub fn register_datasources(&self, st: &mut HostState) {
+    /// Registers one data source per tracer (single), iterator and map iterator (array),
+    /// then adds the eBPF layer's enum and kernel-stack formatters to them.
+    pub fn register_datasources(&self, st: &mut HostState) -> Result<()> {
+        self.add_datasources(st);
+        let enums: Vec<object::EnumField> = self
+            .obj
+            .tracers
+            .iter()
+            .flat_map(|t| t.enums.iter())
+            .chain(self.obj.iterators.iter().flat_map(|t| t.enums.iter()))
+            .chain(self.obj.map_iters.iter().flat_map(|t| t.enums.iter()))
+            .cloned()
+            .collect();
+        let has_kstack = self.obj.map("ig_kstack").is_some();
+        let names: Vec<String> = self
+            .obj
+            .tracers
+            .iter()
+            .map(|t| t.name.clone())
+            .chain(self.obj.iterators.iter().map(|t| t.name.clone()))
+            .chain(self.obj.map_iters.iter().map(|t| t.name.clone()))
+            .collect();
+        let (logger, gadget) = (st.logger.clone(), st.gadget.clone());
+        for name in names {
+            let Some(&i) = st.ds_by_name.get(&name) else { continue };
+            let cfg = self.meta.get("datasources").and_then(|d| d.get(name.as_str()));
+            let schema = Arc::make_mut(&mut st.dss[i].schema);
+            let mut ed = crate::operators::SchemaEdit { schema, config: cfg };
+            let mut warn = |m: String| logger.log(crate::events::LogLevel::Warn, &gadget, &m);
+            let f = formatters::instantiate(&mut ed, &enums, has_kstack, self.shared_maps.clone(), &mut warn)
+                .map_err(|e| Error::new(ErrorCode::Ebpf, format!("initializing formatters: {e}")))?;
+            if let Some(f) = f {
+                st.operators.plan(&name, 0, crate::operators::Stage::EbpfPreStart, crate::operators::Op::Record(Box::new(f)));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_datasources(&self, st: &mut HostState) {
         for t in &self.obj.tracers {
             let mut s = Schema::new(&t.name, TYPE_SINGLE);
             let p = s.add_static_payload(t.struct_size as usize);
@@ -275,6 +316,7 @@ impl EbpfGadget {
                 }
             }
         }
+        *self.shared_maps.lock().unwrap_or_else(|e| e.into_inner()) = self.published.clone();
         let sources = loaded.tracer_sources().map_err(|e| ebpf_err(format!("{e:#}")))?;
         let loaded = Arc::new(Mutex::new(loaded));
         self.loaded = Some(loaded.clone());
@@ -353,6 +395,11 @@ impl EbpfGadget {
     }
 
     /// Maps the wasm side may `getMap` once the gadget started.
+    /// The gadget's maps once loaded, shared with the operators that read them.
+    pub fn shared_maps(&self) -> Arc<Mutex<Vec<(String, Arc<maps::RawMap>)>>> {
+        self.shared_maps.clone()
+    }
+
     pub fn publish_maps(&self, st: &mut HostState) {
         st.maps.published = self.published.iter().map(|(n, m)| (n.clone(), m.clone())).collect();
     }
@@ -366,6 +413,7 @@ impl EbpfGadget {
     pub fn close(&mut self) {
         self.loaded = None;
         self.published.clear();
+        self.shared_maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub fn lost_by_datasource(&self) -> Vec<(String, u64)> {

@@ -40,6 +40,8 @@ pub enum SubKind {
     Wasm { cb_id: u64, sub_type: u32, ds_handle: u32 },
     /// An embedder subscription: packets are snapshotted into the event queue.
     Embedder { id: u64 },
+    /// A built-in operator (`HostState::operators.ops[op]`).
+    Operator { op: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -62,10 +64,19 @@ impl DsEntry {
         DsEntry { schema: Arc::new(schema), subscribers: Arc::new(Vec::new()), referenced: true, origin }
     }
 
-    /// Inserts keeping ascending priority, stable for ties.
+    /// Inserts keeping ascending priority, stable for ties, except that embedder
+    /// subscriptions come after every wasm or operator subscription of the same priority
+    /// (an embedder, like IG's `cli`, wants the finished packet).
     pub fn subscribe(&mut self, s: Subscriber) {
         let subs = Arc::make_mut(&mut self.subscribers);
-        let pos = subs.iter().position(|x| x.priority > s.priority).unwrap_or(subs.len());
+        let embedder = matches!(s.kind, SubKind::Embedder { .. });
+        let pos = subs
+            .iter()
+            .position(|x| {
+                x.priority > s.priority
+                    || (!embedder && x.priority == s.priority && matches!(x.kind, SubKind::Embedder { .. }))
+            })
+            .unwrap_or(subs.len());
         subs.insert(pos, s);
     }
 }
@@ -122,6 +133,8 @@ pub struct HostState {
     pub closed: Option<String>,
     pub phase: Phase,
     pub maps: maps::MapTable,
+    /// The built-in operators and their pending subscriptions.
+    pub operators: crate::operators::Operators,
 }
 
 impl HostState {
@@ -162,6 +175,7 @@ impl HostState {
             closed: None,
             phase: Phase::Init,
             maps: maps::MapTable::default(),
+            operators: crate::operators::Operators::default(),
         }
     }
 
@@ -302,6 +316,28 @@ impl HostState {
 
     pub fn packet_mut(&mut self, id: u64) -> Option<&mut PacketSlot> {
         self.packets.get_mut(id as usize).and_then(|p| p.as_mut())
+    }
+
+    /// Runs operator `op` on packet `pid`; `false` means the operator dropped it.
+    fn run_operator(&mut self, op: usize, pid: u64) -> bool {
+        let Some(slot) = self.packets.get_mut(pid as usize).and_then(|p| p.as_mut()) else { return false };
+        let schema = self.dss[slot.ds].schema.clone();
+        match &mut slot.data {
+            PacketData::Single(r) => fit_record(&schema, r),
+            PacketData::Array(v) => v.iter_mut().for_each(|r| fit_record(&schema, r)),
+        }
+        let Some(o) = self.operators.ops.get_mut(op) else { return true };
+        let cx = crate::operators::OpCtx { logger: &self.logger, gadget: &self.gadget };
+        o.run(&cx, &schema, &mut slot.data)
+    }
+
+    /// Adds the operator subscriptions planned for `stage`.
+    pub fn subscribe_operators(&mut self, stage: crate::operators::Stage) {
+        for p in self.operators.take_stage(stage) {
+            if let Some(&i) = self.ds_by_name.get(&p.ds) {
+                self.dss[i].subscribe(Subscriber { priority: p.priority, kind: SubKind::Operator { op: p.op } });
+            }
+        }
     }
 
     pub fn take_packet(&mut self, id: u64) -> Option<PacketSlot> {
@@ -458,6 +494,15 @@ fn deliver(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, ds: usize, pid: u
                 let data = normalize(&st.dss[ds].schema, data);
                 st.push_event(*id, Event { schema, data });
                 if i == last {
+                    return;
+                }
+            }
+            SubKind::Operator { op } => {
+                if !ctx.data_mut().run_operator(*op, pid) {
+                    let st = ctx.data_mut();
+                    if let Some(p) = st.take_packet(pid) {
+                        st.dss[ds].schema.pool.put_many(p.data.into_records());
+                    }
                     return;
                 }
             }

@@ -78,6 +78,13 @@ pub fn syscall_name(id: u16) -> String {
     }
 }
 
+/// The name of syscall `id` on the host architecture, `None` when the table has none.
+#[must_use]
+pub fn known_syscall_name(id: u64) -> Option<&'static str> {
+    let id = u16::try_from(id).ok()?;
+    table::SYSCALLS.binary_search_by_key(&id, |&(nr, _)| nr).ok().map(|i| table::SYSCALLS[i].1)
+}
+
 /// Returns the number of the syscall called exactly `name` (case-sensitive) on the host
 /// architecture, or `None` if there is no such syscall.
 #[must_use]

@@ -1,0 +1,477 @@
+//! Go-compatible number and text formatting used by the output encoders (allocation-free
+//! where it matters). Overlaps with `operators::values`; kept separate so this module has no
+//! dependency on it.
+
+/// Appends the decimal form of `v` (Go `strconv.AppendUint`).
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends the decimal form of `v` (Go `strconv.AppendInt`).
+pub fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// A small stack buffer implementing `fmt::Write`, so floats can be formatted without heap
+/// allocation.
+struct StackBuf {
+    buf: [u8; 400],
+    len: usize,
+}
+
+impl StackBuf {
+    fn new() -> Self {
+        StackBuf { buf: [0; 400], len: 0 }
+    }
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let b = s.as_bytes();
+        if self.len + b.len() > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
+    }
+}
+
+/// Shortest round-trip decimal digits of a finite `v` at `bits` (32 or 64) precision:
+/// (negative, digits without leading zeros, decimal point position `dp` such that the value
+/// is `0.d1d2… × 10^dp`). Zero yields no digits and dp 0, like Go's `decimal`.
+fn shortest_digits(v: f64, bits: u32, digits: &mut [u8; 32]) -> (bool, usize, i32) {
+    use std::fmt::Write;
+    let mut sb = StackBuf::new();
+    if bits == 32 {
+        let _ = write!(sb, "{:e}", v as f32);
+    } else {
+        let _ = write!(sb, "{:e}", v);
+    }
+    let s = sb.as_bytes();
+    let mut i = 0;
+    let neg = s.first() == Some(&b'-');
+    if neg {
+        i = 1;
+    }
+    let mut nd = 0;
+    while i < s.len() && s[i] != b'e' {
+        if s[i].is_ascii_digit() && nd < digits.len() {
+            digits[nd] = s[i];
+            nd += 1;
+        }
+        i += 1;
+    }
+    // exponent
+    let mut exp: i32 = 0;
+    let mut eneg = false;
+    i += 1;
+    if i < s.len() && s[i] == b'-' {
+        eneg = true;
+        i += 1;
+    }
+    while i < s.len() {
+        exp = exp * 10 + (s[i] - b'0') as i32;
+        i += 1;
+    }
+    if eneg {
+        exp = -exp;
+    }
+    // strip trailing zeros (Rust prints "1e21", "1.5e0"; zero is "0e0")
+    while nd > 0 && digits[nd - 1] == b'0' {
+        nd -= 1;
+    }
+    if nd == 0 {
+        return (neg, 0, 0);
+    }
+    (neg, nd, exp + 1)
+}
+
+fn push_exp(out: &mut Vec<u8>, fmt_char: u8, exp: i32) {
+    out.push(fmt_char);
+    let (sign, e) = if exp < 0 { (b'-', -exp) } else { (b'+', exp) };
+    out.push(sign);
+    if e < 10 {
+        out.push(b'0');
+        out.push(b'0' + e as u8);
+    } else {
+        push_u64(out, e as u64);
+    }
+}
+
+/// Go `%e` with shortest digits (`strconv.AppendFloat(v, 'e', -1, bits)`).
+fn fmt_e(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
+    if neg {
+        out.push(b'-');
+    }
+    if d.is_empty() {
+        out.extend_from_slice(b"0e+00");
+        return;
+    }
+    out.push(d[0]);
+    if d.len() > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&d[1..]);
+    }
+    push_exp(out, b'e', dp - 1);
+}
+
+/// Go `%f` with shortest digits (`strconv.AppendFloat(v, 'f', -1, bits)`).
+fn fmt_f(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
+    if neg {
+        out.push(b'-');
+    }
+    if dp > 0 {
+        let dpu = dp as usize;
+        for i in 0..dpu {
+            out.push(if i < d.len() { d[i] } else { b'0' });
+        }
+    } else {
+        out.push(b'0');
+    }
+    let frac = (d.len() as i32 - dp).max(0);
+    if frac > 0 {
+        out.push(b'.');
+        for i in 0..frac {
+            let j = dp + i;
+            out.push(if j >= 0 && (j as usize) < d.len() { d[j as usize] } else { b'0' });
+        }
+    }
+}
+
+fn push_special(out: &mut Vec<u8>, v: f64) -> bool {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v == f64::INFINITY {
+        out.extend_from_slice(b"+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.extend_from_slice(b"-Inf");
+    } else {
+        return false;
+    }
+    true
+}
+
+/// `strconv.AppendFloat(v, fmt, -1, bits)` for fmt `e`, `f` or `g`.
+pub fn push_float_shortest(out: &mut Vec<u8>, v: f64, fmt: u8, bits: u32) {
+    if push_special(out, v) {
+        return;
+    }
+    let mut digits = [0u8; 32];
+    let (neg, nd, dp) = shortest_digits(v, bits, &mut digits);
+    let neg = neg || (v == 0.0 && v.is_sign_negative());
+    let d = &digits[..nd];
+    match fmt {
+        b'e' => fmt_e(out, neg, d, dp),
+        b'f' => fmt_f(out, neg, d, dp),
+        _ => {
+            // %g, shortest: exponent form when exp < -4 || exp >= 6 (eprec is 6 when shortest).
+            let exp = dp - 1;
+            if !d.is_empty() && !(-4..6).contains(&exp) {
+                fmt_e(out, neg, d, dp)
+            } else {
+                fmt_f(out, neg, d, dp)
+            }
+        }
+    }
+}
+
+/// IG's JSON float encoder (`floatEncoder(bits).writeFloat`, from encoding/json): ES6 style,
+/// NaN and ±Inf write nothing.
+pub fn push_json_float(out: &mut Vec<u8>, v: f64, bits: u32) {
+    if v.is_nan() || v.is_infinite() {
+        return;
+    }
+    let abs = v.abs();
+    let mut fmt = b'f';
+    if abs != 0.0 {
+        let e = if bits == 64 {
+            !(1e-6..1e21).contains(&abs)
+        } else {
+            let a = abs as f32;
+            !(1e-6..1e21).contains(&a)
+        };
+        if e {
+            fmt = b'e';
+        }
+    }
+    let start = out.len();
+    push_float_shortest(out, v, fmt, bits);
+    if fmt == b'e' {
+        // clean up e-09 to e-9
+        let n = out.len() - start;
+        let b = &mut out[start..];
+        if n >= 4 && b[n - 4] == b'e' && b[n - 3] == b'-' && b[n - 2] == b'0' {
+            b[n - 2] = b[n - 1];
+            out.truncate(out.len() - 1);
+        }
+    }
+}
+
+/// `strconv.FormatFloat(v, 'f', prec, 64)`; a negative `prec` means shortest.
+pub fn push_float_f(out: &mut Vec<u8>, v: f64, prec: i32) {
+    if prec < 0 {
+        push_float_shortest(out, v, b'f', 64);
+        return;
+    }
+    if push_special(out, v) {
+        return;
+    }
+    use std::fmt::Write;
+    let mut sb = StackBuf::new();
+    if write!(sb, "{:.*}", prec as usize, v).is_ok() {
+        out.extend_from_slice(sb.as_bytes());
+    } else {
+        // Very large precisions: fall back to an allocation.
+        out.extend_from_slice(format!("{:.*}", prec as usize, v).as_bytes());
+    }
+}
+
+const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Whether Go's `strconv.IsPrint` holds for `c` (approximation without Unicode tables:
+/// controls, non-ASCII spaces, line/paragraph separators, common format characters,
+/// private-use and noncharacters are not printable; unassigned code points count as
+/// printable).
+pub fn go_is_print(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x20 || (0x7f..=0x9f).contains(&u) {
+        return false;
+    }
+    if u < 0x7f {
+        return true;
+    }
+    !matches!(u,
+        0xa0 | 0xad | 0x61c | 0x6dd | 0x70f | 0x8e2 | 0x180e | 0x1680
+        | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
+        | 0x3000 | 0xd800..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0xfffe | 0xffff
+        | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a
+        | 0xe0001 | 0xe0020..=0xe007f | 0xf0000..=0x10ffff)
+        && (u & 0xfffe != 0xfffe)
+}
+
+/// Go `strconv.Quote(s)` without the surrounding quotes, appended to `out`. Invalid UTF-8
+/// bytes become `\xHH`.
+pub fn push_quote_inner(out: &mut Vec<u8>, s: &[u8]) {
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b < 0x80 {
+            i += 1;
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x20..=0x7e => out.push(b),
+                0x07 => out.extend_from_slice(b"\\a"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x0b => out.extend_from_slice(b"\\v"),
+                _ => {
+                    out.extend_from_slice(b"\\x");
+                    out.push(LOWER_HEX[(b >> 4) as usize]);
+                    out.push(LOWER_HEX[(b & 15) as usize]);
+                }
+            }
+            continue;
+        }
+        match decode_utf8(&s[i..]) {
+            Some((c, n)) => {
+                if go_is_print(c) {
+                    out.extend_from_slice(&s[i..i + n]);
+                } else {
+                    let u = c as u32;
+                    let (pfx, w): (&[u8], u32) =
+                        if u < 0x10000 { (b"\\u", 4) } else { (b"\\U", 8) };
+                    out.extend_from_slice(pfx);
+                    for k in (0..w).rev() {
+                        out.push(LOWER_HEX[((u >> (k * 4)) & 15) as usize]);
+                    }
+                }
+                i += n;
+            }
+            None => {
+                out.extend_from_slice(b"\\x");
+                out.push(LOWER_HEX[(b >> 4) as usize]);
+                out.push(LOWER_HEX[(b & 15) as usize]);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Decodes one UTF-8 sequence at the start of `s` (Go `utf8.DecodeRune` rules: overlong
+/// forms and surrogates are invalid). `None` for an invalid first byte sequence.
+pub fn decode_utf8(s: &[u8]) -> Option<(char, usize)> {
+    let b0 = *s.first()?;
+    let n = match b0 {
+        0x00..=0x7f => return Some((b0 as char, 1)),
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let chunk = s.get(..n)?;
+    std::str::from_utf8(chunk).ok().and_then(|t| t.chars().next()).map(|c| (c, n))
+}
+
+/// IG's JSON string writer (`writeString` of pkg/datasource/formatters/json, i.e.
+/// encoding/json without HTML escaping): quotes included.
+pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b < 0x80 {
+            if b >= 0x20 && b != b'"' && b != b'\\' {
+                i += 1;
+                continue;
+            }
+            out.extend_from_slice(&s[start..i]);
+            out.push(b'\\');
+            match b {
+                b'\\' | b'"' => out.push(b),
+                b'\n' => out.push(b'n'),
+                b'\r' => out.push(b'r'),
+                b'\t' => out.push(b't'),
+                _ => {
+                    out.extend_from_slice(b"u00");
+                    out.push(LOWER_HEX[(b >> 4) as usize]);
+                    out.push(LOWER_HEX[(b & 15) as usize]);
+                }
+            }
+            i += 1;
+            start = i;
+            continue;
+        }
+        match decode_utf8(&s[i..]) {
+            None => {
+                out.extend_from_slice(&s[start..i]);
+                out.extend_from_slice(b"\\ufffd");
+                i += 1;
+                start = i;
+            }
+            Some((c, n)) => {
+                if c == '\u{2028}' || c == '\u{2029}' {
+                    out.extend_from_slice(&s[start..i]);
+                    out.extend_from_slice(b"\\u202");
+                    out.push(LOWER_HEX[(c as u32 & 15) as usize]);
+                    i += n;
+                    start = i;
+                    continue;
+                }
+                i += n;
+            }
+        }
+    }
+    out.extend_from_slice(&s[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jf(v: f64, bits: u32) -> String {
+        let mut o = Vec::new();
+        push_json_float(&mut o, v, bits);
+        String::from_utf8(o).unwrap()
+    }
+    fn g(v: f64) -> String {
+        let mut o = Vec::new();
+        push_float_shortest(&mut o, v, b'g', 64);
+        String::from_utf8(o).unwrap()
+    }
+    fn ff(v: f64, p: i32) -> String {
+        let mut o = Vec::new();
+        push_float_f(&mut o, v, p);
+        String::from_utf8(o).unwrap()
+    }
+
+    #[test]
+    fn json_floats_match_go() {
+        assert_eq!(jf(1.5, 64), "1.5");
+        assert_eq!(jf(0.1f32 as f64, 32), "0.1");
+        assert_eq!(jf(1e-7f32 as f64, 32), "1e-7");
+        assert_eq!(jf(0.000001, 64), "0.000001");
+        assert_eq!(jf(1e21, 64), "1e+21");
+        assert_eq!(jf(-std::f64::consts::PI, 64), "-3.141592653589793");
+        assert_eq!(jf(9999999.0, 32), "9999999");
+        assert_eq!(jf(123456789.0, 64), "123456789");
+        assert_eq!(jf(0.0, 64), "0");
+        assert_eq!(jf(-0.0, 64), "-0");
+        assert_eq!(jf(0.2622617f32 as f64, 32), "0.2622617");
+        assert_eq!(jf(f64::NAN, 64), "");
+        assert_eq!(jf(f64::INFINITY, 32), "");
+        assert_eq!(jf(1e-10, 64), "1e-10");
+        assert_eq!(jf(1.2345e-7, 64), "1.2345e-7");
+        assert_eq!(jf(1e100, 64), "1e+100");
+    }
+
+    #[test]
+    fn g_format_matches_go() {
+        assert_eq!(g(1e-7), "1e-07");
+        assert_eq!(g(0.000001), "1e-06");
+        assert_eq!(g(1e21), "1e+21");
+        assert_eq!(g(1000000.5), "1.0000005e+06");
+        assert_eq!(g(100000.0), "100000");
+        assert_eq!(g(0.0001), "0.0001");
+        assert_eq!(g(0.00001234), "1.234e-05");
+        assert_eq!(g(123456.7), "123456.7");
+        assert_eq!(g(1e20), "1e+20");
+        assert_eq!(g(0.0), "0");
+    }
+
+    #[test]
+    fn f_precision_matches_go() {
+        assert_eq!(ff(1.5, 0), "2");
+        assert_eq!(ff(2.5, 0), "2");
+        assert_eq!(ff(-std::f64::consts::PI, 0), "-3");
+        assert_eq!(ff(f64::NAN, 0), "NaN");
+        assert_eq!(ff(f64::INFINITY, 2), "+Inf");
+        assert_eq!(ff(1e21f32 as f64, 0), "1000000020040877342720");
+        assert_eq!(ff(1.25, 1), "1.2");
+        assert_eq!(ff(0.1, -1), "0.1");
+        assert_eq!(ff(1e21, -1), "1000000000000000000000");
+    }
+
+    #[test]
+    fn quote_and_json_strings() {
+        let mut o = Vec::new();
+        push_quote_inner(&mut o, "a\"b\\c\n\x01\x7fé\u{a0}\u{2028}😀".as_bytes());
+        o.extend_from_slice(b"|");
+        push_quote_inner(&mut o, b"\xff");
+        assert_eq!(String::from_utf8(o).unwrap(), "a\\\"b\\\\c\\n\\x01\\x7fé\\u00a0\\u2028😀|\\xff");
+        let mut o = Vec::new();
+        push_json_string(&mut o, "a\"<>&\\\n\r\t\x01\x7f\u{2028}\u{2029}é".as_bytes());
+        push_json_string(&mut o, b"x\xffy");
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "\"a\\\"<>&\\\\\\n\\r\\t\\u0001\x7f\\u2028\\u2029é\"\"x\\ufffdy\""
+        );
+        let mut o = Vec::new();
+        push_i64(&mut o, i64::MIN);
+        o.push(b' ');
+        push_u64(&mut o, u64::MAX);
+        assert_eq!(o, b"-9223372036854775808 18446744073709551615");
+    }
+}
