@@ -91,9 +91,70 @@ pub struct Event {
 }
 
 impl Event {
+    /// IG's compact JSON (`ig run -o json`): one object, or one array for array packets.
     pub fn to_json(&self) -> String {
-        crate::datasource::json::packet_to_json(&self.schema, &self.data)
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
+
+    /// Appends IG's compact JSON to `out` (no newline); the render plan is built once per
+    /// schema.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let plan = self.schema.cache.get_or_init("", || crate::output::json::JsonPlan::new(&self.schema));
+        plan.write_packet(&self.schema, &self.data, out);
+    }
+
+    /// Appends the event in an output mode as `ig run` prints it (`json`, `jsonpretty` and
+    /// `yaml` with their trailing newline; `columns`: one row per record, each ending in a
+    /// newline, with `fields` selecting columns like `--fields`).
+    pub fn write_format(&self, mode: &crate::output::OutputMode, fields: Option<&str>, out: &mut Vec<u8>) -> crate::Result<()> {
+        use crate::output::OutputMode;
+        match mode {
+            OutputMode::Json => {
+                self.write_json(out);
+                out.push(b'\n');
+            }
+            OutputMode::JsonPretty => {
+                let plan = self.schema.cache.get_or_init("", || crate::output::json::JsonPlan::new(&self.schema));
+                plan.write_packet_pretty(&self.schema, &self.data, out);
+                out.push(b'\n');
+            }
+            OutputMode::Yaml => {
+                let plan = self.schema.cache.get_or_init("", || crate::output::json::JsonPlan::new(&self.schema));
+                crate::output::yaml::YamlWriter::new().write_packet(&plan, &self.schema, &self.data, out);
+            }
+            OutputMode::Columns => {
+                let plan = self.columns_plan(fields)?;
+                let mut s = String::new();
+                plan.rows(&self.schema, &self.data, &mut s);
+                out.extend_from_slice(s.as_bytes());
+            }
+            OutputMode::None => {}
+            OutputMode::Other(_) => crate::output::write_other(&self.schema, &self.data, out),
+        }
+        Ok(())
+    }
+
+    /// The columns header line (no newline) for `fields`.
+    pub fn columns_header(&self, fields: Option<&str>) -> crate::Result<String> {
+        let mut s = String::new();
+        self.columns_plan(fields)?.header(&mut s);
+        Ok(s)
+    }
+
+    /// The columns plan for `fields`, built once per schema and selection.
+    fn columns_plan(&self, fields: Option<&str>) -> crate::Result<ColumnsRef> {
+        let key = fields.unwrap_or("\0default");
+        let plan = self.schema.cache.get_or_init(key, || {
+            crate::output::columns::ColumnsPlan::new(&self.schema, fields).map_err(|e| e.to_string())
+        });
+        match &*plan {
+            Ok(_) => Ok(ColumnsRef(plan)),
+            Err(e) => Err(crate::Error::new(crate::ErrorCode::InvalidArgument, format!("fields: {e}"))),
+        }
+    }
+
     /// Number of records (1 for single packets).
     pub fn len(&self) -> usize {
         match &self.data {
@@ -111,6 +172,19 @@ impl Event {
         match &self.data {
             PacketData::Single(r) => (i == 0).then_some(r),
             PacketData::Array(v) => v.get(i),
+        }
+    }
+}
+
+/// A cached columns plan known to be valid.
+struct ColumnsRef(std::sync::Arc<Result<crate::output::columns::ColumnsPlan, String>>);
+
+impl std::ops::Deref for ColumnsRef {
+    type Target = crate::output::columns::ColumnsPlan;
+    fn deref(&self) -> &Self::Target {
+        match &*self.0 {
+            Ok(p) => p,
+            Err(_) => unreachable!("ColumnsRef is only made from a valid plan"),
         }
     }
 }

@@ -149,6 +149,8 @@ pub struct GadgetInner {
     weak: std::sync::Weak<GadgetInner>,
     /// The eBPF reader thread, stopped without holding the core lock.
     readers: Mutex<Option<crate::ebpf::Readers>>,
+    /// Timers of the operators that emit on their own (collectors, histogram printing).
+    ticker: Mutex<Option<crate::operators::ticker::Ticker>>,
     /// Perf reader stoppers (D7: a blocked read never outlives Stop).
     perf_stoppers: Arc<Mutex<Vec<crate::ebpf::perf::PerfStopper>>>,
 }
@@ -213,8 +215,12 @@ impl Gadget {
             }
             None => None,
         };
-        if module.is_none() && ebpf.is_none() {
-            return err(ErrorCode::Image, "gadget has neither a wasm program nor an eBPF object");
+        // Operator-only gadgets (top_process, bpfstats, top_cpu_throttle): data sources of
+        // the process, cgroup and eBPF-statistics collectors.
+        let collectors = crate::operators::collector::collectors_from_config(&src.metadata, &Default::default())
+            .map_err(|e| Error::new(ErrorCode::Image, format!("configuring operators: {e}")))?;
+        if module.is_none() && ebpf.is_none() && collectors.is_empty() {
+            return err(ErrorCode::Image, "gadget has neither a wasm program nor an eBPF object nor an operator that emits data");
         }
         if module.is_none() {
             // Without a wasm program nothing could read an undeclared param.
@@ -222,6 +228,11 @@ impl Gadget {
         }
         store.data_mut().params = params.wasm_values();
         let mut core = Core { store, module, instance: None, state: State::Created, params, ebpf };
+        for c in &collectors {
+            let mut schema = Schema::new(c.collector.ds_name(), TYPE_ARRAY);
+            c.collector.build_schema(&mut schema);
+            core.store.data_mut().add_datasource(schema, "operator");
+        }
         if let Some(e) = &core.ebpf {
             e.register_datasources(core.store.data_mut())?;
         }
@@ -230,6 +241,7 @@ impl Gadget {
         Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
             weak: weak.clone(),
             readers: Mutex::new(None),
+            ticker: Mutex::new(None),
             perf_stoppers,
             name,
             rt: rt.clone(),
@@ -407,6 +419,9 @@ impl GadgetInner {
     /// Stops the eBPF reader thread and releases blocked perf reads; never holds the core
     /// lock (the reader thread takes it to emit).
     fn stop_readers(&self) {
+        if let Some(mut t) = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            t.stop();
+        }
         let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(mut r) = readers {
             // Events already drained still go through the wasm program; a guest stuck in a
@@ -434,8 +449,68 @@ impl GadgetInner {
             *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
         }
+        self.start_timers(core)?;
         core.store.data_mut().phase = Phase::Started;
         self.call_lifecycle(core, "gadgetStart", None)
+    }
+
+    /// Starts the operators that emit on their own: collectors (baseline now, then on their
+    /// schedule) and histogram printers.
+    fn start_timers(&self, core: &mut Core) -> Result<()> {
+        use crate::operators::ticker::{Schedule, Tick, Ticker};
+        let mut cfg = core.store.data().config.clone();
+        crate::operators::collector::apply_custom_params(&mut cfg, &core.params.custom_values())
+            .map_err(|e| Error::new(ErrorCode::Param, e))?;
+        let op_params = core.params.operator_values().clone();
+        let specs = crate::operators::collector::collectors_from_config(&cfg, &op_params)
+            .map_err(|e| Error::new(ErrorCode::Param, e))?;
+        let mut timers: Vec<(Schedule, Tick)> = Vec::new();
+        for spec in specs {
+            let ds = spec.collector.ds_name().to_string();
+            let Some(i) = core.store.data().ds_by_name.get(&ds).copied() else { continue };
+            let schema = core.store.data().dss[i].schema.clone();
+            let mut c = StopOnDrop(spec.collector);
+            c.0.start(&schema).map_err(|e| Error::new(ErrorCode::Io, format!("starting the {ds} collector: {e}")))?;
+            let weak = self.weak.clone();
+            let sch = Schedule { first: spec.schedule.first_interval, interval: spec.schedule.interval, count: spec.schedule.count };
+            timers.push((
+                sch,
+                Box::new(move || {
+                    let Some(g) = weak.upgrade() else { return false };
+                    match c.0.collect(&schema) {
+                        Ok(recs) => g.emit_array_records(&ds, recs),
+                        Err(e) => g.log_warn(&format!("{ds}: {e}")),
+                    }
+                    true
+                }),
+            ));
+        }
+        let printers = std::mem::take(&mut core.store.data_mut().operators.printers);
+        if !printers.is_empty() {
+            let iv = op_params
+                .get("otel-metrics-print-interval")
+                .map(|v| crate::ebpf::parse_duration(v).ok_or_else(|| Error::new(ErrorCode::Param, format!("otel-metrics-print-interval: invalid duration {v:?}"))))
+                .transpose()?
+                .unwrap_or(Duration::from_millis(1000))
+                .max(Duration::from_millis(25));
+            for p in printers {
+                let weak = self.weak.clone();
+                timers.push((
+                    Schedule { first: None, interval: iv, count: 0 },
+                    Box::new(move || {
+                        let Some(g) = weak.upgrade() else { return false };
+                        let text = p.render();
+                        if !text.is_empty() {
+                            g.emit_text(&p.rendered_ds, &text);
+                        }
+                        true
+                    }),
+                ));
+            }
+        }
+        let t = Ticker::start(timers).map_err(|e| Error::new(ErrorCode::Io, format!("starting operator timers: {e}")))?;
+        *self.ticker.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        Ok(())
     }
 
 
@@ -624,6 +699,20 @@ impl GadgetInner {
     }
 
     /// Emits an array packet built from raw records (iterators, map iterators).
+    /// Emits a single packet whose first field is the text `text` (histogram printing).
+    pub(crate) fn emit_text(&self, ds: &str, text: &str) {
+        let mut core = self.lock();
+        let st = core.store.data_mut();
+        let Some(dsi) = st.ds_by_name.get(ds).copied() else { return };
+        let schema = st.dss[dsi].schema.clone();
+        let mut rec = schema.new_record();
+        if let Some(f) = schema.fields.first() {
+            let _ = dsrc::set_bytes(&mut rec, f.loc, text.as_bytes());
+        }
+        let pid = st.insert_packet(host::PacketSlot { ds: dsi, data: PacketData::Single(rec), in_flight: false });
+        host::emit(&mut core.store, dsi, pid);
+    }
+
     pub(crate) fn emit_array_records(&self, ds: &str, records: Vec<dsrc::Record>) {
         let mut core = self.lock();
         let st = core.store.data_mut();
@@ -802,6 +891,15 @@ fn guest_error(export: &str, e: wasmtime::Error, timeout: Duration) -> Error {
         return Error::new(ErrorCode::Guest, format!("{export} failed: guest exited with code {}", x.0));
     }
     Error::new(ErrorCode::Guest, format!("{export} trapped: {e:#}"))
+}
+
+/// A collector that is stopped (kernel statistics toggled back) when its timer ends.
+struct StopOnDrop(Box<dyn crate::operators::collector::Collector>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// A packet built by the embedder for one of its data sources.

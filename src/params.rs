@@ -12,6 +12,8 @@ pub enum ParamSide {
     Ebpf,
     /// A built-in operator's param (`filter`, `sort`, `max-entries`, `fields`).
     Operator,
+    /// gadget.yaml `params.custom.<key>`: patches the gadget's configuration at start.
+    Custom,
 }
 
 impl ParamSide {
@@ -20,6 +22,7 @@ impl ParamSide {
             ParamSide::Wasm => "wasm",
             ParamSide::Ebpf => "ebpf",
             ParamSide::Operator => "operator",
+            ParamSide::Custom => "custom",
         }
     }
 }
@@ -67,14 +70,27 @@ pub struct Params {
 /// `operator.<op>.` prefix of IG's API): `filter`, `filter.<ds>`, `filter-expr`,
 /// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`.
 pub fn operator_key(key: &str) -> Option<String> {
-    let k = ["operator.filter.", "operator.sort.", "operator.limiter.", "operator.cli."]
+    let k = [
+        "operator.filter.",
+        "operator.sort.",
+        "operator.limiter.",
+        "operator.cli.",
+        "operator.ebpf.",
+        "operator.ustack.",
+        "operator.otel-metrics.",
+    ]
         .iter()
         .find_map(|p| key.strip_prefix(p))
         .unwrap_or(key);
     let base = k.split('.').next().unwrap_or(k);
     match base {
         "filter" | "filter-expr" => Some(k.to_string()),
-        "sort" | "max-entries" | "fields" if !k.contains('.') => Some(k.to_string()),
+        "sort" | "max-entries" | "fields" | "statistics-interval" | "gadgets-only" | "symbolizers"
+        | "otel-metrics-print-interval"
+            if !k.contains('.') =>
+        {
+            Some(k.to_string())
+        }
         _ => None,
     }
 }
@@ -112,7 +128,31 @@ impl Params {
                 });
             }
         }
+        for c in crate::operators::collector::custom_params(meta) {
+            p.decls.push(ParamDecl {
+                key: c.key,
+                side: ParamSide::Custom,
+                var: None,
+                description: c.description,
+                default_value: c.default_value,
+                type_hint: String::new(),
+                title: String::new(),
+                alias: c.alias,
+                mandatory: false,
+                possible_values: c.possible_values,
+            });
+        }
         p
+    }
+
+    /// The values of the custom params (defaults included), keyed `custom.<key>` as IG's
+    /// config patching expects.
+    pub fn custom_values(&self) -> BTreeMap<String, String> {
+        self.decls
+            .iter()
+            .filter(|d| d.side == ParamSide::Custom)
+            .map(|d| (format!("custom.{}", d.key), self.values.get(&d.key).cloned().unwrap_or_else(|| d.default_value.clone())))
+            .collect()
     }
 
     /// Makes undeclared keys an error even without metadata.

@@ -8,22 +8,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gadgetrt::datasource::{self, Schema};
+use gadgetrt::output::columns::ColumnsPlan;
+use gadgetrt::output::OutputMode;
 use gadgetrt::{Event, Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
 
 const USAGE: &str = "\
-usage: gadgetrt-run [OPTIONS] GADGET
+usage: gadgetrt-run [OPTIONS] GADGET [--PARAM VALUE]...
 
 Loads GADGET (a .wasm file, a directory with program.wasm / program.bpf.o / gadget.yaml,
 or an OCI image layout directory or tar archive), starts it, prints its events to stdout
-and its logs to stderr, and stops it on timeout, --max-events or Ctrl-C.
+like `ig run` does and its logs to stderr, and stops it on timeout, --max-events or Ctrl-C.
+Arguments after GADGET of the form --KEY VALUE or --KEY=VALUE set gadget params.
 
 options:
-  -p, --param KEY=VALUE   set a gadget param (wasm or eBPF side); repeatable
+  -p, --param KEY=VALUE   set a gadget param (wasm, eBPF, custom or operator); repeatable
       --ref REF           image reference inside an OCI archive (e.g. trace_open:latest)
-      --timeout SECONDS   stop after SECONDS (fractions allowed)
+  -t, --timeout SECONDS   stop after SECONDS (fractions allowed; 0: run until interrupted)
       --max-events N      stop after N events
-  -o, --output FORMAT     json (default; one JSON object per line) or columns
+  -o, --output MODE       columns (default), json, jsonpretty, yaml, none, or per data source
+                          as DS:MODE,DS2:MODE
+      --fields LIST       columns to show: f1,f2 | +f | -f, or DS:f1,f2;DS2:...
+  -F, --filter RULES      keep events matching field==value,field~regex,... (all must match)
+      --sort FIELDS       sort array data sources: f1,-f2 or DS:f1;DS2:f2
+      --max-entries N     cut arrays to N entries (-1: no limit) or DS:N,DS2:M
       --datasource NAME   print only this data source; repeatable
       --mntns ID          keep only events of this mount namespace ID; repeatable
       --log-level LEVEL   error, warn, info (default), debug or trace
@@ -43,7 +50,8 @@ struct Args {
     reference: Option<String>,
     timeout: Option<Duration>,
     max_events: Option<u64>,
-    columns: bool,
+    output: Option<String>,
+    fields: Option<String>,
     datasources: Vec<String>,
     mntns: Vec<u64>,
     log_level: LogLevel,
@@ -58,7 +66,8 @@ fn parse_args() -> Result<Args, String> {
         reference: None,
         timeout: None,
         max_events: None,
-        columns: false,
+        output: None,
+        fields: None,
         datasources: Vec::new(),
         mntns: Vec::new(),
         log_level: LogLevel::Info,
@@ -67,8 +76,23 @@ fn parse_args() -> Result<Args, String> {
         gadget: PathBuf::new(),
     };
     let mut gadget = None;
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
     while let Some(arg) = it.next() {
+        if gadget.is_some() && arg.starts_with("--") && arg.len() > 2 {
+            // A gadget param given as a flag after GADGET (`--pid 1`, `--collect-ustack`).
+            if let Some((k, v)) = arg[2..].split_once('=') {
+                a.params.push((k.to_string(), v.to_string()));
+                continue;
+            }
+            if !is_runner_flag(&arg) {
+                let v = match it.peek() {
+                    Some(n) if !n.starts_with("--") => it.next().unwrap_or_default(),
+                    _ => "true".to_string(),
+                };
+                a.params.push((arg[2..].to_string(), v));
+                continue;
+            }
+        }
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
@@ -87,23 +111,27 @@ fn parse_args() -> Result<Args, String> {
                 a.params.push((k.to_string(), val.to_string()));
             }
             "--ref" => a.reference = Some(value("--ref")?),
-            "--timeout" => {
+            "-t" | "--timeout" => {
                 let v = value("--timeout")?;
                 let s: f64 = v.parse().map_err(|_| format!("--timeout {v:?}: not a number"))?;
                 if !(s.is_finite() && s >= 0.0) {
                     return Err(format!("--timeout {v:?}: must be a non-negative number"));
                 }
-                a.timeout = Some(Duration::from_secs_f64(s));
+                a.timeout = (s > 0.0).then(|| Duration::from_secs_f64(s));
             }
             "--max-events" => {
                 let v = value("--max-events")?;
                 a.max_events = Some(v.parse().map_err(|_| format!("--max-events {v:?}: not a whole number"))?);
             }
-            "-o" | "--output" => match value("--output")?.as_str() {
-                "json" => a.columns = false,
-                "columns" => a.columns = true,
-                other => return Err(format!("--output {other:?}: expected json or columns")),
-            },
+            "-o" | "--output" => {
+                let v = value("--output")?;
+                gadgetrt::output::parse_mode_flag(&v).map_err(|e| format!("--output {v:?}: {e}"))?;
+                a.output = Some(v);
+            }
+            "--fields" => a.fields = Some(value("--fields")?),
+            "-F" | "--filter" => a.params.push(("filter".into(), value("--filter")?)),
+            "--sort" => a.params.push(("sort".into(), value("--sort")?)),
+            "--max-entries" => a.params.push(("max-entries".into(), value("--max-entries")?)),
             "--datasource" => a.datasources.push(value("--datasource")?),
             "--mntns" => {
                 let v = value("--mntns")?;
@@ -126,6 +154,17 @@ fn parse_args() -> Result<Args, String> {
     }
     a.gadget = gadget.ok_or("missing GADGET (see --help)")?;
     Ok(a)
+}
+
+/// Whether `flag` is one of the runner's own long options (anything else after GADGET is a
+/// gadget param).
+fn is_runner_flag(flag: &str) -> bool {
+    let f = flag.split('=').next().unwrap_or(flag);
+    matches!(
+        f,
+        "--param" | "--ref" | "--timeout" | "--max-events" | "--output" | "--fields" | "--filter" | "--sort"
+            | "--max-entries" | "--datasource" | "--mntns" | "--log-level" | "--help-params" | "--no-cache" | "--help"
+    ) || f.starts_with("--filter.")
 }
 
 fn main() {
@@ -192,7 +231,8 @@ fn run(args: Args) -> Result<(), String> {
     }
     gadget.init().map_err(|e| format!("loading {}: {e}", args.gadget.display()))?;
 
-    // Subscribe after every wasm subscriber (priority far above the usual 0..50000).
+    // Print like IG's `cli` operator: subscribe at its priority (after filter, sort and
+    // limiter), one output mode per data source.
     let printed = Arc::new(AtomicU64::new(0));
     let out = Arc::new(Mutex::new(std::io::BufWriter::new(std::io::stdout())));
     let dss = gadget.datasources();
@@ -202,31 +242,88 @@ fn run(args: Args) -> Result<(), String> {
             return Err(format!("data source {want:?} not found (available: {})", names.join(", ")));
         }
     }
+    // SAFETY: isatty on a valid fd number.
+    let tty = unsafe { libc::isatty(1) } == 1;
+    let term_width = tty.then(terminal_width).flatten();
+    let modes = gadgetrt::output::parse_mode_flag(args.output.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
+    let mut headers: Vec<String> = Vec::new();
     for schema in dss.iter().filter(|s| args.datasources.is_empty() || args.datasources.contains(&s.name)) {
+        let mode = match gadgetrt::output::mode_for(schema, &modes) {
+            gadgetrt::output::ModeChoice::Mode(m) => m,
+            gadgetrt::output::ModeChoice::Unsupported(m) => {
+                eprintln!("warn: output mode {m:?} for data source {:?} is not supported; skipping data source", schema.name);
+                continue;
+            }
+        };
+        if mode == OutputMode::None {
+            continue;
+        }
+        let fields = args.fields.as_deref().and_then(|f| gadgetrt::output::fields_for(f, &schema.name)).map(str::to_string);
+        let clear = gadgetrt::output::clear_screen_before(schema);
+        let mut plan = None;
+        if mode == OutputMode::Columns {
+            let p = match &args.fields {
+                Some(f) if fields.is_none() && !f.is_empty() => ColumnsPlan::new_unlisted(schema),
+                _ => ColumnsPlan::new(schema, fields.as_deref()),
+            };
+            match p {
+                Ok(mut p) => {
+                    p.set_width(term_width);
+                    let mut h = String::new();
+                    if clear && schema.is_array() {
+                        h.push_str(gadgetrt::output::clear_screen());
+                    }
+                    if clear || !schema.is_array() {
+                        p.header(&mut h);
+                        h.push('\n');
+                        headers.push(h);
+                    }
+                    plan = Some(p);
+                }
+                Err(e) => {
+                    eprintln!("warn: failed to set fields: {e}");
+                    continue;
+                }
+            }
+        }
         let (out, printed) = (out.clone(), printed.clone());
-        let columns = args.columns;
-        let header_done = AtomicBool::new(false);
-        let multi = dss.len() > 1;
         let max = args.max_events;
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut text = String::new();
         gadget
             .subscribe(
                 &schema.name,
-                1_000_000,
+                10_000,
                 Box::new(move |ev: &Event| {
                     if max.map(|m| printed.load(Ordering::Relaxed) >= m).unwrap_or(false) {
                         return -1;
                     }
-                    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-                    if columns {
-                        if !header_done.swap(true, Ordering::Relaxed) {
-                            let _ = writeln!(o, "{}", column_header(&ev.schema, multi));
+                    buf.clear();
+                    match (&mode, &plan) {
+                        (OutputMode::Columns, Some(p)) => {
+                            text.clear();
+                            if ev.is_array() {
+                                if clear && tty {
+                                    text.push_str(gadgetrt::output::clear_screen());
+                                }
+                                p.header(&mut text);
+                                text.push('\n');
+                            }
+                            p.rows(&ev.schema, &ev.data, &mut text);
+                            buf.extend_from_slice(text.as_bytes());
                         }
-                        for i in 0..ev.len() {
-                            let _ = writeln!(o, "{}", column_row(ev, i, multi));
+                        (OutputMode::Other(_), _) => {
+                            if clear && tty {
+                                buf.extend_from_slice(gadgetrt::output::clear_screen().as_bytes());
+                            }
+                            let _ = ev.write_format(&mode, None, &mut buf);
                         }
-                    } else {
-                        let _ = writeln!(o, "{}", ev.to_json());
+                        _ => {
+                            let _ = ev.write_format(&mode, None, &mut buf);
+                        }
                     }
+                    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = o.write_all(&buf);
                     printed.fetch_add(1, Ordering::Relaxed);
                     0
                 }),
@@ -240,6 +337,14 @@ fn run(args: Args) -> Result<(), String> {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
     gadget.start().map_err(|e| format!("starting {}: {e}", gadget.name()))?;
+    {
+        // IG prints single data sources' headers (and clear-screen ones') at PreStart.
+        let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+        for h in &headers {
+            let _ = o.write_all(h.as_bytes());
+        }
+        let _ = o.flush();
+    }
     let started = Instant::now();
     let done = |printed: u64| {
         INTERRUPTED.load(Ordering::SeqCst)
@@ -270,56 +375,10 @@ fn run(args: Args) -> Result<(), String> {
     stop.map_err(|e| format!("stopping {}: {e}", gadget.name()))
 }
 
-fn visible(s: &Schema) -> Vec<usize> {
-    (0..s.fields.len())
-        .filter(|&i| !s.fields[i].hidden && !datasource::FieldDef::has_children(s, i))
-        .collect()
-}
-
-fn width(f: &datasource::FieldDef) -> usize {
-    f.annotations.get("columns.width").and_then(|w| w.parse().ok()).unwrap_or(16).clamp(4, 64)
-}
-
-fn column_header(s: &Schema, multi: bool) -> String {
-    let mut line = if multi { format!("{:<16} ", "DATASOURCE") } else { String::new() };
-    for i in visible(s) {
-        let f = &s.fields[i];
-        line.push_str(&format!("{:<w$} ", f.name.to_uppercase(), w = width(f)));
-    }
-    line.trim_end().to_string()
-}
-
-/// A field value as a column cell: numbers, text, bytes in hex, arrays as `[a,b,c]`.
-fn value_text(v: datasource::Value<'_>) -> String {
-    match v {
-        datasource::Value::Bool(b) => b.to_string(),
-        datasource::Value::Int(v) => v.to_string(),
-        datasource::Value::Uint(v) => v.to_string(),
-        datasource::Value::Float(v) => format!("{v}"),
-        datasource::Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
-        datasource::Value::Bytes(b) => hex(b),
-        datasource::Value::Array(elem, b) => {
-            let items: Vec<String> = datasource::array_values(elem, b).map(value_text).collect();
-            format!("[{}]", items.join(","))
-        }
-        datasource::Value::Missing => String::new(),
-    }
-}
-
-fn column_row(ev: &Event, elem: usize, multi: bool) -> String {
-    let s = &ev.schema;
-    let mut line = if multi { format!("{:<16} ", s.name) } else { String::new() };
-    let Some(rec) = ev.record(elem) else { return line };
-    for i in visible(s) {
-        let f = &s.fields[i];
-        let v = value_text(datasource::read_value(rec, f));
-        let w = width(f);
-        let v: String = if v.chars().count() > w { v.chars().take(w - 1).chain(std::iter::once('…')).collect() } else { v };
-        line.push_str(&format!("{v:<w$} "));
-    }
-    line.trim_end().to_string()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// The terminal's width in columns (of stdin, like IG).
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills a winsize struct we own.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }

@@ -6,7 +6,6 @@
 //! [`Schema::add_field`] owns one payload slot, while static fields (eBPF structs) are
 //! `(payload, offset, size)` views into one shared fixed-size payload.
 
-pub mod json;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

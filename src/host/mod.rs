@@ -248,7 +248,7 @@ impl HostState {
         if let Some(a) = cfg.get("annotations").and_then(|v| v.as_mapping()) {
             for (k, v) in a {
                 if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
-                    schema.annotations.insert(k.to_string(), v);
+                    schema.annotations.insert(k.to_ascii_lowercase(), v);
                 }
             }
         }
@@ -274,10 +274,12 @@ impl HostState {
         if let Some(a) = f.get("annotations").and_then(|v| v.as_mapping()) {
             for (k, v) in a {
                 if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
+                    // Keys are case-insensitive (IG reads them through viper).
+                    let k = k.to_ascii_lowercase();
                     if k == "template" {
                         crate::image::metadata::apply_annotations_template(&v, &mut ann);
                     }
-                    ann.insert(k.to_string(), v);
+                    ann.insert(k, v);
                 }
             }
         }

@@ -15,6 +15,7 @@ pub mod filter;
 pub mod formatters;
 pub mod histogram;
 pub mod limiter;
+pub mod metrics;
 pub mod process;
 pub mod sort;
 pub mod stacks;
@@ -120,6 +121,8 @@ pub struct Planned {
 pub struct Operators {
     pub ops: Vec<Op>,
     pub planned: Vec<Planned>,
+    /// Data sources whose histograms are printed on a timer (`otel-metrics`).
+    pub printers: Vec<metrics::Printer>,
 }
 
 impl Operators {
@@ -167,7 +170,7 @@ impl SchemaEdit<'_> {
                 let mut ann = BTreeMap::new();
                 for (k, v) in a {
                     if let (Some(k), Some(v)) = (k.as_str(), crate::host::yaml_scalar(v)) {
-                        ann.insert(k.to_string(), v);
+                        ann.insert(k.to_ascii_lowercase(), v);
                     }
                 }
                 if let Some(t) = ann.get("template") {
@@ -279,6 +282,14 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
         if let Some(u) = ustack::instantiate(&mut ed, maps.clone(), "auto", &mut warn)? {
             planned.push((name.clone(), 100, Op::Record(Box::new(u))));
         }
+    }
+    // otel-metrics (9995): printed data sources are replaced by `<ds>-rendered`.
+    for (i, name) in &names {
+        let Some((rendered, collect, printer)) = metrics::instantiate(&st.dss[*i].schema) else { continue };
+        st.dss[*i].referenced = false;
+        st.add_datasource(rendered, "operator");
+        planned.push((name.clone(), 9995, Op::Record(Box::new(collect))));
+        st.operators.printers.push(printer);
     }
     for (ds, prio, op) in planned {
         st.operators.plan(&ds, prio, Stage::PreStart, op);
