@@ -194,6 +194,34 @@
 #define GRT_KIND_ARRAY_OF 268435456
 
 /**
+ * `grt_event_format` mode: compact JSON followed by a newline (`-o json`).
+ */
+#define GRT_OUTPUT_JSON 1
+
+/**
+ * `grt_event_format` mode: indented JSON followed by a newline (`-o jsonpretty`).
+ */
+#define GRT_OUTPUT_JSONPRETTY 2
+
+/**
+ * `grt_event_format` mode: one `---` YAML document per record (`-o yaml`).
+ */
+#define GRT_OUTPUT_YAML 3
+
+/**
+ * `grt_event_format` mode: one text row per record, each ending in a newline (`-o columns`;
+ * the header comes from `grt_event_columns_header`).
+ */
+#define GRT_OUTPUT_COLUMNS 4
+
+/**
+ * Subscription priority of `ig run`'s output (its `cli` operator): a callback subscribed
+ * at this priority sees packets after the formatters, name resolution, stacks, filter (9000),
+ * sort (9500) and limiter (9600).
+ */
+#define GRT_PRIORITY_OUTPUT 10000
+
+/**
  * Gadget states (`grt_gadget_state`).
  */
 #define GRT_STATE_CREATED 0
@@ -585,15 +613,45 @@ struct grt_error *grt_event_get_bytes_by_name(const struct grt_event *e,
                                               size_t *len);
 
 /**
- * Renders the event as JSON into `buf` (capacity `cap`, no NUL added): one object, dotted
- * field names nested (`proc.comm` → `{"proc":{"comm":…}}`), array packets as arrays of
- * objects, bytes as base64. `out_len` receives the length (also on
- * `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
+ * Renders the event as `ig run -o json` prints it into `buf` (capacity `cap`, no NUL and
+ * no newline added): one object with nested objects for sub-fields (`proc.comm` →
+ * `{"proc":{"comm":…}}`) and keys sorted, array packets as one JSON array, bytes as
+ * lowercase hex, hidden fields included, unreferenced ones left out. `out_len` receives the
+ * length (also on `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
+ * Allocation-free in steady state. Thread-safe; `e` is borrowed.
  */
 struct grt_error *grt_event_to_json(const struct grt_event *e,
                                     char *buf,
                                     size_t cap,
                                     size_t *out_len);
+
+/**
+ * Renders the event the way `ig run -o <mode>` prints it into `buf` (capacity `cap`, no
+ * NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; NULL with
+ * length 0 = the default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
+ * `-f`) and only matters for `GRT_OUTPUT_COLUMNS`. `out_len` receives the length (also on
+ * `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
+ * field. Thread-safe; `e` and `fields` are borrowed.
+ */
+struct grt_error *grt_event_format(const struct grt_event *e,
+                                   uint32_t mode,
+                                   const char *fields,
+                                   size_t fields_len,
+                                   char *buf,
+                                   size_t cap,
+                                   size_t *out_len);
+
+/**
+ * Writes the columns header line (no newline, no NUL) for the event's data source and
+ * `fields` (as in `grt_event_format`) into `buf`. `out_len` receives the length (also on
+ * `GRT_ERR_INSUFFICIENT_SIZE`). Thread-safe; arguments are borrowed.
+ */
+struct grt_error *grt_event_columns_header(const struct grt_event *e,
+                                           const char *fields,
+                                           size_t fields_len,
+                                           char *buf,
+                                           size_t cap,
+                                           size_t *out_len);
 
 /**
  * Opens a gadget from a path without running guest code: a `.wasm` file; a directory with

@@ -354,15 +354,109 @@ pub unsafe extern "C" fn grt_event_get_bytes_by_name(
     })
 }
 
-/// Renders the event as JSON into `buf` (capacity `cap`, no NUL added): one object, dotted
-/// field names nested (`proc.comm` → `{"proc":{"comm":…}}`), array packets as arrays of
-/// objects, bytes as base64. `out_len` receives the length (also on
-/// `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
+/// Renders the event as `ig run -o json` prints it into `buf` (capacity `cap`, no NUL and
+/// no newline added): one object with nested objects for sub-fields (`proc.comm` →
+/// `{"proc":{"comm":…}}`) and keys sorted, array packets as one JSON array, bytes as
+/// lowercase hex, hidden fields included, unreferenced ones left out. `out_len` receives the
+/// length (also on `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
+/// Allocation-free in steady state. Thread-safe; `e` is borrowed.
 #[no_mangle]
 pub unsafe extern "C" fn grt_event_to_json(e: *const grt_event, buf: *mut c_char, cap: usize, out_len: *mut usize) -> *mut grt_error {
     ffi_try(|| {
         let e = ev(e)?;
-        let s = e.to_json();
-        unsafe { write_out(s.as_bytes(), buf as *mut u8, cap, out_len) }
+        with_scratch(|out| {
+            e.write_json(out);
+            unsafe { write_out(out, buf as *mut u8, cap, out_len) }
+        })
+    })
+}
+
+/// `grt_event_format` mode: compact JSON followed by a newline (`-o json`).
+pub const GRT_OUTPUT_JSON: u32 = 1;
+/// `grt_event_format` mode: indented JSON followed by a newline (`-o jsonpretty`).
+pub const GRT_OUTPUT_JSONPRETTY: u32 = 2;
+/// `grt_event_format` mode: one `---` YAML document per record (`-o yaml`).
+pub const GRT_OUTPUT_YAML: u32 = 3;
+/// `grt_event_format` mode: one text row per record, each ending in a newline (`-o columns`;
+/// the header comes from `grt_event_columns_header`).
+pub const GRT_OUTPUT_COLUMNS: u32 = 4;
+
+/// Subscription priority of `ig run`'s output (its `cli` operator): a callback subscribed
+/// at this priority sees packets after the formatters, name resolution, stacks, filter (9000),
+/// sort (9500) and limiter (9600).
+pub const GRT_PRIORITY_OUTPUT: i32 = 10000;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable output buffer, emptied.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut b) => {
+            b.clear();
+            f(&mut b)
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+unsafe fn fields_arg<'a>(fields: *const c_char, fields_len: usize) -> crate::Result<Option<&'a str>> {
+    if fields.is_null() && fields_len == 0 {
+        return Ok(None);
+    }
+    unsafe { str_arg(fields, fields_len, "fields") }.map(Some)
+}
+
+/// Renders the event the way `ig run -o <mode>` prints it into `buf` (capacity `cap`, no
+/// NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; NULL with
+/// length 0 = the default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
+/// `-f`) and only matters for `GRT_OUTPUT_COLUMNS`. `out_len` receives the length (also on
+/// `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
+/// field. Thread-safe; `e` and `fields` are borrowed.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_format(
+    e: *const grt_event,
+    mode: u32,
+    fields: *const c_char,
+    fields_len: usize,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let fields = unsafe { fields_arg(fields, fields_len)? };
+        let mode = match mode {
+            GRT_OUTPUT_JSON => crate::output::OutputMode::Json,
+            GRT_OUTPUT_JSONPRETTY => crate::output::OutputMode::JsonPretty,
+            GRT_OUTPUT_YAML => crate::output::OutputMode::Yaml,
+            GRT_OUTPUT_COLUMNS => crate::output::OutputMode::Columns,
+            m => return Err(Error::new(ErrorCode::InvalidArgument, format!("unknown output mode {m}"))),
+        };
+        with_scratch(|out| {
+            e.write_format(&mode, fields, out)?;
+            unsafe { write_out(out, buf as *mut u8, cap, out_len) }
+        })
+    })
+}
+
+/// Writes the columns header line (no newline, no NUL) for the event's data source and
+/// `fields` (as in `grt_event_format`) into `buf`. `out_len` receives the length (also on
+/// `GRT_ERR_INSUFFICIENT_SIZE`). Thread-safe; arguments are borrowed.
+#[no_mangle]
+pub unsafe extern "C" fn grt_event_columns_header(
+    e: *const grt_event,
+    fields: *const c_char,
+    fields_len: usize,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> *mut grt_error {
+    ffi_try(|| {
+        let e = ev(e)?;
+        let fields = unsafe { fields_arg(fields, fields_len)? };
+        let h = e.columns_header(fields)?;
+        unsafe { write_out(h.as_bytes(), buf as *mut u8, cap, out_len) }
     })
 }
