@@ -3,6 +3,7 @@
 //!
 //! 1. pipeline: embedder emits into a host data source → a Go-built wasm Data subscription
 //!    reads one field and sets another → the embedder polls (events/s, one emitting thread);
+//! 1b. operators: trace_open-like events with every formatter → IG JSON → pipe;
 //! 2. one host import call (`fieldGetScalar`) from a WAT loop (ns/call);
 //! 3. cold (compile) and warm (cached module) load of a Go-built gadget from an OCI tar;
 //! 4. eBPF: a tracepoint through the ring buffer and the wasm program to poll, events/s and
@@ -122,6 +123,116 @@ fn pipeline(bench_wasm: &Path) {
         s.dropped_queue_full
     );
     g.stop().unwrap();
+}
+
+/// Operators on every event: an embedder data source shaped like trace_open's event (every
+/// formatter type, uid/gid names) → formatters + names → IG JSON written to a pipe that
+/// another thread drains. Reports events/s and CPU time per event (whole process).
+fn operators_json() {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let rt = rt(None, true);
+    let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "gadgetAPIVersion") (result i64) i64.const 1))"#).unwrap();
+    let g = Gadget::open(&rt, GadgetSource::from_wasm("ops", wasm)).unwrap();
+    g.add_datasource("open", TYPE_SINGLE).unwrap();
+    let fields: [(&str, u32, &str); 12] = [
+        ("timestamp_raw", kind::UINT64, "type:gadget_timestamp"),
+        ("comm", kind::STRING, "type:gadget_comm"),
+        ("pid", kind::UINT32, "type:gadget_pid"),
+        ("uid", kind::UINT32, "type:gadget_uid"),
+        ("gid", kind::UINT32, "type:gadget_gid"),
+        ("error_raw", kind::UINT32, "type:gadget_errno"),
+        ("flags_raw", kind::UINT32, "type:gadget_file_flags"),
+        ("mode_raw", kind::UINT32, "type:gadget_file_mode"),
+        ("syscall_raw", kind::UINT64, "type:gadget_syscall"),
+        ("size_raw", kind::UINT64, "type:gadget_bytes"),
+        ("dur_raw", kind::UINT64, "type:gadget_duration"),
+        ("fname", kind::STRING, "x"),
+    ];
+    let idx: Vec<usize> = fields.iter().map(|(n, k, _)| g.add_field("open", n, *k).unwrap()).collect();
+    for (n, _, t) in &fields {
+        g.add_field_tag("open", n, t).unwrap();
+    }
+    g.init().unwrap();
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) into a local array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fresh fds from pipe(2), each owned once.
+    let (rd, wr) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
+    let drain = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut rd = rd;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut total = 0u64;
+        while let Ok(n) = rd.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        total
+    });
+    let out = Arc::new(std::sync::Mutex::new(std::io::BufWriter::with_capacity(1 << 16, wr)));
+    let o2 = out.clone();
+    let mut buf = Vec::with_capacity(1024);
+    g.subscribe(
+        "open",
+        10_000,
+        Box::new(move |e| {
+            buf.clear();
+            e.write_json(&mut buf);
+            buf.push(b'\n');
+            let _ = o2.lock().unwrap().write_all(&buf);
+            0
+        }),
+    )
+    .unwrap();
+    g.start().unwrap();
+    let n: u64 = 500_000;
+    let cpu0 = cpu_time();
+    let t = Instant::now();
+    for batch in 0..n / 1000 {
+        for v in batch * 1000..(batch + 1) * 1000 {
+            let mut p = g.new_packet("open").unwrap();
+            p.set_u64(0, idx[0], 1_000_000_000 + v).unwrap();
+            p.set_bytes(0, idx[1], b"cat").unwrap();
+            p.set_u64(0, idx[2], 4242).unwrap();
+            p.set_u64(0, idx[3], v % 3).unwrap();
+            p.set_u64(0, idx[4], 65534).unwrap();
+            p.set_u64(0, idx[5], if v % 2 == 0 { 0 } else { 2 }).unwrap();
+            p.set_u64(0, idx[6], 0o2000000).unwrap();
+            p.set_u64(0, idx[7], 0o644).unwrap();
+            p.set_u64(0, idx[8], 257).unwrap();
+            p.set_u64(0, idx[9], 1_500_000 + v).unwrap();
+            p.set_u64(0, idx[10], 1_234_567).unwrap();
+            p.set_bytes(0, idx[11], b"/etc/hostname").unwrap();
+            g.emit(p).unwrap();
+        }
+        g.consume().unwrap();
+    }
+    out.lock().unwrap().flush().unwrap();
+    let wall = t.elapsed();
+    let cpu = cpu_time() - cpu0;
+    g.stop().unwrap();
+    drop(g);
+    drop(out);
+    let bytes = drain.join().unwrap();
+    println!(
+        "operators: {n} trace_open-like events (timestamp, errno, flags, mode, syscall, bytes, duration, uid/gid names) -> IG JSON -> pipe: \
+         {:.0} events/s, {:.2} us CPU/event (process), {} bytes",
+        n as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / n as f64,
+        bytes
+    );
+}
+
+/// CPU time (user + system) of the whole process.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage into a zeroed struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 fn import_cost() {
@@ -292,12 +403,15 @@ fn main() {
     let out = repo().join("tests/gadgets/out/go");
     build("tests/gadgets/go/build.sh", &out);
     let bench = out.join("bench.wasm");
-    // `cargo bench -- pipeline ebpf` runs only the named parts (import, pipeline, load, ebpf,
+    // `cargo bench -- pipeline ebpf` runs only the named parts (import, operators, pipeline, load, ebpf,
     // ebpf100k = only the throttled eBPF run).
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     if want("import") {
         import_cost();
+    }
+    if want("operators") {
+        operators_json();
     }
     if want("pipeline") {
         pipeline(&bench);

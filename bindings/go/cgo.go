@@ -63,26 +63,58 @@ func codeError(code Code, msg string) error {
 	return &Error{Code: code, Message: msg}
 }
 
-// readBuffer runs a (buf, cap, out_len) style call, growing the buffer when the library
-// reports GRT_ERR_INSUFFICIENT_SIZE.
-func readBuffer(initial int, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error) ([]byte, error) {
-	size := initial
+// scratch holds reusable output buffers for (buf, cap, out_len) calls: the library writes
+// into a pooled buffer and the caller gets one exact-size copy, so a steady stream of
+// JSON/Format calls allocates only its results.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// callBuffer runs a (buf, cap, out_len) style call on a pooled buffer, growing it when the
+// library reports GRT_ERR_INSUFFICIENT_SIZE, and hands the written bytes to use (valid only
+// during use).
+func callBuffer(initial int, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error, use func([]byte)) error {
+	bp := scratch.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // don't pin huge one-off buffers
+			scratch.Put(bp)
+		}
+	}()
+	if cap(*bp) < initial {
+		*bp = make([]byte, 0, initial)
+	}
 	for i := 0; i < 4; i++ {
-		buf := make([]byte, size)
+		buf := (*bp)[:cap(*bp)]
 		var n C.size_t
-		e := call((*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(size), &n)
+		e := call((*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &n)
 		runtime.KeepAlive(buf)
 		if e == nil {
-			return buf[:n], nil
+			use(buf[:n])
+			return nil
 		}
 		code := Code(C.grt_error_code(e))
-		if code != CodeInsufficientSize || int(n) <= size {
-			return nil, takeError(e)
+		if code != CodeInsufficientSize || int(n) <= len(buf) {
+			return takeError(e)
 		}
 		C.grt_error_free(e)
-		size = int(n)
+		*bp = make([]byte, 0, int(n))
 	}
-	return nil, codeError(CodeInsufficientSize, "buffer kept growing")
+	return codeError(CodeInsufficientSize, "buffer kept growing")
+}
+
+// readBuffer runs a (buf, cap, out_len) style call and returns a copy of the output.
+func readBuffer(initial int, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error) ([]byte, error) {
+	var out []byte
+	err := callBuffer(initial, call, func(b []byte) { out = append(make([]byte, 0, len(b)), b...) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readString is readBuffer returning a string (one allocation).
+func readString(initial int, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error) (string, error) {
+	var out string
+	err := callBuffer(initial, call, func(b []byte) { out = string(b) })
+	return out, err
 }
 
 // handle guards one library pointer: calls acquire/release it around every C call; Close

@@ -355,8 +355,9 @@ func (e *Event) StringByName(name string) (string, error)   { return e.Record(0)
 func (e *Event) Value(index int) (any, error)               { return e.Record(0).Value(index) }
 func (e *Event) ValueByName(name string) (any, error)       { return e.Record(0).ValueByName(name) }
 
-// JSON renders the event as JSON: one object with dotted names nested, array events as
-// arrays of objects, bytes as base64.
+// JSON renders the event exactly as `ig run -o json` prints it (without the newline): one
+// object with dotted names nested (proc.comm -> {"proc":{"comm":...}}), keys sorted, array
+// events as one JSON array, bytes as lowercase hex, hidden fields included.
 func (e *Event) JSON() ([]byte, error) {
 	p, err := e.p()
 	if err != nil {
@@ -365,6 +366,72 @@ func (e *Event) JSON() ([]byte, error) {
 	return readBuffer(512, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
 		return C.grt_event_to_json(p, buf, cap, n)
 	})
+}
+
+// OutputMode selects how Event.Format renders an event (GRT_OUTPUT_*), like `ig run -o`.
+type OutputMode uint32
+
+const (
+	// OutputJSON is compact JSON followed by a newline (`-o json`).
+	OutputJSON OutputMode = C.GRT_OUTPUT_JSON
+	// OutputJSONPretty is indented JSON followed by a newline (`-o jsonpretty`).
+	OutputJSONPretty OutputMode = C.GRT_OUTPUT_JSONPRETTY
+	// OutputYAML is one `---` YAML document per record (`-o yaml`).
+	OutputYAML OutputMode = C.GRT_OUTPUT_YAML
+	// OutputColumns is one text row per record, each ending in a newline (`-o columns`);
+	// the header comes from Event.ColumnsHeader.
+	OutputColumns OutputMode = C.GRT_OUTPUT_COLUMNS
+)
+
+func (m OutputMode) String() string {
+	switch m {
+	case OutputJSON:
+		return "json"
+	case OutputJSONPretty:
+		return "jsonpretty"
+	case OutputYAML:
+		return "yaml"
+	case OutputColumns:
+		return "columns"
+	}
+	return fmt.Sprintf("OutputMode(%d)", uint32(m))
+}
+
+// PriorityOutput is the subscription priority of `ig run`'s output: a callback subscribed
+// at it sees packets after the formatters, name resolution, stacks, filter (9000), sort
+// (9500) and limiter (9600).
+const PriorityOutput int32 = C.GRT_PRIORITY_OUTPUT
+
+// Format renders the event the way `ig run -o <mode>` prints it (JSON, JSONPretty and
+// Columns end in a newline). fields selects the columns like `ig run --fields` ("f1,f2",
+// "+f", "-f"; "" = the default columns) and only matters for OutputColumns. An unknown mode
+// or field is ErrInvalidArgument.
+func (e *Event) Format(mode OutputMode, fields string) (string, error) {
+	p, err := e.p()
+	if err != nil {
+		return "", err
+	}
+	fp, fn := cstr(fields) // "" -> NULL, 0: the default columns
+	s, err := readString(512, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
+		return C.grt_event_format(p, C.uint32_t(mode), fp, fn, buf, cap, n)
+	})
+	runtime.KeepAlive(fields)
+	return s, err
+}
+
+// ColumnsHeader returns the columns header line (no newline) for the event's data source
+// and fields (as in Format), e.g. "COMM             PID             ".
+func (e *Event) ColumnsHeader(fields string) (string, error) {
+	p, err := e.p()
+	if err != nil {
+		return "", err
+	}
+	fp, fn := cstr(fields)
+	s, err := readString(256, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
+		return C.grt_event_columns_header(p, fp, fn, buf, cap, n)
+	})
+	runtime.KeepAlive(fields)
+	return s, err
 }
 
 // Field is a field's name and kind (EventCopy.Fields).

@@ -12,6 +12,7 @@ import (
 	"iter"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,16 +225,33 @@ func (g *Gadget) SetParam(key, value string) error {
 	})
 }
 
+// SetFilter sets IG's `-F` filter rules (param "filter"): comma-separated `field==value`,
+// `field!=value`, `field~regex`, `field!~regex`, `field>=n`, ... applied to every data
+// source. Use SetParam("filter.<ds>", expr) for one data source. Invalid rules make Start
+// fail with ErrParam.
+func (g *Gadget) SetFilter(expr string) error { return g.SetParam("filter", expr) }
+
+// SetSort sets IG's `--sort` spec (param "sort"): "f1,-f2" sorts array data sources by f1
+// ascending, then f2 descending.
+func (g *Gadget) SetSort(spec string) error { return g.SetParam("sort", spec) }
+
+// SetMaxEntries sets IG's `--max-entries` (param "max-entries"): keep at most n entries
+// of every array data source per packet (-1 = no limit).
+func (g *Gadget) SetMaxEntries(n int) error { return g.SetParam("max-entries", strconv.Itoa(n)) }
+
+// SetMaxEntriesSpec sets `--max-entries` in its string form, e.g. "ds:10,ds2:5".
+func (g *Gadget) SetMaxEntriesSpec(spec string) error { return g.SetParam("max-entries", spec) }
+
 func (g *Gadget) readString(initial int, f func(p *C.grt_gadget, buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error) (string, error) {
-	var out []byte
+	var out string
 	err := g.use(func(p *C.grt_gadget) error {
 		var err error
-		out, err = readBuffer(initial, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
+		out, err = readString(initial, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
 			return f(p, buf, cap, n)
 		})
 		return err
 	})
-	return string(out), err
+	return out, err
 }
 
 // GetParam returns a param's current value (the set value or the default).

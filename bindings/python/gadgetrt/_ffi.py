@@ -162,6 +162,14 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
         [_ev, c_size_t, c_char_p, c_size_t, _P(c_void_p), _P(c_size_t)],
     ),
     "grt_event_to_json": (_err, [_ev, _P(c_char), c_size_t, _P(c_size_t)]),
+    "grt_event_format": (
+        _err,
+        [_ev, c_uint32, c_char_p, c_size_t, _P(c_char), c_size_t, _P(c_size_t)],
+    ),
+    "grt_event_columns_header": (
+        _err,
+        [_ev, c_char_p, c_size_t, _P(c_char), c_size_t, _P(c_size_t)],
+    ),
     # gadgets: open/load/lifecycle
     "grt_gadget_open_path": (_err, [_rt, c_char_p, c_size_t, c_char_p, c_size_t, _P(_g)]),
     "grt_gadget_load_path": (_err, [_rt, c_char_p, c_size_t, c_char_p, c_size_t, _P(_g)]),

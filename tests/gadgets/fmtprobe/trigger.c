@@ -5,9 +5,10 @@
 // starting with the magic "FMTPROBE"; the fmtprobe gadget turns it into one
 // event carrying exactly these values.
 //
-// Usage: fmtprobe-trig [main|nan|badip|list]...   (default: main)
+// Usage: fmtprobe-trig [main|nan|nul|badip|list]...   (default: main)
 //   main   cases 0..N_MAIN-1: every formatter, finite values only
 //   nan    case 50: f32 = NaN, f64 = -Inf (IG prints invalid JSON for these)
+//   nul    cases 60, 61: `name` with an embedded / leading NUL byte
 //   badip  cases 100..102: l3 version 0, l4 version 0, then a valid event
 //   list   print the cases (idx and raw values) instead of triggering them
 //
@@ -231,6 +232,15 @@ int main(int argc, char **argv)
 			in.idx = 50;
 			in.f32 = NAN;
 			in.f64 = -INFINITY;
+			fire(&in);
+		} else if (!strcmp(what, "nul")) {
+			fill_main(&in, 0);
+			in.idx = 60;
+			memcpy(in.name, "ab\0cd", 5); /* NUL inside: bytes after it */
+			fire(&in);
+			fill_main(&in, 1);
+			in.idx = 61;
+			memcpy(in.name, "\0hidden-text", 12); /* NUL first */
 			fire(&in);
 		} else if (!strcmp(what, "badip")) {
 			fill_main(&in, 0);
