@@ -627,8 +627,8 @@ struct grt_error *grt_event_to_json(const struct grt_event *e,
 
 /**
  * Renders the event the way `ig run -o <mode>` prints it into `buf` (capacity `cap`, no
- * NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; NULL with
- * length 0 = the default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
+ * NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; length 0 = the
+ * default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
  * `-f`) and only matters for `GRT_OUTPUT_COLUMNS`. `out_len` receives the length (also on
  * `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
  * field. Thread-safe; `e` and `fields` are borrowed.

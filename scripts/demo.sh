@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds gadgetrt and the bundled trace_open gadget (eBPF tracepoint + Go wasm enrichment,
 # packed as an OCI image), then runs it for SECONDS (default 5) printing real file-open events
-# as JSON lines. Needs root (eBPF). Extra arguments go to gadgetrt-run (e.g. -o columns).
+# like `ig run` (columns). Needs root (eBPF). Extra arguments go to gadgetrt-run (e.g. -o json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN="${1:-5}"; shift || true

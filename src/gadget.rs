@@ -57,10 +57,10 @@ impl GadgetSource {
                 Some(y) => parse_metadata(&y)?,
                 None => serde_yaml::Value::Null,
             };
-            if wasm.is_none() && ebpf.is_none() {
+            if wasm.is_none() && ebpf.is_none() && metadata.is_null() {
                 return err(
                     ErrorCode::NotFound,
-                    format!("{}: directory holds neither program.wasm nor program.bpf.o", path.display()),
+                    format!("{}: directory holds neither program.wasm nor program.bpf.o nor gadget.yaml", path.display()),
                 );
             }
             let name = metadata.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or(stem);

@@ -560,3 +560,48 @@ fn stop_with_events_in_flight_then_consume() {
     assert_eq!(g.stop().unwrap_err().code, ErrorCode::BadState);
     drop(g);
 }
+
+/// IG's trace_mount pattern: the eBPF layer's enum formatter creates `flags`/`op` before
+/// the wasm program's gadgetInit (so the lookups there succeed), but fills them in a
+/// subscription made at PreStart: a priority-0 subscriber from gadgetInit reads them empty
+/// (what `ig run trace_mount` prints: `"call":"mount(…, , …)"`), one from gadgetPreStart
+/// reads the text.
+#[test]
+fn enum_text_fields_exist_in_gadget_init_and_are_filled_at_ig_priority() {
+    require_root();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ebpf-gadgets").join("mountcall");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(bpf_obj("enum_flags"), dir.join("program.bpf.o")).unwrap();
+    std::fs::copy(common::rust_gadget("rust_mountcall"), dir.join("program.wasm")).unwrap();
+    let (rt, logs) = common::runtime();
+    let g = common::open(&rt, &dir);
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    let s = g.schema("mount").unwrap();
+    let flags = &s.fields[s.field_index("flags").unwrap()];
+    assert_eq!(flags.kind, kind::STRING);
+    assert!(!flags.hidden, "formatter output is visible");
+    assert!(s.fields[s.field_index("flags_raw").unwrap()].hidden, "enum input is hidden");
+    // Field order: struct fields, then enum outputs (eBPF layer), then the guest's fields.
+    let names: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["timestamp_raw", "pid", "flags_raw", "op_raw", "flags", "op", "call", "call_late", "timestamp"]);
+    g.set_param("pid", &std::process::id().to_string()).unwrap();
+    g.set_param("targ_flags", "3").unwrap();
+    g.set_param("targ_op", "1").unwrap();
+    let c = common::collect(&g, "mount", 10_000);
+    g.start().unwrap_or_else(|e| panic!("start: {e}\n{}", logs.dump()));
+    let _ = std::fs::File::open("/etc/hostname");
+    common::poll_until(&g, &c, 1, Duration::from_secs(10));
+    g.stop().unwrap();
+    let e = c.get(0);
+    let text = |n: &str| match common::value(&e, 0, n) {
+        Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+        v => panic!("{n}: {v:?}"),
+    };
+    assert_eq!(text("flags"), "MS_RDONLY|MS_NOSUID");
+    assert_eq!(text("op"), "UMOUNT");
+    assert_eq!(text("call"), "(\"\")", "the gadgetInit subscriber runs before the enum formatter");
+    assert_eq!(text("call_late"), "UMOUNT(\"MS_RDONLY|MS_NOSUID\")");
+    let json = e.to_json();
+    assert!(json.contains(r#""call":"(\"\")","call_late":"UMOUNT(\"MS_RDONLY|MS_NOSUID\")","flags":"MS_RDONLY|MS_NOSUID","flags_raw":3,"op":"UMOUNT","op_raw":1,"pid":"#), "{json}");
+}

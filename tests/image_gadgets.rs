@@ -79,13 +79,13 @@ fn runner_runs_a_packed_image_and_lists_params() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("param-key") && text.contains("wasm") && text.contains("(mandatory)"), "{text}");
-    let ok = Command::new(&run).args(["-p", "param-key=param-value", "--timeout", "0"]).arg(&tar).status().unwrap();
+    let ok = Command::new(&run).args(["-p", "param-key=param-value", "--timeout", "0.2"]).arg(&tar).status().unwrap();
     assert!(ok.success());
-    let bad = Command::new(&run).args(["-p", "param-key=other", "--timeout", "0"]).arg(&tar).output().unwrap();
+    let bad = Command::new(&run).args(["-p", "param-key=other", "--timeout", "0.2"]).arg(&tar).output().unwrap();
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.lines().last().unwrap_or("").starts_with("gadgetrt-run: error: starting"), "{err}");
-    let unknown = Command::new(&run).args(["-p", "nope=1", "--timeout", "0"]).arg(&tar).output().unwrap();
+    let unknown = Command::new(&run).args(["-p", "nope=1", "--timeout", "0.2"]).arg(&tar).output().unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown param"));
 }
@@ -146,4 +146,19 @@ fn broken_images_give_clear_errors() {
 fn sha256_hex(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(b))
+}
+
+/// `--timeout 0` runs until interrupted, like `ig run`: SIGINT stops it in order (exit 0).
+#[test]
+fn runner_timeout_zero_runs_until_interrupted() {
+    let dir = tmpdir("runner0");
+    let tar = pack_params(&dir);
+    let run = PathBuf::from(env!("CARGO_BIN_EXE_gadgetrt-run"));
+    let mut child = Command::new(&run).args(["-p", "param-key=param-value", "--timeout", "0"]).arg(&tar).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "still running after 1.5 s");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st:?}");
 }

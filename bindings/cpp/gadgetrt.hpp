@@ -21,6 +21,7 @@
 
 #include "gadgetrt.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -61,9 +62,10 @@ inline void check(grt_error *err) {
     throw e;
 }
 
-/// Calls f(buf, cap, &len) with a growing buffer (caller-buffer convention).
-template <typename F> std::string read_string(F &&f) {
-    std::string s(128, '\0');
+/// Calls f(buf, cap, &len) into `s`, reusing its capacity and growing it when needed
+/// (caller-buffer convention); `s` holds exactly the output afterwards.
+template <typename F> void read_into(std::string &s, F &&f) {
+    s.resize(std::max<size_t>(s.capacity(), 128));
     for (;;) {
         size_t len = 0;
         grt_error *err = f(&s[0], s.size(), &len);
@@ -72,10 +74,18 @@ template <typename F> std::string read_string(F &&f) {
             s.resize(len);
             continue;
         }
+        if (err != nullptr) s.clear();
         check(err);
         s.resize(len);
-        return s;
+        return;
     }
+}
+
+/// read_into a new string.
+template <typename F> std::string read_string(F &&f) {
+    std::string s;
+    read_into(s, std::forward<F>(f));
+    return s;
 }
 
 inline int32_t to_timeout(std::chrono::milliseconds t) {
@@ -179,6 +189,18 @@ using Stats = ::grt_gadget_stats;
 inline std::string_view version() noexcept { return grt_version(); }
 inline bool has_feature(std::string_view name) noexcept { return grt_has_feature(name.data(), name.size()) == 1; }
 
+/// `EventView::format` modes (`GRT_OUTPUT_*`), like `ig run -o <mode>`.
+enum class OutputMode : uint32_t {
+    Json = GRT_OUTPUT_JSON,             ///< compact JSON + newline
+    JsonPretty = GRT_OUTPUT_JSONPRETTY, ///< indented JSON + newline
+    Yaml = GRT_OUTPUT_YAML,             ///< one `---` document per record
+    Columns = GRT_OUTPUT_COLUMNS,       ///< one text row per record + newline (header: columns_header)
+};
+
+/// Subscription priority of `ig run`'s output: a callback subscribed at it sees packets after
+/// the formatters, filter (9000), sort (9500) and limiter (9600).
+inline constexpr int32_t priority_output = GRT_PRIORITY_OUTPUT;
+
 // ---------------------------------------------------------------------------------------------
 // EventView (borrowed; valid during the callback only)
 // ---------------------------------------------------------------------------------------------
@@ -267,9 +289,30 @@ public:
     std::string_view bytes(size_t field, size_t elem = 0) const { return str(field, elem); }
     std::string_view bytes(std::string_view field, size_t elem = 0) const { return str(field, elem); }
 
-    /// The event as one JSON object (array packets: an array of objects).
+    /// The event exactly as `ig run -o json` prints it (no newline): keys sorted, bytes as
+    /// lowercase hex, hidden fields included, array packets as one JSON array.
     std::string json() const {
         return detail::read_string([&](char *b, size_t c, size_t *n) { return grt_event_to_json(ev_, b, c, n); });
+    }
+    /// The event as `ig run -o <mode>` prints it. `fields` selects columns like `--fields`
+    /// ("f1,f2", "+f", "-f"; empty = the default columns) and only matters for Columns.
+    std::string format(OutputMode mode, std::string_view fields = {}) const {
+        std::string out;
+        format(mode, fields, out);
+        return out;
+    }
+    /// format() into `out`, reusing its capacity (allocation-free once it is large enough).
+    void format(OutputMode mode, std::string_view fields, std::string &out) const {
+        const char *fp = fields.empty() ? nullptr : fields.data(); // empty -> NULL, 0: defaults
+        detail::read_into(out, [&](char *b, size_t c, size_t *n) {
+            return grt_event_format(ev_, static_cast<uint32_t>(mode), fp, fields.size(), b, c, n);
+        });
+    }
+    /// The columns header line (no newline) for this event's data source and `fields`.
+    std::string columns_header(std::string_view fields = {}) const {
+        const char *fp = fields.empty() ? nullptr : fields.data();
+        return detail::read_string(
+            [&](char *b, size_t c, size_t *n) { return grt_event_columns_header(ev_, fp, fields.size(), b, c, n); });
     }
 
     const grt_event *get() const noexcept { return ev_; }
@@ -377,6 +420,15 @@ public:
     void set_param(std::string_view key, std::string_view value) const {
         detail::check(grt_gadget_set_param(g_, key.data(), key.size(), value.data(), value.size()));
     }
+    /// IG's `-F` rules (param "filter"): "field==value,field~regex,field>=n"; invalid rules make
+    /// start() throw GRT_ERR_PARAM. Use set_param("filter.<ds>", expr) for one data source.
+    void set_filter(std::string_view expr) const { set_param("filter", expr); }
+    /// IG's `--sort` (param "sort"): "f1,-f2", for array data sources.
+    void set_sort(std::string_view spec) const { set_param("sort", spec); }
+    /// IG's `--max-entries` (param "max-entries") for every array data source.
+    void set_max_entries(long long n) const { set_param("max-entries", std::to_string(n)); }
+    /// The string form, e.g. "ds:10,ds2:5".
+    void set_max_entries(std::string_view spec) const { set_param("max-entries", spec); }
     std::string param(std::string_view key) const {
         return detail::read_string(
             [&](char *b, size_t c, size_t *n) { return grt_gadget_get_param(g_, key.data(), key.size(), b, c, n); });

@@ -167,7 +167,7 @@ func TestDemoPollTypedGetters(t *testing.T) {
 	for i, r := range got {
 		n := uint64(i + 1)
 		want := fmt.Sprintf("hello from wasm #%d", n)
-		if r.seq != n || r.msg != want || r.json != fmt.Sprintf(`{"seq":%d,"message":%q}`, n, want) {
+		if r.seq != n || r.msg != want || r.json != fmt.Sprintf(`{"message":%q,"seq":%d}`, want, n) {
 			t.Fatalf("event %d = %+v", i, r)
 		}
 	}

@@ -401,16 +401,17 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// The `fields` argument: an empty selection (NULL or not) means the default columns.
 unsafe fn fields_arg<'a>(fields: *const c_char, fields_len: usize) -> crate::Result<Option<&'a str>> {
-    if fields.is_null() && fields_len == 0 {
+    if fields_len == 0 {
         return Ok(None);
     }
     unsafe { str_arg(fields, fields_len, "fields") }.map(Some)
 }
 
 /// Renders the event the way `ig run -o <mode>` prints it into `buf` (capacity `cap`, no
-/// NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; NULL with
-/// length 0 = the default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
+/// NUL added), `mode` being one of `GRT_OUTPUT_*`. `fields` (UTF-8, ptr+len; length 0 = the
+/// default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
 /// `-f`) and only matters for `GRT_OUTPUT_COLUMNS`. `out_len` receives the length (also on
 /// `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
 /// field. Thread-safe; `e` and `fields` are borrowed.

@@ -348,9 +348,9 @@ fn load_from_layout(layout: &Layout, reference: Option<&str>, arch: &str) -> Res
             )),
         }
     }
-    if img.ebpf.is_none() && img.wasm.is_none() {
+    if img.ebpf.is_none() && img.wasm.is_none() && img.metadata_yaml.is_none() {
         bail!(
-            "image {label} (manifest {}) contains neither an eBPF program nor a wasm module",
+            "image {label} (manifest {}) contains neither an eBPF program nor a wasm module nor gadget metadata",
             manifest_desc.digest
         );
     }

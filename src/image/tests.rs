@@ -601,12 +601,15 @@ fn other_architecture_only_is_rejected() {
 }
 
 #[test]
-fn image_without_programs_is_rejected_and_unknown_layers_skipped() {
+fn metadata_only_images_load_and_unknown_layers_are_skipped() {
+    // Operator-only gadgets (top_process, bpfstats) are images with metadata and no program:
+    // they load; whether something emits data is decided when the gadget opens.
     let h = Hand::new();
     let odd = desc("application/vnd.example.unknown", h.blob(b"whatever"));
     hand_image(&h, "amd64", yaml_config(&h, b"name: x\n"), vec![odd.clone()], "ghcr.io/x/y:latest");
-    let e = err_of(load_image_for_arch(h.path(), None, "amd64"));
-    assert!(e.contains("neither an eBPF program nor a wasm module"), "{e}");
+    let img = load_image_for_arch(h.path(), None, "amd64").unwrap();
+    assert!(img.ebpf.is_none() && img.wasm.is_none());
+    assert_eq!(img.metadata_yaml.as_deref(), Some(&b"name: x\n"[..]));
 
     let h = Hand::new();
     let odd = desc("application/vnd.example.unknown", h.blob(b"whatever"));

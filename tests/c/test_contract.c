@@ -195,6 +195,8 @@ static void test_null_arguments(const grt_runtime *rt) {
     ERR(GRT_ERR_NULL_PARAMETER, grt_event_get_f64_by_name(NULL, 0, S("seq"), &f64));
     ERR(GRT_ERR_NULL_PARAMETER, grt_event_get_bool(NULL, 0, 0, &bo));
     ERR(GRT_ERR_NULL_PARAMETER, grt_event_to_json(NULL, buf, sizeof buf, &n));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_format(NULL, GRT_OUTPUT_JSON, NULL, 0, buf, sizeof buf, &n));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_columns_header(NULL, NULL, 0, buf, sizeof buf, &n));
     grt_gadget_free(g);
 }
 
@@ -219,6 +221,15 @@ static int32_t null_event_args_cb(void *userdata, const grt_event *ev) {
     /* Insufficient size with out_len NULL: still an error, no crash. */
     char c2[2];
     ERR(GRT_ERR_INSUFFICIENT_SIZE, grt_event_to_json(ev, c2, sizeof c2, NULL));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_format(ev, GRT_OUTPUT_JSON, NULL, 0, NULL, 1000, &n));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_format(ev, GRT_OUTPUT_COLUMNS, NULL, 3, c2, sizeof c2, &n));
+    ERR(GRT_ERR_INVALID_UTF8, grt_event_format(ev, GRT_OUTPUT_COLUMNS, "\xc3\x28", 2, c2, sizeof c2, &n));
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_event_format(ev, 0, NULL, 0, c2, sizeof c2, &n));
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_event_format(ev, 12345, NULL, 0, c2, sizeof c2, &n));
+    ERR(GRT_ERR_INSUFFICIENT_SIZE, grt_event_format(ev, GRT_OUTPUT_YAML, NULL, 0, c2, sizeof c2, NULL));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_columns_header(ev, NULL, 0, NULL, 1000, &n));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_event_columns_header(ev, NULL, 3, c2, sizeof c2, &n));
+    ERR(GRT_ERR_INSUFFICIENT_SIZE, grt_event_columns_header(ev, NULL, 0, c2, sizeof c2, NULL));
     ERR(GRT_ERR_INVALID_UTF8, grt_event_field_index(ev, "\xc3\x28", 2, &n));
     return 0;
 }

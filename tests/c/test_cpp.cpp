@@ -1,6 +1,7 @@
 // Tests of the C++ wrapper (bindings/cpp/gadgetrt.hpp): exceptions never cross the C
 // boundary but are rethrown by poll(), bool callbacks stop dispatch, RAII frees everything
 // exactly once, typed getters, packets, errors with codes.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -75,7 +76,7 @@ int main(int argc, char **argv) {
             CHECK(ev.u64(ev.field_index("seq")) == s);
             CHECK(ev.str("message") == "hello from wasm #" + std::to_string(s));
             CHECK(ev.datasource() == "ticks");
-            if (s == 1) CHECK(ev.json() == R"({"seq":1,"message":"hello from wasm #1"})");
+            if (s == 1) CHECK(ev.json() == R"({"message":"hello from wasm #1","seq":1})"); // IG: keys sorted
             // errors inside a callback are ordinary exceptions (caught here)
             CHECK(error_code([&] { ev.boolean("seq"); }) == GRT_ERR_WRONG_KIND);
         });
@@ -161,6 +162,103 @@ int main(int argc, char **argv) {
         std::this_thread::sleep_for(100ms);
         CHECK(error_code([&] { g.poll(0ms); }) == GRT_ERR_BUSY);
         t.join();
+    }
+
+    // 5. format()/columns_header() and the operators (errno formatter, filter, sort,
+    //    max-entries) on embedder data sources of a minimal wasm gadget (no eBPF).
+    {
+        static const unsigned char mini[] = {
+            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7e, 0x03,
+            0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x1d, 0x02, 0x06, 'm',  'e',  'm',  'o',
+            'r',  'y',  0x02, 0x00, 0x10, 'g',  'a',  'd',  'g',  'e',  't',  'A',  'P',  'I',  'V',  'e',
+            'r',  's',  'i',  'o',  'n',  0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x01, 0x0b};
+        static_assert(gadgetrt::priority_output == 10000);
+        static_assert(static_cast<uint32_t>(gadgetrt::OutputMode::Columns) == 4);
+        auto pad = [](std::string s, size_t w) {
+            s.resize(std::max(s.size(), w), ' ');
+            return s;
+        };
+        {
+            gadgetrt::Gadget g = rt.open_bytes("fmt", mini, sizeof mini);
+            g.add_datasource("ev");
+            size_t comm = g.add_field("ev", "comm", gadgetrt::Kind::String);
+            size_t pid = g.add_field("ev", "pid", gadgetrt::Kind::Uint32);
+            size_t eraw = g.add_field("ev", "error_raw", gadgetrt::Kind::Uint32);
+            g.add_field_tag("ev", "error_raw", "type:gadget_errno");
+            size_t data = g.add_field("ev", "data", gadgetrt::Kind::Bytes);
+            g.init();
+            g.set_filter("pid==7");
+            CHECK(g.param("filter") == "pid==7");
+            int seen = 0;
+            std::string json, fjson, row, hdr, row_sel, hdr_sel, err, reused;
+            uint32_t bad_field = 0, bad_mode = 0;
+            g.subscribe("ev", gadgetrt::priority_output, [&](const gadgetrt::EventView &ev) {
+                seen++;
+                CHECK(ev.u64("pid") == 7);
+                err = std::string(ev.str("error"));
+                json = ev.json();
+                fjson = ev.format(gadgetrt::OutputMode::Json);
+                row = ev.format(gadgetrt::OutputMode::Columns);
+                hdr = ev.columns_header();
+                row_sel = ev.format(gadgetrt::OutputMode::Columns, "pid,error_raw");
+                hdr_sel = ev.columns_header("pid,error_raw");
+                reused.reserve(4096);
+                const void *before = reused.data();
+                ev.format(gadgetrt::OutputMode::Yaml, {}, reused);
+                CHECK(reused.data() == before); // capacity reused, no reallocation
+                CHECK(reused == "---\ncomm: cat\ndata: cafe\nerror: ENOENT\nerror_raw: 2\npid: 7\n");
+                bad_field = error_code([&] { ev.format(gadgetrt::OutputMode::Columns, "nope"); });
+                bad_mode = error_code([&] { ev.format(static_cast<gadgetrt::OutputMode>(99)); });
+            });
+            g.start();
+            for (uint32_t p : {5u, 7u, 9u}) {
+                gadgetrt::Packet pk = g.new_packet("ev");
+                pk.set_string(0, comm, "cat").set_u64(0, pid, p).set_u64(0, eraw, 2).set_bytes(0, data, "\xca\xfe", 2);
+                g.emit(std::move(pk));
+            }
+            while (g.poll(200ms) > 0) {}
+            CHECK(seen == 1);
+            CHECK(err == "ENOENT");
+            const std::string want = R"({"comm":"cat","data":"cafe","error":"ENOENT","error_raw":2,"pid":7})";
+            CHECK(json == want);
+            CHECK(fjson == want + "\n");
+            CHECK(hdr == pad("COMM", 16) + " " + pad("PID", 16) + " " + pad("ERROR", 12) + " " + pad("DATA", 16));
+            CHECK(row == pad("cat", 16) + " " + pad("7", 16) + " " + pad("ENOENT", 12) + " " + pad("<2 bytes>", 16) + "\n");
+            CHECK(hdr_sel == pad("PID", 16) + " " + pad("ERROR_RAW", 16));
+            CHECK(row_sel == pad("7", 16) + " " + pad("2", 16) + "\n");
+            CHECK(bad_field == GRT_ERR_INVALID_ARGUMENT);
+            CHECK(bad_mode == GRT_ERR_INVALID_ARGUMENT);
+        }
+        {
+            gadgetrt::Gadget g = rt.open_bytes("badfilter", mini, sizeof mini);
+            g.add_datasource("ev");
+            g.add_field("ev", "pid", gadgetrt::Kind::Uint32);
+            g.init();
+            g.set_filter("pid=>7");
+            CHECK(error_code([&] { g.start(); }) == GRT_ERR_PARAM);
+        }
+        {
+            gadgetrt::Gadget g = rt.open_bytes("sort", mini, sizeof mini);
+            g.add_datasource("top", gadgetrt::DataSourceType::Array);
+            size_t comm = g.add_field("top", "comm", gadgetrt::Kind::String);
+            size_t cpu = g.add_field("top", "cpu", gadgetrt::Kind::Uint32);
+            g.init();
+            g.set_sort("-cpu");
+            g.set_max_entries(3);
+            CHECK(g.param("max-entries") == "3");
+            std::string json;
+            g.subscribe("top", gadgetrt::priority_output, [&](const gadgetrt::EventView &ev) { json = ev.json(); });
+            g.start();
+            gadgetrt::Packet pk = g.new_packet("top");
+            const std::pair<const char *, uint32_t> rows[] = {{"a", 10}, {"b", 50}, {"c", 30}, {"d", 40}, {"e", 5}};
+            for (auto &r : rows) {
+                size_t el = pk.append();
+                pk.set_string(el, comm, r.first).set_u64(el, cpu, r.second);
+            }
+            g.emit(std::move(pk));
+            while (g.poll(200ms) > 0) {}
+            CHECK(json == R"([{"comm":"b","cpu":50},{"comm":"d","cpu":40},{"comm":"c","cpu":30}])");
+        }
     }
 
     if (failures) {

@@ -26,7 +26,7 @@ foreach(name "demo#1" "demo#2")
   foreach(line IN LISTS lines)
     string(FIND "${line}" "${name} " pos)
     if(pos EQUAL 0)
-      set(want "${name} {\"seq\":${expect},\"message\":\"hello from wasm #${expect}\"}")
+      set(want "${name} {\"message\":\"hello from wasm #${expect}\",\"seq\":${expect}}") # IG JSON: keys sorted
       if(NOT line STREQUAL want)
         message(FATAL_ERROR "line '${line}', expected '${want}'")
       endif()

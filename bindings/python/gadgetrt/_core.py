@@ -99,6 +99,19 @@ class LogLevel(IntEnum):
     TRACE = 5
 
 
+#: ``grt_event_format`` modes (``GRT_OUTPUT_*``), like ``ig run -o <mode>``.
+OUTPUT_JSON = 1
+OUTPUT_JSONPRETTY = 2
+OUTPUT_YAML = 3
+OUTPUT_COLUMNS = 4
+
+_OUTPUT_NAMES = {"json": OUTPUT_JSON, "jsonpretty": OUTPUT_JSONPRETTY, "yaml": OUTPUT_YAML, "columns": OUTPUT_COLUMNS}
+
+#: Subscription priority of ``ig run``'s output (``GRT_PRIORITY_OUTPUT``): a callback
+#: subscribed at it sees packets after the formatters, filter (9000), sort (9500) and
+#: limiter (9600).
+PRIORITY_OUTPUT = 10000
+
 _SIGNED = {Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64}
 _UNSIGNED = {Kind.UINT8, Kind.UINT16, Kind.UINT32, Kind.UINT64}
 _FLOAT = {Kind.FLOAT32, Kind.FLOAT64}
@@ -491,9 +504,35 @@ class Event:
         return [self.to_dict(i) for i in range(len(self))]
 
     def json(self) -> str:
-        """The library's JSON rendering (dotted names nested, bytes as base64)."""
+        """The event exactly as ``ig run -o json`` prints it (without the newline): dotted
+        names nested, keys sorted, bytes as lowercase hex, hidden fields included, array
+        events as one JSON array."""
         p = self._p()
         return _read_buffer(lambda b, c, n: lib.grt_event_to_json(p, b, c, n), 1024).decode("utf-8")
+
+    def format(self, mode: "int | str", fields: Optional[str] = None) -> str:
+        """The event as ``ig run -o <mode>`` prints it. ``mode`` is one of ``OUTPUT_JSON``,
+        ``OUTPUT_JSONPRETTY``, ``OUTPUT_YAML``, ``OUTPUT_COLUMNS`` (or ``"json"``, ...).
+        ``fields`` selects columns like ``--fields`` (``"f1,f2"``, ``"+f"``, ``"-f"``;
+        ``None``/``""`` = the default columns) and only matters for columns. Unknown
+        modes or fields raise ``InvalidArgumentError``."""
+        if isinstance(mode, str):
+            try:
+                mode = _OUTPUT_NAMES[mode]
+            except KeyError:
+                raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, f"unknown output mode {mode!r}") from None
+        p = self._p()
+        f = _enc(fields) or None  # "" -> NULL, 0: the default columns
+        flen = len(f) if f else 0
+        return _read_buffer(lambda b, c, n: lib.grt_event_format(p, mode, f, flen, b, c, n), 1024).decode("utf-8")
+
+    def columns_header(self, fields: Optional[str] = None) -> str:
+        """The columns header line (no newline) for this event's data source and ``fields``
+        (as in :meth:`format`)."""
+        p = self._p()
+        f = _enc(fields) or None
+        flen = len(f) if f else 0
+        return _read_buffer(lambda b, c, n: lib.grt_event_columns_header(p, f, flen, b, c, n), 256).decode("utf-8")
 
     def snapshot(self) -> "EventSnapshot":
         """A copy that outlives the callback."""
@@ -774,6 +813,21 @@ class Gadget(_Managed):
         k, v = _enc(key), _enc(value)
         with self._use() as p:
             _check(lib.grt_gadget_set_param(p, k, len(k), v, len(v)))
+
+    def set_filter(self, expr: str) -> None:
+        """IG's ``-F`` rules (param ``filter``): ``field==value,field~regex,field>=n``, ...
+        Use ``set_param("filter.<ds>", expr)`` for one data source. Invalid rules make
+        :meth:`start` raise ``ParamError``."""
+        self.set_param("filter", expr)
+
+    def set_sort(self, spec: str) -> None:
+        """IG's ``--sort`` (param ``sort``): ``"f1,-f2"``, for array data sources."""
+        self.set_param("sort", spec)
+
+    def set_max_entries(self, n: "int | str") -> None:
+        """IG's ``--max-entries`` (param ``max-entries``): an int for every array data
+        source, or the string form ``"ds:10,ds2:5"``."""
+        self.set_param("max-entries", str(n))
 
     def get_param(self, key: str) -> str:
         k = _enc(key)

@@ -187,6 +187,9 @@ def test_constants_match_header():
         assert consts[f"GRT_LOG_{l.name}"] == l.value
     assert consts["GRT_DS_SINGLE"] == gadgetrt.DataSourceType.SINGLE
     assert consts["GRT_DS_ARRAY"] == gadgetrt.DataSourceType.ARRAY
+    for name in ("JSON", "JSONPRETTY", "YAML", "COLUMNS"):
+        assert consts[f"GRT_OUTPUT_{name}"] == getattr(gadgetrt, f"OUTPUT_{name}")
+    assert consts["GRT_PRIORITY_OUTPUT"] == gadgetrt.PRIORITY_OUTPUT
     codes = {v for k, v in consts.items() if k.startswith("GRT_ERR_")}
     assert codes == {e.value for e in ErrorCode}, "a GRT_ERR_ code has no ErrorCode member"
     assert set(gadgetrt.errors.ERRORS_BY_CODE) == codes
