@@ -68,7 +68,8 @@ pub struct Params {
 
 /// The short key of a built-in operator param (IG's flag names, with or without the
 /// `operator.<op>.` prefix of IG's API): `filter`, `filter.<ds>`, `filter-expr`,
-/// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`.
+/// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`, … and `host` (IG's LocalManager flag:
+/// without a container selection every event is shown, which is what gadgetrt does).
 pub fn operator_key(key: &str) -> Option<String> {
     let k = [
         "operator.filter.",
@@ -78,6 +79,7 @@ pub fn operator_key(key: &str) -> Option<String> {
         "operator.ebpf.",
         "operator.ustack.",
         "operator.otel-metrics.",
+        "operator.LocalManager.",
     ]
         .iter()
         .find_map(|p| key.strip_prefix(p))
@@ -86,7 +88,7 @@ pub fn operator_key(key: &str) -> Option<String> {
     match base {
         "filter" | "filter-expr" => Some(k.to_string()),
         "sort" | "max-entries" | "fields" | "statistics-interval" | "gadgets-only" | "symbolizers"
-        | "otel-metrics-print-interval"
+        | "otel-metrics-print-interval" | "host"
             if !k.contains('.') =>
         {
             Some(k.to_string())

@@ -11,10 +11,12 @@
 pub mod bpfstats;
 pub mod cgroup;
 pub mod collector;
+pub mod containers;
 pub mod filter;
 pub mod formatters;
 pub mod histogram;
 pub mod limiter;
+pub mod localmanager;
 pub mod metrics;
 pub mod process;
 pub mod sort;
@@ -252,7 +254,14 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
     let logger = st.logger.clone();
     let gadget = st.gadget.clone();
     let mut planned: Vec<(String, i32, Op)> = Vec::new();
-    // IG instantiates operator by operator: formatters for every data source, then names.
+    // IG instantiates operator by operator: LocalManager (-1) fields, formatters for every
+    // data source, then names.
+    for (i, name) in &names {
+        let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));
+        let schema = std::sync::Arc::make_mut(&mut st.dss[*i].schema);
+        let mut ed = SchemaEdit { schema, config: ds_cfg };
+        localmanager::instantiate(&mut ed).map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?;
+    }
     for (i, name) in &names {
         let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));
         let schema = std::sync::Arc::make_mut(&mut st.dss[*i].schema);
