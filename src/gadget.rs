@@ -638,6 +638,15 @@ impl GadgetInner {
         Ok(st.dss[i].schema.clone())
     }
 
+    /// The current schema of a data source, referenced or not (the eBPF side still feeds an
+    /// unreferenced data source whose packets operators consume, e.g. printed histograms).
+    pub(crate) fn schema_any(&self, ds: &str) -> Result<SchemaRef> {
+        let core = self.lock();
+        let st = core.store.data();
+        let i = st.ds_by_name.get(ds).copied().ok_or_else(|| not_found_ds(ds))?;
+        Ok(st.dss[i].schema.clone())
+    }
+
     /// Schemas of every referenced data source, in creation order.
     pub fn datasources(&self) -> Vec<SchemaRef> {
         let core = self.lock();

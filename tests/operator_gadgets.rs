@@ -178,3 +178,57 @@ fn bpfstats_lists_programs_with_run_time() {
         assert!(d.ends_with("ns") || d.ends_with("µs") || d.ends_with("ms") || d.ends_with('s'), "{d}");
     }
 }
+
+#[path = "common/ebpf.rs"]
+mod ebpf_common;
+
+/// IG's otel-metrics printing (profile_blockio's path): the map-iterator data source is
+/// replaced by `hist-rendered`, whose `text` is the cumulative histogram as IG renders it.
+#[test]
+fn histograms_are_rendered_like_ig() {
+    ebpf_common::require_root();
+    let dir = gadget_dir(
+        "histogram",
+        "name: histogram (test)\ndatasources:\n  hist:\n    annotations:\n      metrics.print: \"true\"\n      fetch-interval: 100ms\n    fields:\n      latency:\n        annotations:\n          metrics.unit: µs\n",
+    );
+    std::fs::copy(ebpf_common::bpf_obj("histogram"), dir.join("program.bpf.o")).unwrap();
+    let (rt, logs) = common::runtime();
+    let g = Gadget::open(&rt, GadgetSource::from_path(&dir, None).unwrap()).unwrap();
+    g.init().unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    let names: Vec<String> = g.datasources().iter().map(|s| s.name.clone()).collect();
+    assert_eq!(names, ["hist-rendered"], "the printed data source is unreferenced");
+    let s = g.schema("hist-rendered").unwrap();
+    assert_eq!(s.annotations.get("cli.default-output-mode").map(String::as_str), Some("histogram"));
+    // SAFETY: gettid has no preconditions. Only this thread's opens count.
+    g.set_param("tid", &unsafe { libc::gettid() }.to_string()).unwrap();
+    g.set_param("targ_slot", "5").unwrap();
+    g.set_param("otel-metrics-print-interval", "150ms").unwrap();
+    let c = common::collect(&g, "hist-rendered", 10_000);
+    g.start().unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    for _ in 0..4 {
+        let _ = std::fs::File::open("/etc/hostname");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        g.poll(Some(Duration::from_millis(50))).unwrap();
+        if c.len() > 0 {
+            text = str_of(common::value(&c.get(c.len() - 1), 0, "text"));
+            if text.contains(": 4 ") {
+                break;
+            }
+        }
+    }
+    g.stop().unwrap();
+    let mut want = String::from("latency\n        µs               : count    distribution\n");
+    let mut lo = 0u64;
+    for i in 0..27u32 {
+        let hi = 1u64 << i;
+        let n = if i == 5 { 4 } else { 0 };
+        let stars = if n > 0 { "*".repeat(40) } else { String::new() };
+        want.push_str(&format!("{lo:>10} -> {hi:<10} : {n:<8} |{stars:<40}|\n"));
+        lo = hi;
+    }
+    want.push('\n');
+    assert_eq!(text, want, "{}", logs.dump());
+}

@@ -607,7 +607,7 @@ fn reader_loop(
                 let out = loaded.lock().unwrap_or_else(|e| e.into_inner()).run_iter(name);
                 match out {
                     Ok(bytes) if *size > 0 => {
-                        let schema = match g.schema(name) {
+                        let schema = match g.schema_any(name) {
                             Ok(s) => s,
                             Err(_) => continue,
                         };
@@ -631,7 +631,7 @@ fn reader_loop(
             if (*count == 0 || *runs < *count) && now >= *at {
                 *runs += 1;
                 *at = now + (*iv).max(Duration::from_millis(1));
-                let Ok(schema) = g.schema(name) else { continue };
+                let Ok(schema) = g.schema_any(name) else { continue };
                 let mut recs: Vec<Record> = Vec::new();
                 let r = map.drain(100, |k, v| {
                     let mut rec = schema.new_record();
