@@ -16,7 +16,6 @@ pub mod filter;
 pub mod formatters;
 pub mod histogram;
 pub mod limiter;
-pub mod localmanager;
 pub mod metrics;
 pub mod process;
 pub mod sort;
@@ -259,8 +258,8 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
     for (i, name) in &names {
         let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));
         let schema = std::sync::Arc::make_mut(&mut st.dss[*i].schema);
-        let mut ed = SchemaEdit { schema, config: ds_cfg };
-        localmanager::instantiate(&mut ed).map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?;
+        containers::instantiate(&mut SchemaEdit { schema, config: ds_cfg })
+            .map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?;
     }
     for (i, name) in &names {
         let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));

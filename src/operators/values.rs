@@ -1246,53 +1246,8 @@ pub fn go_json_float(v: f64, bits: u32, out: &mut String) {
             !(1e-6..1e21).contains(&abs)
         };
     }
-    let mut sb = StackBuf::new();
-    let r = if bits == 32 {
-        write!(sb, "{:e}", v as f32)
-    } else {
-        write!(sb, "{:e}", v)
-    };
-    if r.is_err() {
-        return;
-    }
-    // Parse "[-]d[.ddd]e[-]x".
-    let s = sb.as_bytes();
-    let (neg, s) = if s.first() == Some(&b'-') {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
-    let epos = s.iter().position(|&b| b == b'e').unwrap_or(s.len());
     let mut digits = [0u8; 24];
-    let mut nd = 0;
-    for &b in &s[..epos] {
-        if b.is_ascii_digit() {
-            digits[nd] = b;
-            nd += 1;
-        }
-    }
-    let mut exp: i32 = std::str::from_utf8(&s[(epos + 1).min(s.len())..])
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .unwrap_or(0);
-    if abs != 0.0 {
-        let ((m, e2), mant_bits) = if bits == 32 {
-            (decompose32(v as f32), 23)
-        } else {
-            (decompose64(v), 52)
-        };
-        // Normal powers of two take Dragonbox's "shorter interval" path, which
-        // rounds ties up (as Rust does) except at binary exponent -77.
-        let normal = if bits == 32 {
-            (v as f32).is_normal()
-        } else {
-            v.is_normal()
-        };
-        let power_of_two = m == 1 && normal;
-        if !power_of_two || e2 - mant_bits == -77 {
-            shortest_tie_to_even(&mut digits, &mut nd, &mut exp, m, e2);
-        }
-    }
+    let Some((neg, nd, exp)) = go_shortest_digits(v, bits, &mut digits) else { return };
     let digits = &digits[..nd];
     if neg {
         out.push('-');
@@ -1343,6 +1298,61 @@ pub fn go_json_float(v: f64, bits: u32, out: &mut String) {
             }
         }
     }
+}
+
+/// The shortest decimal digits that round-trip `v` (finite) at `bits` (32 or 64) precision,
+/// exactly as Go's `strconv` picks them (ties to the even digit, as Go 1.26's Dragonbox):
+/// `(negative, digit count, exp)` with `v = ±d.ddd × 10^exp` and the ASCII digits in
+/// `digits[..count]` (zero is the single digit `0`). `None` only if formatting failed.
+pub fn go_shortest_digits(v: f64, bits: u32, digits: &mut [u8; 24]) -> Option<(bool, usize, i32)> {
+    let abs = v.abs();
+    let mut sb = StackBuf::new();
+    let r = if bits == 32 {
+        write!(sb, "{:e}", v as f32)
+    } else {
+        write!(sb, "{:e}", v)
+    };
+    if r.is_err() {
+        return None;
+    }
+    // Parse "[-]d[.ddd]e[-]x".
+    let s = sb.as_bytes();
+    let (neg, s) = if s.first() == Some(&b'-') {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
+    let epos = s.iter().position(|&b| b == b'e').unwrap_or(s.len());
+    let mut nd = 0;
+    for &b in &s[..epos] {
+        if b.is_ascii_digit() {
+            digits[nd] = b;
+            nd += 1;
+        }
+    }
+    let mut exp: i32 = std::str::from_utf8(&s[(epos + 1).min(s.len())..])
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if abs != 0.0 {
+        let ((m, e2), mant_bits) = if bits == 32 {
+            (decompose32(v as f32), 23)
+        } else {
+            (decompose64(v), 52)
+        };
+        // Normal powers of two take Dragonbox's "shorter interval" path, which
+        // rounds ties up (as Rust does) except at binary exponent -77.
+        let normal = if bits == 32 {
+            (v as f32).is_normal()
+        } else {
+            v.is_normal()
+        };
+        let power_of_two = m == 1 && normal;
+        if !power_of_two || e2 - mant_bits == -77 {
+            shortest_tie_to_even(digits, &mut nd, &mut exp, m, e2);
+        }
+    }
+    Some((neg, nd, exp))
 }
 
 /// `|v| = m · 2^e2` with `m` odd (v finite, non-zero).

@@ -57,49 +57,19 @@ impl std::fmt::Write for StackBuf {
 /// (negative, digits without leading zeros, decimal point position `dp` such that the value
 /// is `0.d1d2… × 10^dp`). Zero yields no digits and dp 0, like Go's `decimal`.
 fn shortest_digits(v: f64, bits: u32, digits: &mut [u8; 32]) -> (bool, usize, i32) {
-    use std::fmt::Write;
-    let mut sb = StackBuf::new();
-    if bits == 32 {
-        let _ = write!(sb, "{:e}", v as f32);
-    } else {
-        let _ = write!(sb, "{:e}", v);
-    }
-    let s = sb.as_bytes();
-    let mut i = 0;
-    let neg = s.first() == Some(&b'-');
-    if neg {
-        i = 1;
-    }
-    let mut nd = 0;
-    while i < s.len() && s[i] != b'e' {
-        if s[i].is_ascii_digit() && nd < digits.len() {
-            digits[nd] = s[i];
-            nd += 1;
-        }
-        i += 1;
-    }
-    // exponent
-    let mut exp: i32 = 0;
-    let mut eneg = false;
-    i += 1;
-    if i < s.len() && s[i] == b'-' {
-        eneg = true;
-        i += 1;
-    }
-    while i < s.len() {
-        exp = exp * 10 + (s[i] - b'0') as i32;
-        i += 1;
-    }
-    if eneg {
-        exp = -exp;
-    }
-    // strip trailing zeros (Rust prints "1e21", "1.5e0"; zero is "0e0")
-    while nd > 0 && digits[nd - 1] == b'0' {
+    // Go's digits, ties included (operators::values holds the one implementation).
+    let mut d = [0u8; 24];
+    let Some((neg, mut nd, exp)) = crate::operators::values::go_shortest_digits(v, bits, &mut d) else {
+        return (false, 0, 0);
+    };
+    // strip trailing zeros (zero is the single digit "0")
+    while nd > 0 && d[nd - 1] == b'0' {
         nd -= 1;
     }
     if nd == 0 {
         return (neg, 0, 0);
     }
+    digits[..nd].copy_from_slice(&d[..nd]);
     (neg, nd, exp + 1)
 }
 
