@@ -631,7 +631,8 @@ struct grt_error *grt_event_to_json(const struct grt_event *e,
  * default columns) selects columns like `ig run --fields` (`f1,f2`, `+f`,
  * `-f`) and only matters for `GRT_OUTPUT_COLUMNS`. `out_len` receives the length (also on
  * `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
- * field. Thread-safe; `e` and `fields` are borrowed.
+ * field, and for YAML records IG cannot serialize (control characters; IG leaves them out
+ * with a warning; nothing is written then). Thread-safe; `e` and `fields` are borrowed.
  */
 struct grt_error *grt_event_format(const struct grt_event *e,
                                    uint32_t mode,

@@ -107,7 +107,9 @@ impl Event {
 
     /// Appends the event in an output mode as `ig run` prints it (`json`, `jsonpretty` and
     /// `yaml` with their trailing newline; `columns`: one row per record, each ending in a
-    /// newline, with `fields` selecting columns like `--fields`).
+    /// newline, with `fields` selecting columns like `--fields`). YAML elements that IG cannot
+    /// serialize (control characters) are left out and reported as an error after the others
+    /// were appended.
     pub fn write_format(&self, mode: &crate::output::OutputMode, fields: Option<&str>, out: &mut Vec<u8>) -> crate::Result<()> {
         use crate::output::OutputMode;
         match mode {
@@ -122,7 +124,13 @@ impl Event {
             }
             OutputMode::Yaml => {
                 let plan = self.schema.cache.get_or_init("", || crate::output::json::JsonPlan::new(&self.schema));
-                crate::output::yaml::YamlWriter::new().write_packet(&plan, &self.schema, &self.data, out);
+                let mut w = crate::output::yaml::YamlWriter::new();
+                if w.write_packet(&plan, &self.schema, &self.data, out) > 0 {
+                    // Like IG, the elements go-yaml cannot take are left out (the others are
+                    // in `out`) and the caller hears why.
+                    let why = w.last_error.unwrap_or("serializing yaml");
+                    return Err(crate::Error::new(crate::ErrorCode::InvalidArgument, why));
+                }
             }
             OutputMode::Columns => {
                 let plan = self.columns_plan(fields)?;

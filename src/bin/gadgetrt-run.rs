@@ -319,7 +319,9 @@ fn run(args: Args) -> Result<(), String> {
                             let _ = ev.write_format(&mode, None, &mut buf);
                         }
                         _ => {
-                            let _ = ev.write_format(&mode, None, &mut buf);
+                            if let Err(e) = ev.write_format(&mode, None, &mut buf) {
+                                eprintln!("warn: error processing event: emitting data: {}", e.message);
+                            }
                         }
                     }
                     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());

@@ -1138,10 +1138,13 @@ pub fn json_to_yaml(json: &[u8], out: &mut Vec<u8>) -> Result<(), YamlError> {
 }
 
 /// Renders packets like `ig run -o yaml`: for every element `---\n` + its YAML. Elements
-/// go-yaml cannot read print nothing (IG logs an error for them); their count is returned.
+/// go-yaml cannot read print nothing (IG logs an error for them); their count is returned
+/// and the reason of the last one kept in [`YamlWriter::last_error`].
 #[derive(Default)]
 pub struct YamlWriter {
     json: Vec<u8>,
+    /// Why the last skipped element was skipped, as IG words it.
+    pub last_error: Option<&'static str>,
 }
 
 impl YamlWriter {
@@ -1164,6 +1167,12 @@ impl YamlWriter {
             if json_to_yaml(&self.json, out).is_err() {
                 out.truncate(mark);
                 skipped += 1;
+                let control = std::str::from_utf8(&self.json).map(|t| !t.chars().all(reader_allows)).unwrap_or(false);
+                self.last_error = Some(if control {
+                    "serializing yaml: yaml: control characters are not allowed"
+                } else {
+                    "serializing yaml: error converting JSON to YAML"
+                });
             }
         }
         skipped

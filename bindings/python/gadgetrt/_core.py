@@ -496,8 +496,13 @@ class Event:
     # -- whole-event views ---------------------------------------------------------------
 
     def to_dict(self, elem: int = 0) -> dict[str, Any]:
-        """Record ``elem`` as ``{field name: value}`` (flat, dotted names kept)."""
-        return {self.field_name(i): self.get(i, elem) for i in range(self.field_count)}
+        """Record ``elem`` as ``{field name: value}`` (flat, dotted names kept). Container
+        fields without a value of their own (kind ``INVALID``, e.g. ``k8s``) are left out."""
+        return {
+            self.field_name(i): self.get(i, elem)
+            for i in range(self.field_count)
+            if self.field_kind(i) != Kind.INVALID
+        }
 
     def records(self) -> list[dict[str, Any]]:
         """Every record (one for single events)."""
