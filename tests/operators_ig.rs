@@ -536,6 +536,7 @@ macro_rules! ig_cases {
         $(
             #[test]
             fn $name() {
+                #[allow(unused_mut)]
                 let mut c = case(stringify!($name), &[$($arg),*], $trig);
                 $(c.rc = $rc;)?
                 check(&c, $fmt);

@@ -46,4 +46,27 @@ for src in "$SRC"/*.bpf.c; do
 	"$STRIP" -g "$obj.tmp"
 	mv "$obj.tmp" "$obj"
 done
+# Test gadgets written against IG's header names (<gadget/buffer.h>, ...):
+# built with gadgetrt's own stand-ins in include/gadget/.
+GADGETS="$SRC/../gadgets"
+for name in fmtprobe; do
+	src="$GADGETS/$name/program.bpf.c"
+	obj="$OUT/$name.bpf.o"
+	newest="$(ls -t "$src" "$SRC"/include/gadget/*.h | head -n1)"
+	if [ -f "$obj" ] && [ "$obj" -nt "$newest" ]; then
+		continue
+	fi
+	"$CLANG" -target bpf -Wall -g -O2 -D__TARGET_ARCH_"$ARCH" "${INCS[@]}" \
+		-I"$SRC/include" -c "$src" -o "$obj.tmp"
+	"$STRIP" -g "$obj.tmp"
+	mv "$obj.tmp" "$obj"
+done
 echo "build.sh: objects in $OUT"
+# ustack.bpf.c also includes include/gadget/user_stack_map.h (not covered by
+# the first loop's up-to-date check): rebuild it when the header is newer.
+if [ "$SRC/include/gadget/user_stack_map.h" -nt "$OUT/ustack.bpf.o" ]; then
+	"$CLANG" -target bpf -Wall -g -O2 -D__TARGET_ARCH_"$ARCH" "${INCS[@]}" \
+		-c "$SRC/ustack.bpf.c" -o "$OUT/ustack.bpf.o.tmp"
+	"$STRIP" -g "$OUT/ustack.bpf.o.tmp"
+	mv "$OUT/ustack.bpf.o.tmp" "$OUT/ustack.bpf.o"
+fi
