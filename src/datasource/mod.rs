@@ -201,6 +201,9 @@ pub struct Schema {
 /// nothing stale survives a change.
 #[derive(Default)]
 pub struct SchemaCache {
+    /// The first value cached under the empty key (the JSON plan, used per event): read
+    /// without a lock.
+    fast: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
     entries: Mutex<Vec<(std::any::TypeId, String, Arc<dyn std::any::Any + Send + Sync>)>>,
 }
 
@@ -220,6 +223,11 @@ impl SchemaCache {
     /// The cached value of type `T` for `key`, built by `make` on first use. `make` runs
     /// without the cache's lock held.
     pub fn get_or_init<T: Send + Sync + 'static>(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        if key.is_empty() {
+            if let Some(v) = self.fast.get().and_then(|a| a.clone().downcast::<T>().ok()) {
+                return v;
+            }
+        }
         let tid = std::any::TypeId::of::<T>();
         let find = |v: &Vec<(std::any::TypeId, String, Arc<dyn std::any::Any + Send + Sync>)>| {
             v.iter().find(|(t, k, _)| *t == tid && k == key).and_then(|(_, _, a)| a.clone().downcast::<T>().ok())
@@ -236,6 +244,9 @@ impl SchemaCache {
             entries.remove(0);
         }
         entries.push((tid, key.to_string(), made.clone()));
+        if key.is_empty() {
+            let _ = self.fast.set(made.clone());
+        }
         made
     }
 }

@@ -41,6 +41,9 @@ pub struct Ustack {
     stacks: Vec<StackFields>,
     resolver: Option<UserStackResolver>,
     maps: SharedMaps,
+    /// `ig_ustack` and `ig_build_id`, looked up in `maps` on first use.
+    ustack_map: Option<std::sync::Arc<RawMap>>,
+    build_id_map: Option<std::sync::Arc<RawMap>>,
     warnings: Vec<String>,
 }
 
@@ -65,12 +68,18 @@ fn text(schema: &Schema, rec: &Record, f: Option<usize>) -> String {
 impl RecordOp for Ustack {
     fn apply(&mut self, cx: &OpCtx, schema: &Schema, rec: &mut Record) -> OpResult {
         let Some(resolver) = self.resolver.as_mut() else { return Ok(()) };
-        let (ustack, build_id) = {
-            let maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
-            let get = |n: &str| maps.iter().find(|(m, _)| m == n).map(|(_, m)| m.clone());
-            (get("ig_ustack"), get("ig_build_id"))
-        };
         for s in &self.stacks {
+            // Stacks off (the common case): nothing to do, no lock taken.
+            if num(rec, s.members[8]) == 0 {
+                continue;
+            }
+            if self.ustack_map.is_none() {
+                let maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+                let get = |n: &str| maps.iter().find(|(m, _)| m == n).map(|(_, m)| m.clone());
+                self.ustack_map = get("ig_ustack");
+                self.build_id_map = get("ig_build_id");
+            }
+            let (ustack, build_id) = (&self.ustack_map, &self.build_id_map);
             let m = |i: usize| num(rec, s.members[i]);
             let st = UserStack {
                 tgid_level0: m(0) as u32,
@@ -87,9 +96,6 @@ impl RecordOp for Ustack {
                 base_addr_hash: m(11) as u32,
                 boot_timestamp: s.boot_timestamp.map(|l| num(rec, l)),
             };
-            if st.inode == 0 {
-                continue;
-            }
             let Some(map) = &ustack else {
                 cx.warn("user stack map is missing");
                 continue;
@@ -156,5 +162,5 @@ pub fn instantiate(ed: &mut SchemaEdit, maps: SharedMaps, symbolizers: &str, war
         return Ok(None);
     }
     let resolver = UserStackResolver::new(Symbolizers::parse(symbolizers)?)?;
-    Ok(Some(Ustack { stacks, resolver: Some(resolver), maps, warnings: Vec::new() }))
+    Ok(Some(Ustack { stacks, resolver: Some(resolver), maps, ustack_map: None, build_id_map: None, warnings: Vec::new() }))
 }
