@@ -471,6 +471,14 @@ uint32_t grt_error_code(const struct grt_error *err);
 const char *grt_error_message(const struct grt_error *err);
 
 /**
+ * The name of an error code without its `GRT_ERR_` prefix, e.g. `"NOT_FOUND"` for
+ * `GRT_ERR_NOT_FOUND`; `"OK"` for 0 (what `grt_error_code(NULL)` returns) and `"UNKNOWN"` for
+ * any other value. Never NULL: a static, NUL-terminated ASCII string (do not free).
+ * Thread-safe.
+ */
+const char *grt_error_code_name(uint32_t code);
+
+/**
  * Frees an error. NULL is a no-op; freeing twice is undefined behaviour.
  */
 void grt_error_free(struct grt_error *err);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing gadgetrt needs on a fresh Debian machine (idempotent):
 # clang/llvm 19 + libbpf + bpftool for the eBPF test programs, cmake/ninja for the C/C++ tests,
-# the wasm32-wasip1 Rust target, cbindgen, pytest; mounts tracefs when missing (root only).
+# the wasm32-wasip1 Rust target, cbindgen, python3-venv (test.sh installs pytest into a venv:
+# Debian's own Python refuses system-wide pip installs); mounts tracefs when missing (root only).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
-for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config; do
+for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config python3-venv; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -18,7 +19,6 @@ rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add was
 if ! command -v cbindgen >/dev/null 2>&1 || ! cbindgen --version | grep -q "0.29.4"; then
   cargo install cbindgen --version 0.29.4 --locked --quiet
 fi
-python3 -c "import pytest" 2>/dev/null || python3 -m pip install --quiet pytest
 command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
 if [ "$(id -u)" -eq 0 ] && [ ! -d /sys/kernel/tracing/events ]; then
   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || echo "setup: could not mount tracefs" >&2

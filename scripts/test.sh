@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every gadgetrt test: Rust unit + integration tests (real wasm guests, real eBPF as
 # root), header drift and exported-symbol checks, C/C++ tests through CMake + ctest, the Go
-# binding (go test -race) and the Python binding (pytest). Installs what it needs first.
+# binding (go test -race) and the Python binding (pytest), and the packages as users get them:
+# `cmake --install` + pkg-config consumers (ctest), the Go module vendored outside the repo,
+# the Python wheel in a fresh venv (tests/packaging). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,6 +21,8 @@ step "header drift (include/gadgetrt.h vs cbindgen)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cbindgen --quiet --config cbindgen.toml --output "$tmp/gadgetrt.h" src/ffi/mod.rs
 diff -u include/gadgetrt.h "$tmp/gadgetrt.h"
+# The Go module carries its own copy (a vendored/downloaded module has no ../../include).
+diff -u include/gadgetrt.h bindings/go/gadgetrt.h || { echo "bindings/go/gadgetrt.h is stale: cp include/gadgetrt.h bindings/go/"; exit 1; }
 echo "header up to date"
 
 step "exported symbols are grt_* only"
@@ -37,7 +41,8 @@ step "cargo test --release"
 cargo test --release
 
 if [ -f CMakeLists.txt ]; then
-  step "C/C++ tests (cmake + ctest)"
+  step "C/C++ tests (cmake + ctest; consumers: add_subdirectory, find_package, pkg-config + the README's C example)"
+  bash examples/gadgets/trace_open/build.sh >/dev/null   # the README example runs this image
   cmake -S . -B "$ROOT/build/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$ROOT/build/cmake"
   ctest --test-dir "$ROOT/build/cmake" --output-on-failure
@@ -46,11 +51,18 @@ fi
 if [ -f bindings/go/go.mod ]; then
   step "Go binding (go test -race)"
   (cd bindings/go && CGO_LDFLAGS="-L$LIBDIR -Wl,-rpath,$LIBDIR" go test -race -count=1 ./...)
+  step "Go module outside the repository, from a vendored copy"
+  bash tests/packaging/go_vendored.sh "$LIBDIR" "$ROOT/tests/gadgets/out/go/demo.wasm"
 fi
 
 if [ -f bindings/python/pyproject.toml ]; then
-  step "Python binding (pytest)"
-  python3 -m pip install --quiet --force-reinstall --no-deps ./bindings/python
-  (cd "$ROOT" && GADGETRT_LIB="$LIBDIR/libgadgetrt.so" python3 -m pytest -q bindings/python/tests)
+  step "Python binding (pytest, in a venv)"
+  venv="$ROOT/build/venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet pytest
+  "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+  (cd "$ROOT" && GADGETRT_LIB="$LIBDIR/libgadgetrt.so" "$venv/bin/python" -m pytest -q bindings/python/tests)
+  step "Python wheel bundling libgadgetrt.so, installed into a fresh venv, imported without environment variables"
+  bash tests/packaging/python_venv.sh "$ROOT/tests/gadgets/out/go/demo.wasm"
 fi
 step "all tests passed"

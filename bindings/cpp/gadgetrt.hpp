@@ -45,11 +45,18 @@ namespace gadgetrt {
 /// An error from the library; code() is a GRT_ERR_* value.
 class Error : public std::runtime_error {
 public:
-    Error(uint32_t code, const std::string &message) : std::runtime_error(message), code_(code) {}
+    /// what() is "<message> [<NAME>]", NAME from grt_error_code_name (e.g. NOT_FOUND).
+    Error(uint32_t code, const std::string &message)
+        : std::runtime_error(message + " [" + grt_error_code_name(code) + "]"), code_(code), message_(message) {}
     uint32_t code() const noexcept { return code_; }
+    /// The code's name without the GRT_ERR_ prefix ("UNKNOWN" for codes this library does not know).
+    const char *name() const noexcept { return grt_error_code_name(code_); }
+    /// The library's message alone.
+    const std::string &message() const noexcept { return message_; }
 
 private:
     uint32_t code_;
+    std::string message_;
 };
 
 namespace detail {

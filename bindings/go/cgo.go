@@ -1,7 +1,9 @@
 package gadgetrt
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
+// gadgetrt.h is a copy of include/gadgetrt.h inside the module (a vendored or downloaded
+// module has no ../../include); TestHeaderCopyInSync and scripts/test.sh fail on drift.
+#cgo CFLAGS: -I${SRCDIR}
 #cgo LDFLAGS: -lgadgetrt
 #include "gogrt.h"
 
@@ -57,6 +59,11 @@ func takeError(e *C.grt_error) error {
 	err := &Error{Code: Code(C.grt_error_code(e)), Message: C.GoString(C.grt_error_message(e))}
 	C.grt_error_free(e)
 	return err
+}
+
+// codeName is grt_error_code_name: a static string, copied once per call.
+func codeName(c Code) string {
+	return C.GoString(C.grt_error_code_name(C.uint32_t(c)))
 }
 
 func codeError(code Code, msg string) error {

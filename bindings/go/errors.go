@@ -31,35 +31,15 @@ const (
 	CodeInternal         Code = 20
 )
 
-var codeNames = map[Code]string{
-	CodeNullParameter:    "NULL_PARAMETER",
-	CodeInvalidArgument:  "INVALID_ARGUMENT",
-	CodeInvalidUTF8:      "INVALID_UTF8",
-	CodeInsufficientSize: "INSUFFICIENT_SIZE",
-	CodeNotFound:         "NOT_FOUND",
-	CodeWrongKind:        "WRONG_KIND",
-	CodeBadState:         "BAD_STATE",
-	CodeBusy:             "BUSY",
-	CodePanic:            "PANIC",
-	CodeAlreadyUsed:      "ALREADY_USED",
-	CodeIO:               "IO",
-	CodeWasmLoad:         "WASM_LOAD",
-	CodeGuest:            "GUEST",
-	CodeABI:              "ABI",
-	CodeImage:            "IMAGE",
-	CodeEBPF:             "EBPF",
-	CodeParam:            "PARAM",
-	CodeTimeout:          "TIMEOUT",
-	CodeUnsupported:      "UNSUPPORTED",
-	CodeInternal:         "INTERNAL",
-}
-
-// String returns the code's name without the GRT_ERR_ prefix, e.g. "NOT_FOUND".
+// String returns the code's name from the library (grt_error_code_name) without the
+// GRT_ERR_ prefix, e.g. "NOT_FOUND"; "OK" for 0 and "UNKNOWN(<n>)" for codes this library
+// version does not know.
 func (c Code) String() string {
-	if n, ok := codeNames[c]; ok {
-		return n
+	n := codeName(c)
+	if n == "UNKNOWN" {
+		return fmt.Sprintf("UNKNOWN(%d)", uint32(c))
 	}
-	return fmt.Sprintf("code %d", uint32(c))
+	return n
 }
 
 // Error is an error reported by libgadgetrt (or by this package, with a matching code).

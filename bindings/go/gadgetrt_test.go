@@ -1,6 +1,7 @@
 package gadgetrt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -871,5 +872,44 @@ func TestDecodeArrayKinds(t *testing.T) {
 	}
 	if _, err := decodeArray(KindString, []byte("x")); !errors.Is(err, ErrWrongKind) {
 		t.Errorf("decodeArray(string): want ErrWrongKind, got %v", err)
+	}
+}
+
+// The module's copy of the header (bindings/go/gadgetrt.h, what cgo compiles against in a
+// vendored or downloaded module) is the repository's include/gadgetrt.h, byte for byte.
+func TestHeaderCopyInSync(t *testing.T) {
+	want, err := os.ReadFile("../../include/gadgetrt.h")
+	if err != nil {
+		t.Skipf("not inside the repository: %v", err)
+	}
+	got, err := os.ReadFile("gadgetrt.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("bindings/go/gadgetrt.h differs from include/gadgetrt.h: run `cp include/gadgetrt.h bindings/go/gadgetrt.h`")
+	}
+}
+
+// Code names come from grt_error_code_name; error texts carry them.
+func TestErrorCodeNames(t *testing.T) {
+	for c, want := range map[Code]string{
+		0: "OK", CodeNullParameter: "NULL_PARAMETER", CodeNotFound: "NOT_FOUND", CodeParam: "PARAM",
+		CodeInternal: "INTERNAL", 21: "UNKNOWN(21)", 1 << 31: "UNKNOWN(2147483648)",
+	} {
+		if got := c.String(); got != want {
+			t.Errorf("Code(%d).String() = %q, want %q", uint32(c), got, want)
+		}
+	}
+	_, err := func() (*Gadget, error) {
+		rt, err := NewRuntime()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close()
+		return rt.OpenPath("/nonexistent/gadgetrt/none.wasm")
+	}()
+	if err == nil || !strings.HasSuffix(err.Error(), "[NOT_FOUND]") {
+		t.Fatalf("error text %v: want the code name", err)
 	}
 }

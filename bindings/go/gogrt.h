@@ -1,6 +1,6 @@
 /*
- * Private include wrapper for the cgo preambles of this package: includes
- * ../../include/gadgetrt.h (found through `#cgo CFLAGS: -I${SRCDIR}/../../include`).
+ * Private include wrapper for the cgo preambles of this package: includes the module's
+ * copy of include/gadgetrt.h (bindings/go/gadgetrt.h, found through `#cgo CFLAGS: -I${SRCDIR}`).
  */
 #ifndef GOGRT_H
 #define GOGRT_H

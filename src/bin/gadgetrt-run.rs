@@ -1,7 +1,11 @@
-//! `gadgetrt-run`: load a gadget, start it, print its events, stop it.
+//! `gadgetrt-run`: load a gadget, start it, print its events like `ig run`, stop it.
 //!
-//! Exit status 0 only if load, start and stop all succeeded.
+//! The command line is `ig run`'s (see `cli.rs`): `gadgetrt-run [flags] GADGET [flags]`, with
+//! the gadget's params as flags anywhere, `GADGET --help` for its params and fields, and
+//! `gadgetrt-run completion bash|zsh|fish`. Exit status 0 only if load, start and stop all
+//! succeeded; 2 for command-line errors.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,32 +16,20 @@ use gadgetrt::output::columns::ColumnsPlan;
 use gadgetrt::output::OutputMode;
 use gadgetrt::{Event, Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
 
-const USAGE: &str = "\
-usage: gadgetrt-run [OPTIONS] GADGET [--PARAM VALUE]...
+#[path = "gadgetrt-run/cli.rs"]
+mod cli;
 
-Loads GADGET (a .wasm file, a directory with program.wasm / program.bpf.o / gadget.yaml,
-or an OCI image layout directory or tar archive), starts it, prints its events to stdout
-like `ig run` does and its logs to stderr, and stops it on timeout, --max-events or Ctrl-C.
-Arguments after GADGET of the form --KEY VALUE or --KEY=VALUE set gadget params.
-
-options:
-  -p, --param KEY=VALUE   set a gadget param (wasm, eBPF, custom or operator); repeatable
-      --ref REF           image reference inside an OCI archive (e.g. trace_open:latest)
-  -t, --timeout SECONDS   stop after SECONDS (fractions allowed; 0: run until interrupted)
-      --max-events N      stop after N events
-  -o, --output MODE       columns (default), json, jsonpretty, yaml, none, or per data source
-                          as DS:MODE,DS2:MODE
-      --fields LIST       columns to show: f1,f2 | +f | -f, or DS:f1,f2;DS2:...
-  -F, --filter RULES      keep events matching field==value,field~regex,... (all must match)
-      --sort FIELDS       sort array data sources: f1,-f2 or DS:f1;DS2:f2
-      --max-entries N     cut arrays to N entries (-1: no limit) or DS:N,DS2:M
-      --datasource NAME   print only this data source; repeatable
-      --mntns ID          keep only events of this mount namespace ID; repeatable
-      --log-level LEVEL   error, warn, info (default), debug or trace
-      --help-params       list the gadget's params and exit
-      --no-cache          do not use the compiled-module cache
-  -h, --help              show this help
-";
+/// The parsed command line.
+struct Args {
+    params: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    max_events: Option<u64>,
+    output: Option<String>,
+    fields: Option<String>,
+    datasources: Vec<String>,
+    mntns: Vec<u64>,
+    gadget: PathBuf,
+}
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -45,150 +37,84 @@ extern "C" fn on_signal(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-struct Args {
-    params: Vec<(String, String)>,
-    reference: Option<String>,
-    timeout: Option<Duration>,
-    max_events: Option<u64>,
-    output: Option<String>,
-    fields: Option<String>,
-    datasources: Vec<String>,
-    mntns: Vec<u64>,
-    log_level: LogLevel,
-    help_params: bool,
-    no_cache: bool,
-    gadget: PathBuf,
+/// Why the runner exits early: a usage error (exit 2, clap's message) or a failure (exit 1).
+enum Fail {
+    Usage(clap::Error),
+    Run(String),
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        params: Vec::new(),
-        reference: None,
-        timeout: None,
-        max_events: None,
-        output: None,
-        fields: None,
-        datasources: Vec::new(),
-        mntns: Vec::new(),
-        log_level: LogLevel::Info,
-        help_params: false,
-        no_cache: false,
-        gadget: PathBuf::new(),
-    };
-    let mut gadget = None;
-    let mut it = std::env::args().skip(1).peekable();
-    while let Some(arg) = it.next() {
-        if gadget.is_some() && arg.starts_with("--") && arg.len() > 2 {
-            // A gadget param given as a flag after GADGET (`--pid 1`, `--collect-ustack`).
-            if let Some((k, v)) = arg[2..].split_once('=') {
-                a.params.push((k.to_string(), v.to_string()));
-                continue;
-            }
-            if !is_runner_flag(&arg) {
-                let v = match it.peek() {
-                    Some(n) if !n.starts_with("--") => it.next().unwrap_or_default(),
-                    _ => "true".to_string(),
-                };
-                a.params.push((arg[2..].to_string(), v));
-                continue;
-            }
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            "-p" | "--param" => {
-                let v = value("--param")?;
-                let (k, val) = v.split_once('=').ok_or_else(|| format!("--param {v:?}: expected KEY=VALUE"))?;
-                a.params.push((k.to_string(), val.to_string()));
-            }
-            "--ref" => a.reference = Some(value("--ref")?),
-            "-t" | "--timeout" => {
-                let v = value("--timeout")?;
-                let s: f64 = v.parse().map_err(|_| format!("--timeout {v:?}: not a number"))?;
-                if !(s.is_finite() && s >= 0.0) {
-                    return Err(format!("--timeout {v:?}: must be a non-negative number"));
-                }
-                a.timeout = (s > 0.0).then(|| Duration::from_secs_f64(s));
-            }
-            "--max-events" => {
-                let v = value("--max-events")?;
-                a.max_events = Some(v.parse().map_err(|_| format!("--max-events {v:?}: not a whole number"))?);
-            }
-            "-o" | "--output" => {
-                let v = value("--output")?;
-                gadgetrt::output::parse_mode_flag(&v).map_err(|e| format!("--output {v:?}: {e}"))?;
-                a.output = Some(v);
-            }
-            "--fields" => a.fields = Some(value("--fields")?),
-            "-F" | "--filter" => a.params.push(("filter".into(), value("--filter")?)),
-            "--sort" => a.params.push(("sort".into(), value("--sort")?)),
-            "--max-entries" => a.params.push(("max-entries".into(), value("--max-entries")?)),
-            "--datasource" => a.datasources.push(value("--datasource")?),
-            "--mntns" => {
-                let v = value("--mntns")?;
-                a.mntns.push(v.parse().map_err(|_| format!("--mntns {v:?}: not a mount namespace ID"))?);
-            }
-            "--log-level" => {
-                let v = value("--log-level")?;
-                a.log_level = LogLevel::parse(&v).ok_or_else(|| format!("--log-level {v:?}: expected error, warn, info, debug or trace"))?;
-            }
-            "--help-params" => a.help_params = true,
-            "--no-cache" => a.no_cache = true,
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s:?} (see --help)")),
-            _ => {
-                if gadget.is_some() {
-                    return Err(format!("unexpected argument {arg:?}: only one GADGET"));
-                }
-                gadget = Some(PathBuf::from(arg));
-            }
-        }
+impl From<String> for Fail {
+    fn from(s: String) -> Fail {
+        Fail::Run(s)
     }
-    a.gadget = gadget.ok_or("missing GADGET (see --help)")?;
-    Ok(a)
-}
-
-/// Whether `flag` is one of the runner's own long options (anything else after GADGET is a
-/// gadget param).
-fn is_runner_flag(flag: &str) -> bool {
-    let f = flag.split('=').next().unwrap_or(flag);
-    matches!(
-        f,
-        "--param" | "--ref" | "--timeout" | "--max-events" | "--output" | "--fields" | "--filter" | "--sort"
-            | "--max-entries" | "--datasource" | "--mntns" | "--log-level" | "--help-params" | "--no-cache" | "--help"
-    ) || f.starts_with("--filter.")
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("gadgetrt-run: error: {e}");
-            std::process::exit(2);
-        }
-    };
-    match run(args) {
+    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "completion") {
+        std::process::exit(completion(&argv[1..]));
+    }
+    match main_args(argv) {
         Ok(()) => {}
-        Err(e) => {
+        Err(Fail::Usage(e)) => {
+            let _ = e.print();
+            std::process::exit(e.exit_code());
+        }
+        Err(Fail::Run(e)) => {
             eprintln!("gadgetrt-run: error: {e}");
             std::process::exit(1);
         }
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+/// `gadgetrt-run completion bash|zsh|fish`: the shell completion script on stdout.
+fn completion(args: &[OsString]) -> i32 {
+    let m = clap::Command::new("completion")
+        .bin_name("gadgetrt-run completion")
+        .about("Generate the autocompletion script for gadgetrt-run for the specified shell")
+        .arg(clap::Arg::new("shell").required(true).value_parser(clap::value_parser!(clap_complete::Shell)))
+        .try_get_matches_from(std::iter::once(OsString::from("completion")).chain(args.iter().cloned()));
+    let m = match m {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let shell = *m.get_one::<clap_complete::Shell>("shell").expect("required");
+    let mut cmd = cli::command(&cli::GadgetFlags::default())
+        .subcommand(clap::Command::new("completion").about("Generate the autocompletion script for the specified shell"));
+    clap_complete::generate(shell, &mut cmd, "gadgetrt-run", &mut std::io::stdout());
+    0
+}
+
+/// The log level asked for: `--log-level`, else debug with `-v`, else info.
+fn log_level(pre: &cli::Prescan) -> LogLevel {
+    match pre.value("log-level").and_then(LogLevel::parse) {
+        Some(l) => l,
+        None if pre.has("verbose") => LogLevel::Debug,
+        None => LogLevel::Info,
+    }
+}
+
+fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
+    let pre = cli::prescan(&argv);
+    let help = pre.has("help");
+    let Some(guess) = pre.gadget.clone() else {
+        // No gadget: the runner's own help, or clap's error for the command line.
+        let mut cmd = cli::command(&cli::GadgetFlags::default());
+        let m = cmd.clone().try_get_matches_from(std::iter::once(OsString::from("gadgetrt-run")).chain(argv.iter().cloned())).map_err(Fail::Usage)?;
+        if m.get_flag("help") || argv.is_empty() {
+            print!("{}", cli::render_help(&cmd, None));
+            return Ok(());
+        }
+        return Err(Fail::Usage(cmd.error(clap::error::ErrorKind::MissingRequiredArgument, "missing GADGET (see --help)")));
+    };
+
     let stderr_lock = Arc::new(Mutex::new(()));
     let lk = stderr_lock.clone();
     let opts = RuntimeOptions {
-        log_level: args.log_level,
+        log_level: log_level(&pre),
         log: Some(Arc::new(move |level: LogLevel, gadget: &str, msg: &str| {
             let _g = lk.lock();
             if gadget.is_empty() {
@@ -197,15 +123,73 @@ fn run(args: Args) -> Result<(), String> {
                 eprintln!("{}: {gadget}: {msg}", level.name());
             }
         })),
-        disable_cache: args.no_cache,
+        disable_cache: pre.has("no-cache"),
         ..Default::default()
     };
     let rt = Runtime::new(opts).map_err(|e| e.to_string())?;
-    let src = GadgetSource::from_path(&args.gadget, args.reference.as_deref()).map_err(|e| format!("loading {}: {e}", args.gadget.display()))?;
-    let gadget = Gadget::open(&rt, src).map_err(|e| format!("loading {}: {e}", args.gadget.display()))?;
+    let reference = pre.value("ref").map(str::to_string);
 
-    if args.help_params {
+    // Open the guessed gadget, parse the whole line with its params; if clap sees another
+    // GADGET (a bool param took no value after all), open that one and parse again.
+    let mut path = guess;
+    for attempt in 0..2 {
+        let gpath = PathBuf::from(&path);
+        let src = GadgetSource::from_path(&gpath, reference.as_deref()).map_err(|e| format!("loading {path}: {e}"))?;
+        let gadget = Gadget::open(&rt, src).map_err(|e| format!("loading {path}: {e}"))?;
         let params = gadget.params();
+        let dss_open = gadget.datasources();
+        let dss_ref: Vec<&gadgetrt::datasource::Schema> = dss_open.iter().map(|s| &**s).collect();
+        let mut rest = argv.clone();
+        let late_filters = cli::take_datasource_filters(&mut rest, &dss_ref);
+        let flags = cli::GadgetFlags { params: &params, datasources: &dss_ref };
+        let cmd = cli::command(&flags);
+        let m = cmd.clone().try_get_matches_from(std::iter::once(OsString::from("gadgetrt-run")).chain(rest)).map_err(Fail::Usage)?;
+        let parsed = m.get_one::<String>("gadget").cloned().unwrap_or_default();
+        if parsed != path {
+            if attempt == 0 && !parsed.is_empty() {
+                path = parsed;
+                continue;
+            }
+            return Err(Fail::Run(format!("cannot tell which argument is GADGET ({path:?} or {parsed:?}); put GADGET first")));
+        }
+        let mut args = Args {
+            params: cli::params_in_order(&m, &cmd)?,
+            timeout: m.get_one::<f64>("timeout").copied().filter(|s| *s > 0.0).map(Duration::from_secs_f64),
+            max_events: m.get_one::<u64>("max-events").copied(),
+            output: m.get_one::<String>("output").cloned(),
+            fields: m.get_one::<String>("fields").cloned(),
+            datasources: m.get_many::<String>("datasource").map(|v| v.cloned().collect()).unwrap_or_default(),
+            mntns: m.get_many::<u64>("mntns").map(|v| v.copied().collect()).unwrap_or_default(),
+            gadget: gpath,
+        };
+        args.params.extend(late_filters);
+        if help || m.get_flag("help-params") {
+            return show_help(&gadget, &args, m.get_flag("help-params")).map_err(Fail::Run);
+        }
+        return run(gadget, args, log_level(&pre)).map_err(Fail::Run);
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+/// Sets a param; a `-p` key with `_` that is not declared is tried with `-` (IG's names).
+fn set_param(gadget: &Gadget, k: &str, v: &str) -> Result<(), String> {
+    match gadget.set_param(k, v) {
+        Err(e) if e.code == gadgetrt::ErrorCode::Param && k.contains('_') => {
+            let dashed = k.replace('_', "-");
+            if gadget.params().iter().any(|p| p.key == dashed) {
+                gadget.set_param(&dashed, v).map_err(|e| e.to_string())
+            } else {
+                Err(e.to_string())
+            }
+        }
+        r => r.map_err(|e| e.to_string()),
+    }
+}
+
+/// `GADGET --help` (params and fields, like `ig run GADGET --help`) and `--help-params`.
+fn show_help(gadget: &Gadget, args: &Args, params_only: bool) -> Result<(), String> {
+    let params = gadget.params();
+    if params_only {
         if params.is_empty() {
             println!("{} declares no params", gadget.name());
         }
@@ -222,9 +206,28 @@ fn run(args: Args) -> Result<(), String> {
         }
         return Ok(());
     }
-
+    // Data sources and fields exist after gadgetInit (IG instantiates the gadget for its help
+    // too); param values from the command line apply, as they would for a run.
     for (k, v) in &args.params {
-        gadget.set_param(k, v).map_err(|e| e.to_string())?;
+        set_param(gadget, k, v)?;
+    }
+    if let Err(e) = gadget.init() {
+        eprintln!("warn: gadget init failed ({e}); listing the data sources known without it");
+    }
+    let dss = gadget.datasources();
+    let dss_ref: Vec<&gadgetrt::datasource::Schema> = dss.iter().map(|s| &**s).collect();
+    let flags = cli::GadgetFlags { params: &params, datasources: &dss_ref };
+    print!("{}", cli::render_help(&cli::command(&flags), Some(&flags)));
+    Ok(())
+}
+
+fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
+    let debug = level >= LogLevel::Debug;
+    for (k, v) in &args.params {
+        if debug {
+            eprintln!("debug: gadgetrt-run: param {k:?} = {v:?}");
+        }
+        set_param(&gadget, k, v)?;
     }
     if !args.mntns.is_empty() {
         gadget.set_mntns_filter(Some(&args.mntns));
@@ -236,6 +239,10 @@ fn run(args: Args) -> Result<(), String> {
     let printed = Arc::new(AtomicU64::new(0));
     let out = Arc::new(Mutex::new(std::io::BufWriter::new(std::io::stdout())));
     let dss = gadget.datasources();
+    if debug {
+        let names: Vec<&str> = dss.iter().map(|s| s.name.as_str()).collect();
+        eprintln!("debug: gadgetrt-run: gadget {:?} initialized; data sources: {}", gadget.name(), names.join(", "));
+    }
     for want in &args.datasources {
         if !dss.iter().any(|s| &s.name == want) {
             let names: Vec<&str> = dss.iter().map(|s| s.name.as_str()).collect();
@@ -368,7 +375,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     let _ = out.lock().unwrap_or_else(|e| e.into_inner()).flush();
     let st = gadget.stats();
-    if st.dropped_queue_full > 0 || st.lost_samples > 0 || st.guest_traps > 0 {
+    if debug || st.dropped_queue_full > 0 || st.lost_samples > 0 || st.guest_traps > 0 {
         eprintln!(
             "gadgetrt-run: {} events delivered, {} dropped (queue full), {} lost (kernel), {} guest traps",
             st.delivered, st.dropped_queue_full, st.lost_samples, st.guest_traps

@@ -36,6 +36,43 @@ pub unsafe extern "C" fn grt_error_message(err: *const grt_error) -> *const c_ch
     })
 }
 
+/// The name of an error code without its `GRT_ERR_` prefix, e.g. `"NOT_FOUND"` for
+/// `GRT_ERR_NOT_FOUND`; `"OK"` for 0 (what `grt_error_code(NULL)` returns) and `"UNKNOWN"` for
+/// any other value. Never NULL: a static, NUL-terminated ASCII string (do not free).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn grt_error_code_name(code: u32) -> *const c_char {
+    ffi_value(c"UNKNOWN".as_ptr(), || code_name(code).as_ptr())
+}
+
+/// The static name of `code` (see `grt_error_code_name`).
+pub(crate) fn code_name(code: u32) -> &'static std::ffi::CStr {
+    match code {
+        0 => c"OK",
+        GRT_ERR_NULL_PARAMETER => c"NULL_PARAMETER",
+        GRT_ERR_INVALID_ARGUMENT => c"INVALID_ARGUMENT",
+        GRT_ERR_INVALID_UTF8 => c"INVALID_UTF8",
+        GRT_ERR_INSUFFICIENT_SIZE => c"INSUFFICIENT_SIZE",
+        GRT_ERR_NOT_FOUND => c"NOT_FOUND",
+        GRT_ERR_WRONG_KIND => c"WRONG_KIND",
+        GRT_ERR_BAD_STATE => c"BAD_STATE",
+        GRT_ERR_BUSY => c"BUSY",
+        GRT_ERR_PANIC => c"PANIC",
+        GRT_ERR_ALREADY_USED => c"ALREADY_USED",
+        GRT_ERR_IO => c"IO",
+        GRT_ERR_WASM_LOAD => c"WASM_LOAD",
+        GRT_ERR_GUEST => c"GUEST",
+        GRT_ERR_ABI => c"ABI",
+        GRT_ERR_IMAGE => c"IMAGE",
+        GRT_ERR_EBPF => c"EBPF",
+        GRT_ERR_PARAM => c"PARAM",
+        GRT_ERR_TIMEOUT => c"TIMEOUT",
+        GRT_ERR_UNSUPPORTED => c"UNSUPPORTED",
+        GRT_ERR_INTERNAL => c"INTERNAL",
+        _ => c"UNKNOWN",
+    }
+}
+
 /// Frees an error. NULL is a no-op; freeing twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn grt_error_free(err: *mut grt_error) {
@@ -108,5 +145,24 @@ mod tests {
         for (c, r) in pairs {
             assert_eq!(c, r as u32, "{r:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod code_name_tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn every_code_has_a_name() {
+        // Every ErrorCode value (1..=20 today) is named; the next value is not (a new code
+        // must be added to code_name and to the wrappers' tables).
+        for c in 1..=ErrorCode::Internal as u32 {
+            assert_ne!(code_name(c).to_bytes(), b"UNKNOWN", "code {c}");
+        }
+        assert_eq!(code_name(ErrorCode::Internal as u32 + 1).to_bytes(), b"UNKNOWN");
+        assert_eq!(code_name(0).to_bytes(), b"OK");
+        assert_eq!(code_name(u32::MAX).to_bytes(), b"UNKNOWN");
+        assert_eq!(code_name(ErrorCode::NotFound as u32).to_bytes(), b"NOT_FOUND");
     }
 }

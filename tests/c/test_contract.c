@@ -331,6 +331,33 @@ static void noop_log(void *userdata, const grt_log_params *p) {
     (void)p;
 }
 
+static void test_error_code_names(void) {
+    printf("-- grt_error_code_name\n");
+    static const struct { uint32_t code; const char *name; } names[] = {
+        {0, "OK"},
+        {GRT_ERR_NULL_PARAMETER, "NULL_PARAMETER"}, {GRT_ERR_INVALID_ARGUMENT, "INVALID_ARGUMENT"},
+        {GRT_ERR_INVALID_UTF8, "INVALID_UTF8"}, {GRT_ERR_INSUFFICIENT_SIZE, "INSUFFICIENT_SIZE"},
+        {GRT_ERR_NOT_FOUND, "NOT_FOUND"}, {GRT_ERR_WRONG_KIND, "WRONG_KIND"}, {GRT_ERR_BAD_STATE, "BAD_STATE"},
+        {GRT_ERR_BUSY, "BUSY"}, {GRT_ERR_PANIC, "PANIC"}, {GRT_ERR_ALREADY_USED, "ALREADY_USED"},
+        {GRT_ERR_IO, "IO"}, {GRT_ERR_WASM_LOAD, "WASM_LOAD"}, {GRT_ERR_GUEST, "GUEST"}, {GRT_ERR_ABI, "ABI"},
+        {GRT_ERR_IMAGE, "IMAGE"}, {GRT_ERR_EBPF, "EBPF"}, {GRT_ERR_PARAM, "PARAM"}, {GRT_ERR_TIMEOUT, "TIMEOUT"},
+        {GRT_ERR_UNSUPPORTED, "UNSUPPORTED"}, {GRT_ERR_INTERNAL, "INTERNAL"},
+        {21, "UNKNOWN"}, {1000, "UNKNOWN"}, {UINT32_MAX, "UNKNOWN"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *n = grt_error_code_name(names[i].code);
+        CHECK(n != NULL);
+        if (n && strcmp(n, names[i].name) != 0) FAIL("grt_error_code_name(%u) = %s, want %s", names[i].code, n, names[i].name);
+        /* Static: the same pointer every time. */
+        CHECK(grt_error_code_name(names[i].code) == n);
+    }
+    /* The name of a real error's code. */
+    grt_error *e = grt_runtime_new(NULL, NULL);
+    CHECK(e != NULL);
+    if (e) CHECK(strcmp(grt_error_code_name(grt_error_code(e)), "NULL_PARAMETER") == 0);
+    grt_error_free(e);
+}
+
 static void test_options(void) {
     printf("-- extensible options struct\n");
     /* A struct "from the future": our fields followed by unknown ones. */
@@ -648,6 +675,7 @@ int main(int argc, char **argv) {
 
     test_versions_and_features();
     test_free_null();
+    test_error_code_names();
     test_options();
     const grt_runtime *rt = NULL;
     if (!OK(grt_runtime_new(NULL, &rt))) return 1;

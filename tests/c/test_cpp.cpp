@@ -60,6 +60,16 @@ int main(int argc, char **argv) {
     gadgetrt::Runtime rt_copy = rt; // shared handle
 
     CHECK(error_code([&] { rt.load(dir + "/does-not-exist.wasm"); }) == GRT_ERR_NOT_FOUND);
+    try {
+        rt.load(dir + "/does-not-exist.wasm");
+        CHECK(false);
+    } catch (const gadgetrt::Error &e) {
+        // The error text names the code (grt_error_code_name).
+        CHECK(std::strcmp(e.name(), "NOT_FOUND") == 0);
+        const std::string what = e.what();
+        CHECK(what.size() > 12 && what.compare(what.size() - 12, 12, " [NOT_FOUND]") == 0);
+        CHECK(what.compare(0, e.message().size(), e.message()) == 0);
+    }
     CHECK(error_code([&] { rt.load_bytes("junk", "junk", 4); }) == GRT_ERR_WASM_LOAD);
 
     // 1. A throwing callback: dispatch stops, poll rethrows, the rest stays queued.

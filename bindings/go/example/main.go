@@ -1,6 +1,6 @@
 // Command example runs a gadget and prints its events as JSON lines.
 //
-//	CGO_LDFLAGS="-L/var/tmp/gadgetrt-target/release -Wl,-rpath,/var/tmp/gadgetrt-target/release" \
+//	CGO_LDFLAGS="-L$PWD/../../target/release -Wl,-rpath,$PWD/../../target/release" \
 //	    go run ./example ../../tests/gadgets/out/go/demo.wasm
 //
 // The gadget may be a .wasm file, a directory with program.wasm (+ gadget.yaml) or an OCI

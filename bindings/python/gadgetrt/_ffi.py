@@ -4,13 +4,16 @@ Every function of ``include/gadgetrt.h`` is declared in :data:`FUNCTIONS` with i
 ``restype`` and ``argtypes``; ``tests/test_header.py`` parses the header and fails when a
 function is missing or its types disagree. Nothing here is public API.
 
-Library lookup order (first hit wins):
+Library lookup order (first hit wins), always by absolute path:
 
-1. ``$GADGETRT_LIB`` — a path to the shared library (or a directory containing it);
-2. the package directory (a wheel may bundle ``libgadgetrt.so`` next to this file);
-3. ``$CARGO_TARGET_DIR/release`` if set, else ``/var/tmp/gadgetrt-target/release``
-   (the repo's ``.cargo/config.toml`` target dir), else ``<repo>/target/release`` relative
-   to the package source.
+1. ``$GADGETRT_LIB`` — a path to the shared library (or a directory containing it); when set,
+   nothing else is tried;
+2. the package directory: an installed wheel bundles ``libgadgetrt.so`` next to this file
+   (``pip install ./bindings/python`` builds it with cargo, see ``setup.py``);
+3. only when running from a source checkout (``<repo>/Cargo.toml`` exists): ``<repo>/target/release``.
+
+No shared or system-wide directory is searched, so an installed package never picks up
+another checkout's build.
 
 At import the library's ``grt_abi_version()`` must equal :data:`ABI_VERSION`, otherwise an
 ``ImportError`` explains what was found.
@@ -148,6 +151,7 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     "grt_error_code": (c_uint32, [_err]),
     "grt_error_message": (c_char_p, [_err]),
     "grt_error_free": (None, [_err]),
+    "grt_error_code_name": (c_char_p, [c_uint32]),
     # events
     "grt_event_datasource": (_err, [_ev, _P(c_void_p), _P(c_size_t)]),
     "grt_event_len": (c_size_t, [_ev]),
@@ -273,13 +277,10 @@ def _candidates() -> list[Path]:
         return out  # an explicit override is authoritative
     here = Path(__file__).resolve().parent
     out.append(here / LIB_NAME)
-    ctd = os.environ.get("CARGO_TARGET_DIR")
-    if ctd:
-        out.append(Path(ctd) / "release" / LIB_NAME)
-    out.append(Path("/var/tmp/gadgetrt-target/release") / LIB_NAME)
-    # <repo>/bindings/python/gadgetrt/_ffi.py -> <repo>/target/release
+    # <repo>/bindings/python/gadgetrt/_ffi.py -> <repo>/target/release (uninstalled use)
     repo = here.parent.parent.parent
-    out.append(repo / "target" / "release" / LIB_NAME)
+    if (repo / "Cargo.toml").is_file():
+        out.append(repo / "target" / "release" / LIB_NAME)
     return out
 
 
@@ -294,8 +295,9 @@ def _load() -> tuple[ctypes.CDLL, Path]:
         except OSError as e:  # pragma: no cover - depends on the machine
             tried.append(f"{cand} ({e})")
     raise ImportError(
-        "gadgetrt: cannot find libgadgetrt.so; build it with `cargo build --release` or set "
-        "GADGETRT_LIB=/path/to/libgadgetrt.so. Tried: " + "; ".join(tried)
+        "gadgetrt: cannot find libgadgetrt.so; install the package from a wheel that bundles it "
+        "(pip install ./bindings/python) or set GADGETRT_LIB=/path/to/libgadgetrt.so. Tried: "
+        + "; ".join(tried)
     )
 
 

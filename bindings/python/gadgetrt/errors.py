@@ -48,8 +48,18 @@ class GadgetError(Exception):
         self.message = message
         super().__init__(code, message)
 
+    @property
+    def code_name(self) -> str:
+        """The code's name from the library (``grt_error_code_name``) without the
+        ``GRT_ERR_`` prefix, e.g. ``"NOT_FOUND"``; ``"UNKNOWN(<n>)"`` for codes this library
+        version does not know."""
+        from ._ffi import lib  # the library is loaded by then: errors come from it
+
+        name = (lib.grt_error_code_name(int(self.code) & 0xFFFFFFFF) or b"UNKNOWN").decode("ascii")
+        return f"UNKNOWN({int(self.code)})" if name == "UNKNOWN" else name
+
     def __str__(self) -> str:
-        name = self.code.name if isinstance(self.code, ErrorCode) else f"code {self.code}"
+        name = self.code_name
         return f"{self.message} [{name}]" if self.message else name
 
     def __repr__(self) -> str:
