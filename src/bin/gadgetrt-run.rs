@@ -33,6 +33,10 @@ options:
       --max-entries N     cut arrays to N entries (-1: no limit) or DS:N,DS2:M
       --datasource NAME   print only this data source; repeatable
       --mntns ID          keep only events of this mount namespace ID; repeatable
+  -c, --containername LIST
+                          keep only the events of these containers (names, comma list,
+                          !name excludes; found through Docker's API); with --host,
+                          events are not filtered (like ig)
       --log-level LEVEL   error, warn, info (default), debug or trace
       --help-params       list the gadget's params and exit
       --no-cache          do not use the compiled-module cache
@@ -130,6 +134,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--fields" => a.fields = Some(value("--fields")?),
             "-F" | "--filter" => a.params.push(("filter".into(), value("--filter")?)),
+            "-c" => a.params.push(("containername".into(), value("-c")?)),
             "--sort" => a.params.push(("sort".into(), value("--sort")?)),
             "--max-entries" => a.params.push(("max-entries".into(), value("--max-entries")?)),
             "--datasource" => a.datasources.push(value("--datasource")?),
