@@ -153,9 +153,15 @@ pub struct GadgetInner {
     ticker: Mutex<Option<crate::operators::ticker::Ticker>>,
     /// Perf reader stoppers (D7: a blocked read never outlives Stop).
     perf_stoppers: Arc<Mutex<Vec<crate::ebpf::perf::PerfStopper>>>,
-    /// While started: container discovery kept running, and the mount-namespace filter
-    /// updater of a container selection.
-    containers: Mutex<(Option<crate::containers::WatchGuard>, Option<crate::containers::FilterUpdater>)>,
+    /// While started: container discovery kept running, the mount-namespace filter
+    /// updater of a container selection,
+    /// and the `containers` data source's subscription and emitter thread.
+    #[allow(clippy::type_complexity)]
+    containers: Mutex<(
+        Option<crate::containers::WatchGuard>,
+        Option<crate::containers::FilterUpdater>,
+        Option<(crate::containers::Subscription, std::thread::JoinHandle<()>)>,
+    )>,
 }
 
 impl Gadget {
@@ -239,13 +245,18 @@ impl Gadget {
         if let Some(e) = &core.ebpf {
             e.register_datasources(core.store.data_mut())?;
         }
+        if crate::containers::publisher::enabled(&src.metadata) {
+            // Before gadgetInit: traceloop's wasm program subscribes to it there.
+            core.store.data_mut().add_datasource(crate::containers::publisher::schema(), "operator");
+            core.store.data_mut().operators.containers_ds = true;
+        }
         core.store.data_mut().phase = Phase::Init;
         let perf_stoppers = core.store.data().maps.stoppers.clone();
         Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
             weak: weak.clone(),
             readers: Mutex::new(None),
             ticker: Mutex::new(None),
-            containers: Mutex::new((None, None)),
+            containers: Mutex::new((None, None, None)),
             perf_stoppers,
             name,
             rt: rt.clone(),
@@ -436,7 +447,12 @@ impl GadgetInner {
             s.stop();
         }
         // The filter updater first (it unsubscribes), then discovery (the last gadget stops it).
-        let (guard, updater) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        let (guard, updater, publisher) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some((sub, thread)) = publisher {
+            // Unsubscribing drops the sender: the thread ends after the changes it holds.
+            drop(sub);
+            let _ = thread.join();
+        }
         drop(updater);
         drop(guard);
     }
@@ -474,7 +490,64 @@ impl GadgetInner {
         }
         self.start_timers(core)?;
         core.store.data_mut().phase = Phase::Started;
-        self.call_lifecycle(core, "gadgetStart", None)
+        self.call_lifecycle(core, "gadgetStart", None)?;
+        self.start_containers_ds(core, &op_params)
+    }
+
+    /// LocalManager's Start: the `containers` data source gets one `CREATED` event per
+    /// running matching container (and the host's fake container with `host`), then
+    /// `CREATED`/`DELETED` as containers start and stop. Changes are emitted from a thread
+    /// of their own (subscribers run under the collection lock, emitting needs the gadget's).
+    fn start_containers_ds(&self, core: &mut Core, op: &BTreeMap<String, String>) -> Result<()> {
+        use crate::containers::{publisher, Change, Collection, Selector};
+        if !core.store.data().operators.containers_ds {
+            return Ok(());
+        }
+        let schema = self.schema_locked(core, publisher::DS)?;
+        let selector = Selector::from_params(op);
+        let (tx, rx) = std::sync::mpsc::channel::<Change>();
+        let sel = selector.clone();
+        let tx = Mutex::new(tx);
+        let (sub, now) = Collection::global().subscribe(move |ch| {
+            let c = match ch {
+                Change::Added(c) | Change::Removed(c) => c,
+            };
+            if sel.matches(c) {
+                let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(ch.clone());
+            }
+        });
+        let mut initial: Vec<Arc<crate::containers::Container>> = now.into_iter().filter(|c| selector.matches(c)).collect();
+        if matches!(op.get("host").map(String::as_str), Some("1" | "t" | "T" | "true" | "TRUE" | "True")) {
+            initial.push(Arc::new(publisher::host_container()));
+        }
+        for c in initial {
+            let data = publisher::packet(&schema, publisher::CREATED, &c);
+            self.emit_locked(core, HostPacket { schema: schema.clone(), data })?;
+        }
+        let weak = self.weak.clone();
+        let thread = std::thread::Builder::new()
+            .name("gadgetrt-containers".into())
+            .spawn(move || {
+                for ch in rx {
+                    let Some(g) = weak.upgrade() else { return };
+                    let Ok(schema) = g.schema(publisher::DS) else { return };
+                    let (ty, c) = match &ch {
+                        Change::Added(c) => (publisher::CREATED, c),
+                        Change::Removed(c) => (publisher::DELETED, c),
+                    };
+                    let data = publisher::packet(&schema, ty, c);
+                    let _ = g.emit(HostPacket { schema, data });
+                }
+            })
+            .map_err(|e| Error::new(ErrorCode::Io, format!("starting the containers publisher: {e}")))?;
+        self.containers.lock().unwrap_or_else(|e| e.into_inner()).2 = Some((sub, thread));
+        Ok(())
+    }
+
+    fn schema_locked(&self, core: &Core, ds: &str) -> Result<SchemaRef> {
+        let st = core.store.data();
+        let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+        Ok(st.dss[i].schema.clone())
     }
 
     /// LocalManager's PreStart: starts container discovery when a data source carries the
@@ -505,7 +578,8 @@ impl GadgetInner {
             None => !selector.is_empty(),
         };
         let filterable = core.ebpf.as_ref().is_some_and(|e| e.has_mntns_filter());
-        if !select && !core.store.data().operators.containers {
+        let ops = &core.store.data().operators;
+        if !select && !ops.containers && !ops.containers_ds {
             return Ok(None);
         }
         let guard = Collection::global().watch(Duration::from_secs(3));

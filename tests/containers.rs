@@ -331,3 +331,37 @@ fn runner_selects_with_dash_c_and_prints_container_fields() {
     }
     assert!(t0.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn containers_datasource_reports_created_and_deleted() {
+    require_root();
+    docker();
+    let a = Ctr::run("ds-a");
+    let b_name = format!("grt-{}-ds-b", std::process::id());
+    let yaml = "name: trace_open\nannotations:\n  enable-containers-datasource: true\n";
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir("containers_ds", "trace_open", None, Some(yaml)));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    let ds = g.schema("containers").expect("the containers data source exists before start");
+    assert_eq!(ds.annotations.get("cli.default-output-mode").map(String::as_str), Some("none"));
+    let names: Vec<&str> = ds.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["event_type", "container_id", "cgroup_id", "mntns_id", "name", "container_config"]);
+    g.set_param("containername", &format!("{},{b_name}", a.name)).unwrap();
+    let got = collect(&g, "containers", 0);
+    start(&g, &logs);
+    let seen = |ty: &str, name: &str| {
+        got.0.lock().unwrap().iter().find(|e| s(e, "event_type") == ty && s(e, "name") == name).cloned()
+    };
+    wait_until(&g, "CREATED for the container running at start", || seen("CREATED", &a.name).is_some());
+    let created = seen("CREATED", &a.name).unwrap();
+    assert_eq!(s(&created, "container_id"), a.id);
+    assert_eq!(u(&created, "mntns_id"), a.mntns());
+    let b = Ctr::run("ds-b");
+    wait_until(&g, "CREATED for the container started later", || seen("CREATED", &b.name).is_some());
+    assert_eq!(u(&seen("CREATED", &b.name).unwrap(), "mntns_id"), b.mntns());
+    b.remove();
+    wait_until(&g, "DELETED for the removed container", || seen("DELETED", &b.name).is_some());
+    g.stop().unwrap();
+    let all = got.0.lock().unwrap();
+    assert!(all.iter().all(|e| [a.name.as_str(), b_name.as_str()].contains(&s(e, "name").as_str())), "only selected containers");
+}

@@ -15,6 +15,7 @@
 //! flight are still enriched (IG keeps them 2 s).
 
 pub mod docker;
+pub mod publisher;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,6 +78,15 @@ impl Container {
         self.k8s_namespace = get("io.kubernetes.pod.namespace");
         self.k8s_pod = get("io.kubernetes.pod.name");
         self.k8s_container = get("io.kubernetes.container.name");
+    }
+}
+
+/// Whether discovery through `runtime` is on: `$GADGETRT_CONTAINER_RUNTIMES` (IG's
+/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`).
+pub fn runtime_enabled(runtime: &str) -> bool {
+    match std::env::var("GADGETRT_CONTAINER_RUNTIMES") {
+        Ok(v) => v.split(',').any(|r| r.trim() == runtime),
+        Err(_) => true,
     }
 }
 
@@ -200,7 +210,7 @@ impl Collection {
         {
             let mut st = self.lock();
             st.watchers += 1;
-            if st.docker.is_none() {
+            if st.docker.is_none() && runtime_enabled("docker") {
                 st.docker = Some(docker::Watcher::start(self, docker::socket_path()));
             }
         }

@@ -126,6 +126,9 @@ pub struct Operators {
     pub printers: Vec<metrics::Printer>,
     /// Some data source carries LocalManager's container fields (enriched while running).
     pub containers: bool,
+    /// The gadget asked for the `containers` data source (gadget.yaml
+    /// `annotations.enable-containers-datasource`).
+    pub containers_ds: bool,
 }
 
 impl Operators {
