@@ -37,6 +37,11 @@ if [ "$soname" != "libgadgetrt.so.$version" ]; then echo "SONAME is '$soname', w
 if [ ! -e "$LIBDIR/$soname" ]; then echo "$LIBDIR/$soname missing (build.rs creates it)"; exit 1; fi
 echo "$soname"
 
+step "Docker for the container tests (scripts/docker.sh)"
+docker_status=$(bash scripts/docker.sh start)
+echo "$docker_status"
+case "$docker_status" in *started) trap 'rm -rf "$tmp"; bash scripts/docker.sh stop' EXIT ;; esac
+
 step "cargo test --release"
 cargo test --release
 

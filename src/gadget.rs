@@ -1,7 +1,7 @@
 //! A gadget: one owner of a wasmtime `Store` (behind a mutex), its lifecycle, the embedder's
 //! data sources and subscriptions, and the event queue drained by `poll`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -153,6 +153,15 @@ pub struct GadgetInner {
     ticker: Mutex<Option<crate::operators::ticker::Ticker>>,
     /// Perf reader stoppers (D7: a blocked read never outlives Stop).
     perf_stoppers: Arc<Mutex<Vec<crate::ebpf::perf::PerfStopper>>>,
+    /// While started: container discovery kept running, the mount-namespace filter
+    /// updater of a container selection,
+    /// and the `containers` data source's subscription and emitter thread.
+    #[allow(clippy::type_complexity)]
+    containers: Mutex<(
+        Option<crate::containers::WatchGuard>,
+        Option<crate::containers::FilterUpdater>,
+        Option<(crate::containers::Subscription, std::thread::JoinHandle<()>)>,
+    )>,
 }
 
 impl Gadget {
@@ -236,12 +245,18 @@ impl Gadget {
         if let Some(e) = &core.ebpf {
             e.register_datasources(core.store.data_mut())?;
         }
+        if crate::containers::publisher::enabled(&src.metadata) {
+            // Before gadgetInit: traceloop's wasm program subscribes to it there.
+            core.store.data_mut().add_datasource(crate::containers::publisher::schema(), "operator");
+            core.store.data_mut().operators.containers_ds = true;
+        }
         core.store.data_mut().phase = Phase::Init;
         let perf_stoppers = core.store.data().maps.stoppers.clone();
         Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
             weak: weak.clone(),
             readers: Mutex::new(None),
             ticker: Mutex::new(None),
+            containers: Mutex::new((None, None, None)),
             perf_stoppers,
             name,
             rt: rt.clone(),
@@ -431,6 +446,15 @@ impl GadgetInner {
         for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             s.stop();
         }
+        // The filter updater first (it unsubscribes), then discovery (the last gadget stops it).
+        let (guard, updater, publisher) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some((sub, thread)) = publisher {
+            // Unsubscribing drops the sender: the thread ends after the changes it holds.
+            drop(sub);
+            let _ = thread.join();
+        }
+        drop(updater);
+        drop(guard);
     }
 
     fn start_locked(&self, core: &mut Core) -> Result<()> {
@@ -440,18 +464,135 @@ impl GadgetInner {
         let op_params = core.params.operator_values().clone();
         crate::operators::configure(core.store.data_mut(), &op_params).map_err(|e| Error::new(ErrorCode::Param, e))?;
         core.store.data_mut().subscribe_operators(crate::operators::Stage::PreStart);
-        let st = core.store.data_mut();
-        st.active_mntns_filter = st.mntns_filter.clone();
+        let updater = self.start_containers(core, &op_params)?;
         if let Some(e) = core.ebpf.as_mut() {
             let config = core.store.data().config.clone();
-            let mntns = core.store.data().mntns_filter.clone();
+            // A container selection filters in the kernel only when the object has IG's
+            // filter; the embedder's own ids are required to (the loader says so).
+            let mntns: Option<HashSet<u64>> = if updater.is_none() || e.has_mntns_filter() {
+                let st = core.store.data();
+                st.active_mntns_filter.as_ref().map(|s| s.read().unwrap_or_else(|e| e.into_inner()).clone())
+            } else {
+                core.store.data().mntns_filter.clone()
+            };
             let readers = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
             *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
+            if let (Some(u), true) = (&updater, mntns.is_some()) {
+                if let Some(m) = e.loaded_map("gadget_mntns_filter_map") {
+                    u.attach_map(m)
+                        .map_err(|err| Error::new(ErrorCode::Ebpf, format!("updating gadget_mntns_filter_map: {err}")))?;
+                }
+            }
+        }
+        if let Some(u) = updater {
+            self.containers.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(u);
         }
         self.start_timers(core)?;
         core.store.data_mut().phase = Phase::Started;
-        self.call_lifecycle(core, "gadgetStart", None)
+        self.call_lifecycle(core, "gadgetStart", None)?;
+        self.start_containers_ds(core, &op_params)
+    }
+
+    /// LocalManager's Start: the `containers` data source gets one `CREATED` event per
+    /// running matching container (and the host's fake container with `host`), then
+    /// `CREATED`/`DELETED` as containers start and stop. Changes are emitted from a thread
+    /// of their own (subscribers run under the collection lock, emitting needs the gadget's).
+    fn start_containers_ds(&self, core: &mut Core, op: &BTreeMap<String, String>) -> Result<()> {
+        use crate::containers::{publisher, Change, Collection, Selector};
+        if !core.store.data().operators.containers_ds {
+            return Ok(());
+        }
+        let schema = self.schema_locked(core, publisher::DS)?;
+        let selector = Selector::from_params(op);
+        let (tx, rx) = std::sync::mpsc::channel::<Change>();
+        let sel = selector.clone();
+        let tx = Mutex::new(tx);
+        let (sub, now) = Collection::global().subscribe(move |ch| {
+            let c = match ch {
+                Change::Added(c) | Change::Removed(c) => c,
+            };
+            if sel.matches(c) {
+                let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(ch.clone());
+            }
+        });
+        let mut initial: Vec<Arc<crate::containers::Container>> = now.into_iter().filter(|c| selector.matches(c)).collect();
+        if matches!(op.get("host").map(String::as_str), Some("1" | "t" | "T" | "true" | "TRUE" | "True")) {
+            initial.push(Arc::new(publisher::host_container()));
+        }
+        for c in initial {
+            let data = publisher::packet(&schema, publisher::CREATED, &c);
+            self.emit_locked(core, HostPacket { schema: schema.clone(), data })?;
+        }
+        let weak = self.weak.clone();
+        let thread = std::thread::Builder::new()
+            .name("gadgetrt-containers".into())
+            .spawn(move || {
+                for ch in rx {
+                    let Some(g) = weak.upgrade() else { return };
+                    let Ok(schema) = g.schema(publisher::DS) else { return };
+                    let (ty, c) = match &ch {
+                        Change::Added(c) => (publisher::CREATED, c),
+                        Change::Removed(c) => (publisher::DELETED, c),
+                    };
+                    let data = publisher::packet(&schema, ty, c);
+                    let _ = g.emit(HostPacket { schema, data });
+                }
+            })
+            .map_err(|e| Error::new(ErrorCode::Io, format!("starting the containers publisher: {e}")))?;
+        self.containers.lock().unwrap_or_else(|e| e.into_inner()).2 = Some((sub, thread));
+        Ok(())
+    }
+
+    fn schema_locked(&self, core: &Core, ds: &str) -> Result<SchemaRef> {
+        let st = core.store.data();
+        let i = st.find_datasource(ds).ok_or_else(|| not_found_ds(ds))?;
+        Ok(st.dss[i].schema.clone())
+    }
+
+    /// LocalManager's PreStart: starts container discovery when a data source carries the
+    /// container fields or containers are selected, and sets the mount-namespace filter.
+    ///
+    /// `host` and the selectors (`../shared/spec/attach-enrich-containers.md` §7.4): with
+    /// `host=true` there is no mntns filtering at all (as in IG); with `host=false`, or a
+    /// selector and `host` unset, only the matching containers' events are kept (an empty
+    /// selector: every container, no host process), filtered in the kernel through
+    /// `gadget_mntns_filter_map` and kept up to date as containers start and stop. With
+    /// neither `host` nor a selector, nothing is filtered: gadgetrt's default, where `ig`
+    /// would keep container events only (and fail without a container runtime).
+    /// Mount-namespace ids the embedder set with `set_mntns_filter` are always kept.
+    fn start_containers(&self, core: &mut Core, op: &BTreeMap<String, String>) -> Result<Option<crate::containers::FilterUpdater>> {
+        use crate::containers::{Collection, FilterUpdater, Selector};
+        let st = core.store.data_mut();
+        let base = st.mntns_filter.clone();
+        st.active_mntns_filter = base.clone().map(|b| Arc::new(std::sync::RwLock::new(b)));
+        let host = match op.get("host").map(String::as_str) {
+            None | Some("") => None,
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Some(true),
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Some(false),
+            Some(v) => return err(ErrorCode::Param, format!("param \"host\": {v:?} is not a valid bool")),
+        };
+        let selector = Selector::from_params(op);
+        let select = match host {
+            Some(h) => !h,
+            None => !selector.is_empty(),
+        };
+        let filterable = core.ebpf.as_ref().is_some_and(|e| e.has_mntns_filter());
+        let ops = &core.store.data().operators;
+        if !select && !ops.containers && !ops.containers_ds {
+            return Ok(None);
+        }
+        let guard = Collection::global().watch(Duration::from_secs(3));
+        self.containers.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(guard);
+        if !select {
+            return Ok(None);
+        }
+        if !filterable {
+            self.log(LogLevel::Warn, "the gadget has no mount-namespace filter (gadget_filter_by_mntns, gadget_mntns_filter_map): selecting containers does not filter its eBPF events");
+        }
+        let (updater, set) = FilterUpdater::start(Collection::global(), selector, base.unwrap_or_default());
+        core.store.data_mut().active_mntns_filter = Some(set);
+        Ok(Some(updater))
     }
 
     /// Starts the operators that emit on their own: collectors (baseline now, then on their
@@ -576,6 +717,24 @@ impl GadgetInner {
     pub fn set_mntns_filter(&self, ids: Option<&[u64]>) {
         let mut core = self.lock();
         core.store.data_mut().mntns_filter = ids.map(|v| v.iter().copied().collect::<HashSet<u64>>());
+    }
+
+    /// The mount-namespace ids in the running gadget's eBPF `gadget_mntns_filter_map` when
+    /// kernel-side filtering is on (`None`: not started, no such map, or no filtering).
+    /// Container selection keeps it up to date as containers start and stop.
+    pub fn kernel_mntns_filter(&self) -> Option<Vec<u64>> {
+        let core = self.lock();
+        core.store.data().active_mntns_filter.as_ref()?;
+        let m = core.ebpf.as_ref()?.loaded_map("gadget_mntns_filter_map")?;
+        let mut ids = Vec::new();
+        let mut key = [0u8; 8];
+        let mut prev: Option<[u8; 8]> = None;
+        while m.next_key(prev.as_ref().map(|k| &k[..]), &mut key).ok()? {
+            ids.push(u64::from_ne_bytes(key));
+            prev = Some(key);
+        }
+        ids.sort_unstable();
+        Some(ids)
     }
 
     // ----- embedder data sources -----

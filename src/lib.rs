@@ -7,6 +7,7 @@
 //! pointers); `include/gadgetrt.h` is generated from it.
 
 pub mod config;
+pub mod containers;
 pub mod datasource;
 pub mod ebpf;
 pub mod error;

@@ -68,8 +68,11 @@ pub struct Params {
 
 /// The short key of a built-in operator param (IG's flag names, with or without the
 /// `operator.<op>.` prefix of IG's API): `filter`, `filter.<ds>`, `filter-expr`,
-/// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`, … and `host` (IG's LocalManager flag:
-/// without a container selection every event is shown, which is what gadgetrt does).
+/// `filter-expr.<ds>`, `sort`, `max-entries`, `fields`, … and LocalManager's `host` and
+/// container selectors (IG `GetContainerSelectorParams(false)`: `containername`, with its
+/// alternative key `runtime-containername` and alias `c`, `runtime-containerimage-id`,
+/// `runtime-containerimage-digest`, `k8s-namespace`, `k8s-podname`, `k8s-containername`,
+/// `k8s-selector`).
 pub fn operator_key(key: &str) -> Option<String> {
     let k = [
         "operator.filter.",
@@ -88,11 +91,14 @@ pub fn operator_key(key: &str) -> Option<String> {
     match base {
         "filter" | "filter-expr" => Some(k.to_string()),
         "sort" | "max-entries" | "fields" | "statistics-interval" | "gadgets-only" | "symbolizers"
-        | "otel-metrics-print-interval" | "host"
+        | "otel-metrics-print-interval" | "host" | "containername" | "runtime-containerimage-id"
+        | "runtime-containerimage-digest" | "k8s-namespace" | "k8s-podname" | "k8s-containername"
+        | "k8s-selector"
             if !k.contains('.') =>
         {
             Some(k.to_string())
         }
+        "runtime-containername" | "c" if !k.contains('.') => Some("containername".to_string()),
         _ => None,
     }
 }

@@ -178,6 +178,17 @@ impl EbpfGadget {
 
     /// Declared eBPF params, with gadget.yaml `params.ebpf.<var>` (or legacy
     /// `ebpfParams.<var>`) overriding key, default and description.
+    /// Whether the object declares IG's mount-namespace filter (`gadget_filter_by_mntns` and
+    /// `gadget_mntns_filter_map`).
+    pub fn has_mntns_filter(&self) -> bool {
+        self.obj.has_filter_by_mntns && self.obj.has_mntns_filter_map
+    }
+
+    /// A loaded map by name (after start).
+    pub fn loaded_map(&self, name: &str) -> Option<Arc<maps::RawMap>> {
+        self.published.iter().find(|(n, _)| n == name).map(|(_, m)| m.clone())
+    }
+
     pub fn params(&self) -> Vec<ParamDecl> {
         self.obj
             .params

@@ -41,7 +41,7 @@ pub fn register(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap("ig", "shouldDiscardMntnsID", |c: Caller<'_, HostState>, id: i64| -> i32 {
         match &c.data().active_mntns_filter {
             None => 0,
-            Some(set) => (!set.contains(&(id as u64))) as i32,
+            Some(set) => (!set.read().unwrap_or_else(|e| e.into_inner()).contains(&(id as u64))) as i32,
         }
     })?;
     Ok(())

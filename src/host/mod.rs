@@ -116,8 +116,9 @@ pub struct HostState {
     pub params: BTreeMap<String, String>,
     pub config: serde_yaml::Value,
     pub mntns_filter: Option<HashSet<u64>>,
-    /// Captured from `mntns_filter` when the gadget starts (like the reference host).
-    pub active_mntns_filter: Option<HashSet<u64>>,
+    /// Captured from `mntns_filter` when the gadget starts (like the reference host), plus
+    /// the mount namespaces of selected containers (kept up to date while the gadget runs).
+    pub active_mntns_filter: Option<crate::containers::MntnsSet>,
     pub queue: Arc<EventQueue>,
     /// While a batch is emitted, events for the embedder gather here and reach the queue
     /// together (one lock, one wake-up) at [`HostState::flush_staged`].

@@ -1,13 +1,17 @@
 //! The container fields IG's `LocalManager` adds (through `compat.WrapAccessors`) to every
 //! data source with a mount- or network-namespace id field: an empty `k8s` container
 //! (hidden outside Kubernetes) and an empty `runtime` container, with IG's names, kinds,
-//! orders and annotations. Without a container runtime their values stay empty, exactly as
-//! `ig run --host` prints them on a machine without containers.
+//! orders and annotations — and the enrichment that fills them (IG `EnrichEventByMntNs` /
+//! `EnrichEventByNetNs`, subscribed at priority 0) from the process-wide container
+//! collection ([`crate::containers`]). Events from no container keep empty values, exactly as
+//! `ig run --host` prints host events.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::SchemaEdit;
-use crate::datasource::{kind, NewField};
+use super::{OpCtx, OpResult, RecordOp, SchemaEdit};
+use crate::containers::{Collection, Container, Index};
+use crate::datasource::{field_bytes, kind, set_bytes, set_scalar, FieldLoc, NewField, Record, Schema};
 
 struct Sub {
     name: &'static str,
@@ -80,10 +84,12 @@ fn container(ed: &mut SchemaEdit, name: &str, parent: Option<usize>) -> Result<u
 }
 
 /// Adds the `k8s.*` and `runtime.*` fields when the data source has a mount- or
-/// network-namespace id field; returns whether it did.
-pub fn instantiate(ed: &mut SchemaEdit) -> Result<bool, String> {
-    if ed.fields_with_tag("type:gadget_mntns_id").is_empty() && ed.fields_with_tag("type:gadget_netns_id").is_empty() {
-        return Ok(false);
+/// network-namespace id field; returns the enricher to subscribe at priority 0 if it did.
+pub fn instantiate(ed: &mut SchemaEdit) -> Result<Option<Enricher>, String> {
+    let mntns = ed.fields_with_tag("type:gadget_mntns_id").first().copied();
+    let netns = ed.fields_with_tag("type:gadget_netns_id").first().copied();
+    if mntns.is_none() && netns.is_none() {
+        return Ok(None);
     }
     let k8s = container(ed, "k8s", None)?;
     add_subs(ed, k8s, &K8S, &["kubernetes"])?;
@@ -104,5 +110,132 @@ pub fn instantiate(ed: &mut SchemaEdit) -> Result<bool, String> {
     ed.schema.set_hidden_recursive(k8s, true);
     let runtime = container(ed, "runtime", None)?;
     add_subs(ed, runtime, &RUNTIME, &[])?;
-    Ok(true)
+    let loc = |ed: &SchemaEdit, name: &str| -> Result<FieldLoc, String> {
+        let i = ed.schema.field_index(name).ok_or_else(|| format!("field {name:?} missing after it was added"))?;
+        Ok(ed.schema.fields[i].loc)
+    };
+    let input = |i: Option<usize>| i.map(|i| ed.schema.fields[i].loc);
+    Ok(Some(Enricher {
+        mntns: input(mntns),
+        netns: input(netns),
+        out: Outputs {
+            k8s_namespace: loc(ed, "k8s.namespace")?,
+            k8s_pod: loc(ed, "k8s.podName")?,
+            k8s_container: loc(ed, "k8s.containerName")?,
+            k8s_hostnetwork: loc(ed, "k8s.hostnetwork")?,
+            k8s_pod_labels: loc(ed, "k8s.podLabels")?,
+            name: loc(ed, "runtime.containerName")?,
+            runtime: loc(ed, "runtime.runtimeName")?,
+            id: loc(ed, "runtime.containerId")?,
+            pid: loc(ed, "runtime.containerPid")?,
+            image: loc(ed, "runtime.containerImageName")?,
+            digest: loc(ed, "runtime.containerImageDigest")?,
+            started_at: loc(ed, "runtime.containerStartedAt")?,
+        },
+        collection: Collection::global(),
+        cached: (0, Arc::new(Index::default())),
+        labels: String::new(),
+    }))
+}
+
+struct Outputs {
+    k8s_namespace: FieldLoc,
+    k8s_pod: FieldLoc,
+    k8s_container: FieldLoc,
+    k8s_hostnetwork: FieldLoc,
+    k8s_pod_labels: FieldLoc,
+    name: FieldLoc,
+    runtime: FieldLoc,
+    id: FieldLoc,
+    pid: FieldLoc,
+    image: FieldLoc,
+    digest: FieldLoc,
+    started_at: FieldLoc,
+}
+
+/// Fills the container fields of one data source from the first mount-namespace id field,
+/// else (IG `EnrichEventByNetNs`) from the first network-namespace id field.
+pub struct Enricher {
+    mntns: Option<FieldLoc>,
+    netns: Option<FieldLoc>,
+    out: Outputs,
+    collection: &'static Collection,
+    /// The index snapshot and its generation (refreshed when the collection changes).
+    cached: (u64, Arc<Index>),
+    labels: String,
+}
+
+fn read_id(rec: &Record, loc: FieldLoc) -> Option<u64> {
+    match field_bytes(rec, loc)? {
+        b if b.len() == 8 => Some(u64::from_ne_bytes(b.try_into().ok()?)),
+        b if b.len() == 4 => Some(u32::from_ne_bytes(b.try_into().ok()?) as u64),
+        _ => None,
+    }
+}
+
+impl Enricher {
+    fn pod_labels(&mut self, c: &Container) -> &str {
+        use std::fmt::Write;
+        self.labels.clear();
+        for (i, (k, v)) in c.pod_labels.iter().enumerate() {
+            let _ = write!(self.labels, "{}{k}={v}", if i > 0 { "," } else { "" });
+        }
+        &self.labels
+    }
+
+    fn set_pod(&mut self, rec: &mut Record, c: &Container) {
+        let o = &self.out;
+        let (ns, pod) = (o.k8s_namespace, o.k8s_pod);
+        let _ = set_bytes(rec, ns, c.k8s_namespace.as_bytes());
+        let _ = set_bytes(rec, pod, c.k8s_pod.as_bytes());
+        let _ = set_bytes(rec, self.out.runtime, c.runtime.as_bytes());
+        let labels_loc = self.out.k8s_pod_labels;
+        let labels = self.pod_labels(c).to_string();
+        let _ = set_bytes(rec, labels_loc, labels.as_bytes());
+    }
+
+    fn set_all(&mut self, rec: &mut Record, c: &Container) {
+        self.set_pod(rec, c);
+        let o = &self.out;
+        let _ = set_bytes(rec, o.k8s_container, c.k8s_container.as_bytes());
+        let _ = set_scalar(rec, o.k8s_hostnetwork, kind::BOOL, c.host_network as u64);
+        let _ = set_bytes(rec, o.name, c.name.as_bytes());
+        let _ = set_bytes(rec, o.id, c.id.as_bytes());
+        let _ = set_scalar(rec, o.pid, kind::UINT32, c.pid as u64);
+        let _ = set_bytes(rec, o.image, c.image_name.as_bytes());
+        let _ = set_bytes(rec, o.digest, c.image_digest.as_bytes());
+        let _ = set_scalar(rec, o.started_at, kind::INT64, c.started_at as u64);
+    }
+}
+
+impl RecordOp for Enricher {
+    fn apply(&mut self, _cx: &OpCtx, _schema: &Schema, rec: &mut Record) -> OpResult {
+        let g = self.collection.generation();
+        if self.cached.0 != g {
+            self.cached = (g, self.collection.index());
+        }
+        if self.cached.1.is_empty() {
+            return Ok(());
+        }
+        let ix = self.cached.1.clone();
+        if let Some(c) = self.mntns.and_then(|l| read_id(rec, l)).filter(|&id| id != 0).and_then(|id| ix.by_mntns(id)) {
+            self.set_all(rec, c);
+            return Ok(());
+        }
+        let Some(id) = self.netns.and_then(|l| read_id(rec, l)).filter(|&id| id != 0) else { return Ok(()) };
+        match ix.by_netns(id) {
+            [] => {}
+            [first, ..] if first.host_network => {}
+            [one] => self.set_all(rec, one),
+            [first, rest @ ..] => {
+                // Several containers: only the pod-level fields, and only if they all belong
+                // to one Kubernetes pod.
+                let pod = |c: &Container| (c.k8s_namespace.clone(), c.k8s_pod.clone());
+                if !first.k8s_pod.is_empty() && rest.iter().all(|c| pod(c) == pod(first)) {
+                    self.set_pod(rec, first);
+                }
+            }
+        }
+        Ok(())
+    }
 }

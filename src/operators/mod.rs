@@ -124,6 +124,11 @@ pub struct Operators {
     pub planned: Vec<Planned>,
     /// Data sources whose histograms are printed on a timer (`otel-metrics`).
     pub printers: Vec<metrics::Printer>,
+    /// Some data source carries LocalManager's container fields (enriched while running).
+    pub containers: bool,
+    /// The gadget asked for the `containers` data source (gadget.yaml
+    /// `annotations.enable-containers-datasource`).
+    pub containers_ds: bool,
 }
 
 impl Operators {
@@ -258,8 +263,14 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
     for (i, name) in &names {
         let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));
         let schema = std::sync::Arc::make_mut(&mut st.dss[*i].schema);
-        containers::instantiate(&mut SchemaEdit { schema, config: ds_cfg })
-            .map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?;
+        // IG subscribes LocalManager's enrichment at priority 0 in its PreStart, which runs
+        // before the formatters' (LocalManager's operator priority is -1).
+        if let Some(e) = containers::instantiate(&mut SchemaEdit { schema, config: ds_cfg })
+            .map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?
+        {
+            planned.push((name.clone(), 0, Op::Record(Box::new(e))));
+            st.operators.containers = true;
+        }
     }
     for (i, name) in &names {
         let ds_cfg = config.get("datasources").and_then(|d| d.get(name.as_str()));

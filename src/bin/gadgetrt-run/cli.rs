@@ -51,7 +51,9 @@ fn runner_args() -> Vec<Arg> {
         opt("log-level").value_name("string").value_parser(["error", "warn", "info", "debug", "trace"])
             .help("Log level: error, warn, info, debug or trace (default info)"),
         flag("verbose").short('v').help("Print debug information (--log-level debug)"),
-        flag("host").help("Show data from both the host and containers (always the case: gadgetrt has no container selection)"),
+        flag("host").help("Show data from both the host and containers"),
+        opt("containername").short('c').value_name("string")
+            .help("Show data only from containers with these names (comma list, !name excludes; found through Docker's API)"),
         flag("auto-mount-filesystems").help("Accepted for ig compatibility: gadgetrt mounts tracefs itself when it is missing"),
         opt("symbolizers").value_name("string").help("Symbolizers to use for user stacks (ustack operator)"),
         opt("otel-metrics-print-interval").value_name("duration").help("Interval to use when printing metrics"),
@@ -282,6 +284,7 @@ pub fn params_in_order(m: &ArgMatches, cmd: &Command) -> Result<Vec<(String, Str
         ("filter", "filter"),
         ("sort", "sort"),
         ("max-entries", "max-entries"),
+        ("containername", "containername"),
         ("symbolizers", "symbolizers"),
         ("otel-metrics-print-interval", "otel-metrics-print-interval"),
     ] {

@@ -1,0 +1,658 @@
+//! Containers: a process-wide collection of the containers running on this machine, found
+//! through container runtimes' APIs (Docker's Engine API today, [`docker`]) without kprobes,
+//! each mapped to its mount and network namespace ids, as IG's `LocalManager` container
+//! collection does (`../shared/spec/attach-enrich-containers.md` §7).
+//!
+//! Gadgets share one [`Collection`]: the first gadget that needs containers starts the
+//! runtime watchers ([`Collection::watch`]), the last one to stop ends them. Operators read
+//! an immutable [`Index`] snapshot (by mount and network namespace id), which is replaced on
+//! every change, so the per-event lookup takes no lock in the common case. Subscribers
+//! ([`Collection::subscribe`]) are called synchronously, in order, under the collection lock,
+//! with every addition and removal: this is how a gadget keeps its mount-namespace filter map
+//! in step with the containers it selects.
+//!
+//! Removed containers stay in the index for [`REMOVED_GRACE`] so that events already in
+//! flight are still enriched (IG keeps them 2 s).
+
+pub mod docker;
+pub mod publisher;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a removed container still enriches events.
+pub const REMOVED_GRACE: Duration = Duration::from_secs(2);
+
+/// One container, with the fields IG's `Container` exposes (`runtime.*`, `k8s.*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Container {
+    /// Runtime id (Docker: the full 64-hex id).
+    pub id: String,
+    /// Runtime-assigned name (Docker: without the leading `/`).
+    pub name: String,
+    /// `docker`, `containerd`, `cri-o`, `podman`, or what an embedder says.
+    pub runtime: String,
+    /// The container's init pid in the host pid namespace.
+    pub pid: u32,
+    /// Image name as the user gave it, without any `@digest` suffix.
+    pub image_name: String,
+    /// Image id (`sha256:…`): not an output field, only matched by selectors.
+    pub image_id: String,
+    /// Repo digest (`sha256:…`) of the image; empty for locally built or imported images.
+    pub image_digest: String,
+    /// Start time in ns since the epoch (IG: the mtime of `/proc/<pid>`).
+    pub started_at: i64,
+    /// Inode of `/proc/<pid>/ns/mnt`.
+    pub mntns: u64,
+    /// Inode of `/proc/<pid>/ns/net`.
+    pub netns: u64,
+    /// Whether the container shares PID 1's network namespace.
+    pub host_network: bool,
+    pub k8s_namespace: String,
+    pub k8s_pod: String,
+    pub k8s_container: String,
+    /// Pod labels (`k=v`), for `k8s.podLabels` and `k8s-selector`.
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+impl Container {
+    /// Fills `mntns`, `netns`, `host_network` and `started_at` from `/proc/<pid>` (IG's
+    /// Linux-namespace and proc enrichers). Fails when the process is gone.
+    pub fn fill_from_proc(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let root = host_root();
+        let base = format!("{root}/proc/{}", self.pid);
+        self.mntns = std::fs::metadata(format!("{base}/ns/mnt"))?.ino();
+        self.netns = std::fs::metadata(format!("{base}/ns/net"))?.ino();
+        self.host_network = host_netns() == Some(self.netns);
+        let m = std::fs::metadata(&base)?;
+        self.started_at = m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec());
+        Ok(())
+    }
+
+    /// Sets the k8s fields from the well-known labels Kubernetes runtimes put on containers.
+    pub fn set_k8s_from_labels(&mut self, labels: &BTreeMap<String, String>) {
+        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        self.k8s_namespace = get("io.kubernetes.pod.namespace");
+        self.k8s_pod = get("io.kubernetes.pod.name");
+        self.k8s_container = get("io.kubernetes.container.name");
+    }
+}
+
+/// Whether discovery through `runtime` is on: `$GADGETRT_CONTAINER_RUNTIMES` (IG's
+/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`).
+pub fn runtime_enabled(runtime: &str) -> bool {
+    match std::env::var("GADGETRT_CONTAINER_RUNTIMES") {
+        Ok(v) => v.split(',').any(|r| r.trim() == runtime),
+        Err(_) => true,
+    }
+}
+
+/// `$HOST_ROOT` (IG's prefix for host paths), without a trailing `/`.
+pub fn host_root() -> String {
+    std::env::var("HOST_ROOT").unwrap_or_default().trim_end_matches('/').to_string()
+}
+
+fn host_netns() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    static NETNS: OnceLock<Option<u64>> = OnceLock::new();
+    *NETNS.get_or_init(|| std::fs::metadata(format!("{}/proc/1/ns/net", host_root())).ok().map(|m| m.ino()))
+}
+
+/// A change announced to subscribers.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Added(Arc<Container>),
+    Removed(Arc<Container>),
+}
+
+/// Immutable lookup tables over the live containers (and the recently removed ones).
+#[derive(Default, Debug)]
+pub struct Index {
+    by_mntns: HashMap<u64, Arc<Container>>,
+    by_netns: HashMap<u64, Vec<Arc<Container>>>,
+    /// Removed containers and when they stop enriching.
+    removed_by_mntns: HashMap<u64, (Instant, Arc<Container>)>,
+}
+
+impl Index {
+    pub fn is_empty(&self) -> bool {
+        self.by_mntns.is_empty() && self.by_netns.is_empty() && self.removed_by_mntns.is_empty()
+    }
+
+    /// The container with this mount namespace, live or removed less than
+    /// [`REMOVED_GRACE`] ago.
+    pub fn by_mntns(&self, mntns: u64) -> Option<&Arc<Container>> {
+        if let Some(c) = self.by_mntns.get(&mntns) {
+            return Some(c);
+        }
+        self.removed_by_mntns.get(&mntns).filter(|(until, _)| Instant::now() < *until).map(|(_, c)| c)
+    }
+
+    /// The live containers in this network namespace.
+    pub fn by_netns(&self, netns: u64) -> &[Arc<Container>] {
+        self.by_netns.get(&netns).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+type Subscriber = Arc<dyn Fn(&Change) + Send + Sync>;
+
+/// Where a container came from: a runtime watcher, or the embedder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    Docker,
+    /// Supplied through the API (`Collection::add`), never touched by the watchers.
+    Embedder,
+}
+
+#[derive(Default)]
+struct State {
+    /// Live containers by (source, id).
+    live: BTreeMap<(Source, String), Arc<Container>>,
+    removed: Vec<(Instant, Arc<Container>)>,
+    subscribers: Vec<(u64, Subscriber)>,
+    watchers: usize,
+    docker: Option<docker::Watcher>,
+}
+
+/// The process-wide container collection.
+pub struct Collection {
+    state: Mutex<State>,
+    index: RwLock<Arc<Index>>,
+    /// Bumped on every index change (lets readers keep their snapshot without locking).
+    generation: AtomicU64,
+    next_sub: AtomicU64,
+    /// Signalled when a watcher finished its first listing.
+    synced: (Mutex<u64>, Condvar),
+}
+
+impl Collection {
+    fn new() -> Collection {
+        Collection {
+            state: Mutex::new(State::default()),
+            index: RwLock::new(Arc::new(Index::default())),
+            generation: AtomicU64::new(1),
+            next_sub: AtomicU64::new(1),
+            synced: (Mutex::new(0), Condvar::new()),
+        }
+    }
+
+    /// The collection of this process.
+    pub fn global() -> &'static Collection {
+        static C: OnceLock<Collection> = OnceLock::new();
+        C.get_or_init(Collection::new)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The generation of the current index (changes whenever the index does).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The current index snapshot.
+    pub fn index(&self) -> Arc<Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Live containers, in (source, id) order.
+    pub fn containers(&self) -> Vec<Arc<Container>> {
+        self.lock().live.values().cloned().collect()
+    }
+
+    /// Starts the runtime watchers if nobody watches yet and waits (at most `wait`) until they
+    /// listed the running containers. The watchers stop when the last guard is dropped.
+    pub fn watch(&'static self, wait: Duration) -> WatchGuard {
+        {
+            let mut st = self.lock();
+            st.watchers += 1;
+            if st.docker.is_none() && runtime_enabled("docker") {
+                st.docker = Some(docker::Watcher::start(self, docker::socket_path()));
+            }
+        }
+        self.wait_synced(wait);
+        WatchGuard { c: self }
+    }
+
+    fn wait_synced(&self, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        let flag = self.lock().docker.as_ref().map(|d| d.synced_flag());
+        let Some(flag) = flag else { return };
+        let (lock, cv) = &self.synced;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if flag.load(Ordering::Acquire) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            g = cv.wait_timeout(g, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Wakes [`Collection::watch`] callers; never called with the state lock held.
+    pub(crate) fn notify_synced(&self) {
+        let (lock, cv) = &self.synced;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        cv.notify_all();
+    }
+
+    fn unwatch(&self) {
+        let docker = {
+            let mut st = self.lock();
+            st.watchers = st.watchers.saturating_sub(1);
+            if st.watchers > 0 {
+                return;
+            }
+            st.docker.take()
+        };
+        // Join outside the lock: the watcher thread takes it to publish changes.
+        if let Some(mut d) = docker {
+            d.stop();
+        }
+        // Nobody watches: the runtime's containers would go stale.
+        let mut st = self.lock();
+        if st.watchers == 0 {
+            let ids: Vec<(Source, String)> = st.live.keys().filter(|(s, _)| *s != Source::Embedder).cloned().collect();
+            for k in ids {
+                self.remove_locked(&mut st, &k);
+            }
+            self.publish(&mut st);
+        }
+    }
+
+    /// Calls `f` with every later change, and returns the live containers at subscription
+    /// time (atomically: no change is missed or seen twice). `f` runs under the collection
+    /// lock: it must not call back into the collection.
+    pub fn subscribe(&'static self, f: impl Fn(&Change) + Send + Sync + 'static) -> (Subscription, Vec<Arc<Container>>) {
+        let id = self.next_sub.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.lock();
+        st.subscribers.push((id, Arc::new(f)));
+        let now: Vec<Arc<Container>> = st.live.values().cloned().collect();
+        (Subscription { c: Some(self), id }, now)
+    }
+
+    fn unsubscribe(&self, id: u64) {
+        self.lock().subscribers.retain(|(i, _)| *i != id);
+    }
+
+    /// Adds (or replaces, by source and id) a container and tells the subscribers.
+    pub fn add(&self, source: Source, c: Container) {
+        let mut st = self.lock();
+        self.add_locked(&mut st, source, c);
+        self.publish(&mut st);
+    }
+
+    /// Removes a container by source and id; returns whether it was there.
+    pub fn remove(&self, source: Source, id: &str) -> bool {
+        let mut st = self.lock();
+        let r = self.remove_locked(&mut st, &(source, id.to_string()));
+        self.publish(&mut st);
+        r
+    }
+
+    /// Makes `source`'s containers exactly `now` (a runtime's fresh listing).
+    pub(crate) fn reconcile(&self, source: Source, now: Vec<Container>) {
+        let mut st = self.lock();
+        let keep: std::collections::HashSet<&str> = now.iter().map(|c| c.id.as_str()).collect();
+        let gone: Vec<(Source, String)> =
+            st.live.keys().filter(|(s, id)| *s == source && !keep.contains(id.as_str())).cloned().collect();
+        for k in gone {
+            self.remove_locked(&mut st, &k);
+        }
+        for c in now {
+            self.add_locked(&mut st, source, c);
+        }
+        self.publish(&mut st);
+    }
+
+    fn add_locked(&self, st: &mut State, source: Source, c: Container) {
+        let key = (source, c.id.clone());
+        if st.live.get(&key).is_some_and(|old| **old == c) {
+            return;
+        }
+        if st.live.contains_key(&key) {
+            self.remove_locked(st, &key);
+        }
+        let c = Arc::new(c);
+        st.live.insert(key, c.clone());
+        let ch = Change::Added(c);
+        for (_, s) in &st.subscribers {
+            s(&ch);
+        }
+    }
+
+    fn remove_locked(&self, st: &mut State, key: &(Source, String)) -> bool {
+        let Some(c) = st.live.remove(key) else { return false };
+        st.removed.push((Instant::now() + REMOVED_GRACE, c.clone()));
+        let ch = Change::Removed(c);
+        for (_, s) in &st.subscribers {
+            s(&ch);
+        }
+        true
+    }
+
+    /// Rebuilds the index from the state.
+    fn publish(&self, st: &mut State) {
+        let now = Instant::now();
+        st.removed.retain(|(until, _)| *until > now);
+        let mut ix = Index::default();
+        for (until, c) in &st.removed {
+            if c.mntns != 0 {
+                ix.removed_by_mntns.insert(c.mntns, (*until, c.clone()));
+            }
+        }
+        for c in st.live.values() {
+            if c.mntns != 0 {
+                ix.by_mntns.insert(c.mntns, c.clone());
+                ix.removed_by_mntns.remove(&c.mntns);
+            }
+            if c.netns != 0 {
+                ix.by_netns.entry(c.netns).or_default().push(c.clone());
+            }
+        }
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ix);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Keeps the runtime watchers running; see [`Collection::watch`].
+pub struct WatchGuard {
+    c: &'static Collection,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.c.unwatch();
+    }
+}
+
+/// Ends a [`Collection::subscribe`] subscription when dropped.
+pub struct Subscription {
+    c: Option<&'static Collection>,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(c) = self.c.take() {
+            c.unsubscribe(self.id);
+        }
+    }
+}
+
+/// A gadget's mount-namespace filter as the shared set the host side consults
+/// (`shouldDiscardMntnsID`).
+pub type MntnsSet = Arc<RwLock<std::collections::HashSet<u64>>>;
+
+/// Keeps a gadget's mount-namespace filter (the host-side set and, once loaded, the eBPF
+/// `gadget_mntns_filter_map`) equal to the embedder's fixed ids plus the mount namespaces of
+/// the containers matching a selector, as containers come and go (IG's tracer-collection
+/// mntns map updates). Dropping it ends the updates.
+pub struct FilterUpdater {
+    inner: Arc<Mutex<FilterInner>>,
+    _sub: Subscription,
+}
+
+struct FilterInner {
+    set: MntnsSet,
+    /// Reference counts of container mount namespaces in the set.
+    counts: HashMap<u64, usize>,
+    base: std::collections::HashSet<u64>,
+    map: Option<Arc<crate::ebpf::maps::RawMap>>,
+    selector: Selector,
+}
+
+impl FilterInner {
+    fn apply(&mut self, ch: &Change) {
+        match ch {
+            Change::Added(c) => {
+                // IG skips containers with neither a runtime nor a k8s name (pause containers).
+                if c.mntns == 0 || (c.name.is_empty() && c.k8s_container.is_empty()) || !self.selector.matches(c) {
+                    return;
+                }
+                let n = self.counts.entry(c.mntns).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    self.set.write().unwrap_or_else(|e| e.into_inner()).insert(c.mntns);
+                    if let Some(m) = &self.map {
+                        let _ = m.update(&c.mntns.to_ne_bytes(), &1u32.to_ne_bytes(), 0);
+                    }
+                }
+            }
+            Change::Removed(c) => {
+                let Some(n) = self.counts.get_mut(&c.mntns) else { return };
+                *n -= 1;
+                if *n > 0 {
+                    return;
+                }
+                self.counts.remove(&c.mntns);
+                if self.base.contains(&c.mntns) {
+                    return;
+                }
+                self.set.write().unwrap_or_else(|e| e.into_inner()).remove(&c.mntns);
+                if let Some(m) = &self.map {
+                    let _ = m.delete(&c.mntns.to_ne_bytes());
+                }
+            }
+        }
+    }
+}
+
+impl FilterUpdater {
+    /// Starts following `col` for `selector`; `base` are ids always kept (the embedder's own
+    /// filter). Returns the updater and the shared set, already holding the matching
+    /// containers' mount namespaces.
+    pub fn start(col: &'static Collection, selector: Selector, base: std::collections::HashSet<u64>) -> (FilterUpdater, MntnsSet) {
+        let set: MntnsSet = Arc::new(RwLock::new(base.clone()));
+        let inner = Arc::new(Mutex::new(FilterInner { set: set.clone(), counts: HashMap::new(), base, map: None, selector }));
+        let i2 = inner.clone();
+        let (sub, now) = col.subscribe(move |ch| i2.lock().unwrap_or_else(|e| e.into_inner()).apply(ch));
+        {
+            let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+            for c in now {
+                g.apply(&Change::Added(c));
+            }
+        }
+        (FilterUpdater { inner, _sub: sub }, set)
+    }
+
+    /// From now on also updates `map` (the loaded `gadget_mntns_filter_map`), after making
+    /// it equal to the set (containers may have come or gone while the gadget loaded).
+    pub fn attach_map(&self, map: Arc<crate::ebpf::maps::RawMap>) -> std::io::Result<()> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let want: std::collections::HashSet<u64> = g.set.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut have = Vec::new();
+        let mut key = [0u8; 8];
+        let mut prev: Option<[u8; 8]> = None;
+        while map.next_key(prev.as_ref().map(|k| &k[..]), &mut key)? {
+            have.push(u64::from_ne_bytes(key));
+            prev = Some(key);
+        }
+        for id in have.iter().filter(|id| !want.contains(id)) {
+            map.delete(&id.to_ne_bytes())?;
+        }
+        for id in &want {
+            map.update(&id.to_ne_bytes(), &1u32.to_ne_bytes(), 0)?;
+        }
+        g.map = Some(map);
+        Ok(())
+    }
+}
+
+/// IG's container selector (`common.NewContainerSelector` + `ContainerSelectorMatches`):
+/// comma lists of exact values, `!v` excludes, exclusions win, an empty filter matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    pub container_name: String,
+    pub image_id: String,
+    pub image_digest: String,
+    pub k8s_namespace: String,
+    pub k8s_pod: String,
+    pub k8s_container: String,
+    /// `k=v` pairs (`k8s-selector`); a value `!v` means "present and not v", a key `!k`
+    /// excludes containers whose label k matches.
+    pub labels: Vec<(String, String)>,
+}
+
+/// The selector params LocalManager offers (IG `GetContainerSelectorParams(false)`): key,
+/// alternative key, alias.
+pub const SELECTOR_PARAMS: [(&str, &str, &str); 7] = [
+    ("k8s-podname", "", ""),
+    ("k8s-namespace", "", ""),
+    ("k8s-selector", "", ""),
+    ("k8s-containername", "", ""),
+    ("containername", "runtime-containername", "c"),
+    ("runtime-containerimage-digest", "", ""),
+    ("runtime-containerimage-id", "", ""),
+];
+
+impl Selector {
+    /// The selector from operator param values (keys as [`crate::params::operator_key`]
+    /// normalises them).
+    pub fn from_params(p: &BTreeMap<String, String>) -> Selector {
+        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+        let labels = get("k8s-selector")
+            .split(',')
+            .filter_map(|kv| {
+                let v: Vec<&str> = kv.split('=').collect();
+                (v.len() == 2).then(|| (v[0].to_string(), v[1].to_string()))
+            })
+            .collect();
+        Selector {
+            container_name: get("containername"),
+            image_id: get("runtime-containerimage-id"),
+            image_digest: get("runtime-containerimage-digest"),
+            k8s_namespace: get("k8s-namespace"),
+            k8s_pod: get("k8s-podname"),
+            k8s_container: get("k8s-containername"),
+            labels,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Selector::default()
+    }
+
+    pub fn matches(&self, c: &Container) -> bool {
+        match_list(&self.k8s_namespace, &c.k8s_namespace)
+            && match_list(&self.k8s_pod, &c.k8s_pod)
+            && match_list(&self.k8s_container, &c.k8s_container)
+            && match_list(&self.container_name, &c.name)
+            && match_cleaned(&self.image_id, &c.image_id)
+            && match_cleaned(&self.image_digest, &c.image_digest)
+            && self.labels.iter().all(|(k, v)| match k.strip_prefix('!') {
+                Some(k) => !c.pod_labels.get(k).is_some_and(|cv| match_list(v, cv)),
+                None => c.pod_labels.get(k).is_some_and(|cv| match_list(v, cv)),
+            })
+    }
+}
+
+/// IG `matchFilterString`.
+fn match_list(filter: &str, value: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    match_parts(filter.split(','), value)
+}
+
+fn match_parts<'a>(parts: impl Iterator<Item = &'a str>, value: &str) -> bool {
+    let (mut matched, mut inclusion) = (false, false);
+    for part in parts {
+        match part.strip_prefix('!') {
+            Some(excl) if excl == value => return false,
+            Some(_) => {}
+            None => {
+                inclusion = true;
+                matched |= part == value;
+            }
+        }
+    }
+    !inclusion || matched
+}
+
+/// IG `cleanDigest`: the algorithm prefix stripped, then at most 12 characters.
+fn clean_digest(d: &str) -> &str {
+    let d = d.split_once(':').map(|(_, r)| r).unwrap_or(d);
+    d.get(..12).unwrap_or(d)
+}
+
+/// IG `matchFilterWithCleaner(…, cleanDigest, …)`.
+fn match_cleaned(filter: &str, value: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let parts: Vec<String> = filter
+        .split(',')
+        .map(|p| match p.strip_prefix('!') {
+            Some(x) => format!("!{}", clean_digest(x)),
+            None => clean_digest(p).to_string(),
+        })
+        .collect();
+    match_parts(parts.iter().map(String::as_str), clean_digest(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(name: &str) -> Container {
+        Container { id: format!("id-{name}"), name: name.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn selector_matches_like_ig() {
+        let sel = |n: &str| Selector { container_name: n.into(), ..Default::default() };
+        assert!(sel("").matches(&c("a")));
+        assert!(sel("a,b").matches(&c("a")));
+        assert!(!sel("a,b").matches(&c("x")));
+        assert!(!sel("!a").matches(&c("a")));
+        assert!(sel("!a").matches(&c("x")));
+        assert!(!sel("a,!a").matches(&c("a")), "exclusions win");
+        let img = Selector { image_id: "sha256:3e06fac2b557cab9".into(), ..Default::default() };
+        let mut x = c("x");
+        x.image_id = "sha256:3e06fac2b557ffff".into();
+        assert!(img.matches(&x), "12-hex prefix match");
+        x.image_id = "sha256:3e06fac2b558".into();
+        assert!(!img.matches(&x));
+        let lab = Selector { labels: vec![("app".into(), "!web".into())], ..Default::default() };
+        let mut y = c("y");
+        assert!(!lab.matches(&y), "label must be present");
+        y.pod_labels.insert("app".into(), "db".into());
+        assert!(lab.matches(&y));
+        y.pod_labels.insert("app".into(), "web".into());
+        assert!(!lab.matches(&y));
+        let ex = Selector { labels: vec![("!app".into(), "web".into())], ..Default::default() };
+        assert!(!ex.matches(&y));
+        let mut p = BTreeMap::new();
+        p.insert("containername".to_string(), "a,!b".to_string());
+        p.insert("k8s-selector".to_string(), "x=1,bad".to_string());
+        let s = Selector::from_params(&p);
+        assert_eq!(s.container_name, "a,!b");
+        assert_eq!(s.labels, vec![("x".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn index_keeps_removed_containers_briefly() {
+        let col = Collection::new();
+        let mut a = c("a");
+        a.mntns = 42;
+        a.netns = 7;
+        col.add(Source::Embedder, a);
+        assert_eq!(col.index().by_mntns(42).map(|c| c.name.as_str()), Some("a"));
+        assert_eq!(col.index().by_netns(7).len(), 1);
+        let g = col.generation();
+        assert!(col.remove(Source::Embedder, "id-a"));
+        assert!(col.generation() > g);
+        let ix = col.index();
+        assert_eq!(ix.by_mntns(42).map(|c| c.name.as_str()), Some("a"), "still enriches within the grace period");
+        assert!(ix.by_netns(7).is_empty());
+        assert!(!col.remove(Source::Embedder, "id-a"));
+    }
+}

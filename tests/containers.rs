@@ -1,0 +1,367 @@
+//! Containers with a real Docker daemon: discovery through the Engine API, enrichment of
+//! events with `runtime.*` fields, and container selection (`containername`, `host`)
+//! through the gadget's eBPF mount-namespace filter map, updated as containers start and stop.
+//!
+//! Needs root (eBPF, dockerd). `scripts/docker.sh start` installs docker.io and
+//! busybox-static if missing, starts dockerd (no bridge, no iptables) unless one answers on
+//! /var/run/docker.sock, and imports the image `grt-busybox`. Nothing is skipped: when
+//! Docker cannot start, every test fails saying why. Containers run with `--network none`
+//! and are removed by each test; a dockerd started here is stopped when the test process
+//! exits.
+
+mod common;
+#[path = "common/ebpf.rs"]
+mod ebpf_common;
+
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ebpf_common::*;
+use gadgetrt::datasource::Value;
+use gadgetrt::{Event, Gadget};
+
+const WAIT: Duration = Duration::from_secs(15);
+const IMAGE: &str = "grt-busybox";
+
+extern "C" fn stop_docker() {
+    let _ = Command::new("bash").arg(repo().join("scripts/docker.sh")).arg("stop").status();
+}
+
+/// Starts Docker through scripts/docker.sh once per test process (panics with the script's
+/// output when it cannot); a daemon started here is stopped at exit.
+fn docker() {
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = UP.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/docker.sh"))
+            .arg("start")
+            .output()
+            .map_err(|e| format!("running scripts/docker.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/docker.sh start failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        if String::from_utf8_lossy(&out.stdout).contains("started") {
+            // SAFETY: registering a plain extern "C" fn with atexit(3).
+            unsafe { libc::atexit(stop_docker) };
+        }
+        Ok(())
+    });
+    if let Err(e) = r {
+        panic!("Docker is needed for the container tests and could not start: {e}");
+    }
+}
+
+fn sh(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("running docker");
+    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A running container, removed when dropped.
+struct Ctr {
+    name: String,
+    id: String,
+}
+
+impl Ctr {
+    /// Runs `grt-busybox` detached, with no network, opening /etc/hostname every 100 ms.
+    fn run(tag: &str) -> Ctr {
+        let name = format!("grt-{}-{tag}", std::process::id());
+        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+        let id = sh(&[
+            "run", "-d", "--network", "none", "--label", "gadgetrt-test=1", "--name", &name, IMAGE, "sh", "-c",
+            "while true; do cat /etc/hostname >/dev/null; sleep 0.1; done",
+        ]);
+        Ctr { name, id }
+    }
+
+    fn pid(&self) -> u32 {
+        sh(&["inspect", "-f", "{{.State.Pid}}", &self.id]).parse().unwrap()
+    }
+
+    fn mntns(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/{}/ns/mnt", self.pid())).unwrap().ino()
+    }
+
+    fn remove(&self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.id]).output();
+    }
+}
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+fn s(e: &Event, name: &str) -> String {
+    match value(e, 0, name) {
+        Value::Str(b) | Value::Bytes(b) => String::from_utf8_lossy(b).trim_end_matches('\0').to_string(),
+        v => panic!("{name} is {v:?}"),
+    }
+}
+
+fn u(e: &Event, name: &str) -> u64 {
+    match value(e, 0, name) {
+        Value::Uint(v) => v,
+        Value::Int(v) => v as u64,
+        v => panic!("{name} is {v:?}"),
+    }
+}
+
+/// `open` events kept by `keep`, collected after every operator (priority 10000).
+fn collect_if(g: &Gadget, keep: impl Fn(&Event) -> bool + Send + 'static) -> Arc<Mutex<Vec<Event>>> {
+    let v = Arc::new(Mutex::new(Vec::new()));
+    let v2 = v.clone();
+    g.subscribe(
+        "open",
+        10000,
+        Box::new(move |e: &Event| {
+            if keep(e) {
+                v2.lock().unwrap().push(e.clone());
+            }
+            0
+        }),
+    )
+    .unwrap();
+    v
+}
+
+fn trace_open(label: &str, params: &[(&str, &str)]) -> (Gadget, Logs) {
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir(label, "trace_open", None, None));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    for (k, v) in params {
+        g.set_param(k, v).unwrap_or_else(|e| panic!("param {k}: {e}"));
+    }
+    (g, logs)
+}
+
+fn start(g: &Gadget, logs: &Logs) {
+    g.start().unwrap_or_else(|e| panic!("start: {e}\n{}", logs.dump()));
+}
+
+fn is_hostname_open(e: &Event) -> bool {
+    s(e, "fname") == "/etc/hostname"
+}
+
+fn wait_until(g: &Gadget, what: &str, mut pred: impl FnMut() -> bool) {
+    assert!(poll_for(g, WAIT, &mut pred), "timed out after {WAIT:?} waiting for {what}");
+}
+
+#[test]
+fn container_events_carry_runtime_fields_and_host_events_stay_empty() {
+    require_root();
+    docker();
+    let host_path = unique_path("host-open");
+    let _tmp = TempFile(host_path.clone());
+    let hp = host_path.to_str().unwrap().to_string();
+    let (g, logs) = trace_open("containers_enrich", &[]);
+    let hp2 = hp.clone();
+    let got = collect_if(&g, move |e| is_hostname_open(e) || s(e, "fname") == hp2);
+    start(&g, &logs);
+    // Started after the gadget: picked up from Docker's event stream.
+    let c = Ctr::run("enrich");
+    let find = |name: &str| got.lock().unwrap().iter().find(|e| s(e, "runtime.containerName") == name).cloned();
+    wait_until(&g, "an enriched event from the container", || find(&c.name).is_some());
+    touch(&host_path);
+    let host = || got.lock().unwrap().iter().find(|e| s(e, "fname") == hp).cloned();
+    wait_until(&g, "the host open event", || host().is_some());
+    g.stop().unwrap();
+
+    let e = find(&c.name).unwrap();
+    let pid = c.pid();
+    assert_eq!(s(&e, "runtime.containerId"), c.id);
+    assert_eq!(s(&e, "runtime.runtimeName"), "docker");
+    assert_eq!(s(&e, "runtime.containerImageName"), IMAGE);
+    assert_eq!(s(&e, "runtime.containerImageDigest"), "", "an imported image has no repo digest");
+    assert_eq!(u(&e, "runtime.containerPid"), pid as u64);
+    assert_eq!(u(&e, "proc.mntns_id"), c.mntns(), "the event comes from the container's mount namespace");
+    let started = {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(format!("/proc/{pid}")).unwrap();
+        m.mtime() * 1_000_000_000 + m.mtime_nsec()
+    };
+    assert_eq!(u(&e, "runtime.containerStartedAt") as i64, started, "IG's containerStartedAt: mtime of /proc/<pid> in ns");
+    assert_eq!(s(&e, "k8s.containerName"), "");
+    let json = e.to_json();
+    assert!(json.contains(&format!("\"containerName\":\"{}\"", c.name)), "{json}");
+
+    let h = host().unwrap();
+    for f in ["runtime.containerName", "runtime.containerId", "runtime.runtimeName", "runtime.containerImageName"] {
+        assert_eq!(s(&h, f), "", "host event field {f}");
+    }
+    assert_eq!(u(&h, "runtime.containerPid"), 0);
+    assert_eq!(u(&h, "runtime.containerStartedAt"), 0);
+}
+
+#[test]
+fn containername_selects_one_container_in_the_kernel() {
+    require_root();
+    docker();
+    let a = Ctr::run("sel-a");
+    let b = Ctr::run("sel-b");
+    let host_path = unique_path("sel-host");
+    let _tmp = TempFile(host_path.clone());
+    let (g, logs) = trace_open("containers_select", &[("containername", &a.name)]);
+    // Everything reaching userspace is kept: the kernel must have filtered.
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![a.mntns()]), "the filter map holds the selected container's mntns");
+    let from = |name: &str| got.lock().unwrap().iter().filter(|e| s(e, "runtime.containerName") == name).count();
+    wait_until(&g, "events from the selected container", || from(&a.name) >= 3);
+    touch(&host_path);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = g.poll(Some(Duration::from_millis(100)));
+    g.stop().unwrap();
+    let all = got.lock().unwrap();
+    let others: Vec<String> = all
+        .iter()
+        .filter(|e| s(e, "runtime.containerName") != a.name)
+        .map(|e| format!("{} {} {}", s(e, "proc.comm"), s(e, "fname"), s(e, "runtime.containerName")))
+        .take(5)
+        .collect();
+    assert!(others.is_empty(), "events from elsewhere than {}: {others:?}", a.name);
+    assert!(all.iter().all(|e| u(e, "proc.mntns_id") == a.mntns()));
+    drop(b);
+}
+
+#[test]
+fn selection_follows_containers_that_start_and_stop() {
+    require_root();
+    docker();
+    let name = format!("grt-{}-late", std::process::id());
+    let (g, logs) = trace_open("containers_late", &[("c", &name)]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![]), "nothing matches yet: no events at all (as ig)");
+    let c = Ctr::run("late");
+    assert_eq!(c.name, name);
+    let mntns = c.mntns();
+    wait_until(&g, "the started container in the filter map", || g.kernel_mntns_filter() == Some(vec![mntns]));
+    wait_until(&g, "events from the container started after the gadget", || {
+        got.lock().unwrap().iter().any(|e| s(e, "runtime.containerName") == name && s(e, "runtime.containerId") == c.id)
+    });
+    c.remove();
+    wait_until(&g, "the stopped container dropped from the filter map", || g.kernel_mntns_filter() == Some(vec![]));
+    // Events already in the ring buffer may still arrive; after that, none.
+    let drain = |g: &Gadget, ms: u64| {
+        let end = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < end {
+            let _ = g.poll(Some(Duration::from_millis(20)));
+        }
+    };
+    drain(&g, 300);
+    let n = got.lock().unwrap().len();
+    drain(&g, 700);
+    assert_eq!(got.lock().unwrap().len(), n, "no events once the container is gone");
+    g.stop().unwrap();
+    assert!(got.lock().unwrap().iter().all(|e| s(e, "runtime.containerName") == name));
+    // Discovery keeps running only while some gadget needs it.
+    drop(g);
+}
+
+#[test]
+fn host_true_turns_filtering_off_and_host_false_keeps_containers_only() {
+    require_root();
+    docker();
+    let a = Ctr::run("host");
+    let host_path = unique_path("host-true");
+    let _tmp = TempFile(host_path.clone());
+    let hp = host_path.to_str().unwrap().to_string();
+
+    // --host with a selector: no mntns filtering at all (IG).
+    let (g, logs) = trace_open("containers_host_true", &[("containername", &a.name), ("host", "true")]);
+    let hp2 = hp.clone();
+    let got = collect_if(&g, move |e| s(e, "fname") == hp2);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), None);
+    touch(&host_path);
+    wait_until(&g, "the host event with host=true", || !got.lock().unwrap().is_empty());
+    g.stop().unwrap();
+
+    // host=false without a selector: every container, no host process.
+    let (g, logs) = trace_open("containers_host_false", &[("host", "false")]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    let ids = g.kernel_mntns_filter().expect("filtering on");
+    assert!(ids.contains(&a.mntns()), "{ids:?}");
+    let self_mntns = std::fs::metadata("/proc/self/ns/mnt").map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
+    assert!(!ids.contains(&self_mntns));
+    wait_until(&g, "container events with host=false", || {
+        got.lock().unwrap().iter().any(|e| s(e, "runtime.containerName") == a.name)
+    });
+    touch(&host_path);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = g.poll(Some(Duration::from_millis(50)));
+    g.stop().unwrap();
+    assert!(got.lock().unwrap().iter().all(|e| !s(e, "runtime.containerId").is_empty()), "only container events");
+}
+
+#[test]
+fn runner_selects_with_dash_c_and_prints_container_fields() {
+    require_root();
+    docker();
+    let a = Ctr::run("runner");
+    let dir = gadget_dir("containers_runner", "trace_open", None, None);
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .arg(&dir)
+        .args(["-c", &a.name, "-o", "json", "--max-events", "3", "-t", "20"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gadgetrt-run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["runtime"]["containerName"], a.name.as_str(), "{l}");
+        assert_eq!(v["runtime"]["containerId"], a.id.as_str(), "{l}");
+        assert_eq!(v["runtime"]["runtimeName"], "docker", "{l}");
+        assert_eq!(v["runtime"]["containerImageName"], IMAGE, "{l}");
+    }
+    assert!(t0.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn containers_datasource_reports_created_and_deleted() {
+    require_root();
+    docker();
+    let a = Ctr::run("ds-a");
+    let b_name = format!("grt-{}-ds-b", std::process::id());
+    let yaml = "name: trace_open\nannotations:\n  enable-containers-datasource: true\n";
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir("containers_ds", "trace_open", None, Some(yaml)));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    let ds = g.schema("containers").expect("the containers data source exists before start");
+    assert_eq!(ds.annotations.get("cli.default-output-mode").map(String::as_str), Some("none"));
+    let names: Vec<&str> = ds.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["event_type", "container_id", "cgroup_id", "mntns_id", "name", "container_config"]);
+    g.set_param("containername", &format!("{},{b_name}", a.name)).unwrap();
+    let got = collect(&g, "containers", 0);
+    start(&g, &logs);
+    let seen = |ty: &str, name: &str| {
+        got.0.lock().unwrap().iter().find(|e| s(e, "event_type") == ty && s(e, "name") == name).cloned()
+    };
+    wait_until(&g, "CREATED for the container running at start", || seen("CREATED", &a.name).is_some());
+    let created = seen("CREATED", &a.name).unwrap();
+    assert_eq!(s(&created, "container_id"), a.id);
+    assert_eq!(u(&created, "mntns_id"), a.mntns());
+    let b = Ctr::run("ds-b");
+    wait_until(&g, "CREATED for the container started later", || seen("CREATED", &b.name).is_some());
+    assert_eq!(u(&seen("CREATED", &b.name).unwrap(), "mntns_id"), b.mntns());
+    b.remove();
+    wait_until(&g, "DELETED for the removed container", || seen("DELETED", &b.name).is_some());
+    g.stop().unwrap();
+    let all = got.0.lock().unwrap();
+    assert!(all.iter().all(|e| [a.name.as_str(), b_name.as_str()].contains(&s(e, "name").as_str())), "only selected containers");
+}
