@@ -523,7 +523,7 @@ pub fn emit(mut ctx: impl AsContextMut<Data = HostState>, ds: usize, pid: u64) -
         return true;
     }
     let own = begin_cascade(st);
-    count_cascade(&mut ctx);
+    count_cascade(&mut ctx, false);
     deliver(&mut ctx, ds, pid);
     drain_inner(&mut ctx);
     end_cascade(ctx.data_mut(), own)
@@ -549,7 +549,7 @@ fn end_cascade(st: &mut HostState, own: bool) -> bool {
 
 /// Counts one delivery of the cascade; when the cascade is over its packet count or its
 /// deadline, cuts it: the packets still pending are dropped and counted.
-fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>) -> bool {
+fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, holding: bool) -> bool {
     let st = ctx.data_mut();
     let max = st.budget.cascade_packets;
     let Some((deadline, n, cut)) = st.cascade else { return true };
@@ -563,7 +563,8 @@ fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>) -> bool {
     }
     st.cascade = Some((deadline, n, true));
     let delivered = n - 1;
-    let dropped = st.pending.len();
+    // The packet about to be delivered (if the caller holds one) is dropped too.
+    let dropped = st.pending.len() + holding as usize;
     st.warn(format!(
         "emission cascade cut short after {delivered} packets (limit {max} packets or the {:?} call deadline): \
          {dropped} pending packets dropped; later emits from guest code fail until it ends",
@@ -595,7 +596,7 @@ fn drain_inner(ctx: &mut wasmtime::StoreContextMut<'_, HostState>) {
         let st = ctx.data_mut();
         let n = st.packet(pid).map(|p| packet_bytes(&p.data)).unwrap_or(0);
         st.pending_bytes = st.pending_bytes.saturating_sub(n);
-        if !count_cascade(ctx) {
+        if !count_cascade(ctx, true) {
             ctx.data_mut().take_packet(pid);
             break;
         }
