@@ -44,7 +44,7 @@ pub struct RuntimeOptions {
 /// The resource budget of one gadget. Exceeding a guest-driven figure makes the import fail
 /// (the guest sees its error value and a warning is logged); exceeding a load-time figure makes
 /// open/init fail. The defaults keep one hostile gadget well inside a 2-core / 24 GiB host:
-/// at most about 16 MiB guest memory + 16 MiB table + 256 MiB kernel map memory + 64 MiB of
+/// at most about 16 MiB guest memory + 8 MiB table + 256 MiB kernel map memory + 64 MiB of
 /// host bytes held for the guest + 256 MiB of queued events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
