@@ -83,9 +83,28 @@ pub struct Error {
 }
 
 impl Error {
+    /// Control characters other than newline and tab (terminal escapes, carriage returns,
+    /// C1 controls), which can come from archives, objects or guests, are escaped as
+    /// `\u{..}` so a message never drives the terminal it is printed on.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
-        Error { code, message: message.into() }
+        Error { code, message: escape_controls(message.into()) }
     }
+}
+
+/// Escapes control characters except `\n` and `\t` as `\u{..}`.
+pub fn escape_controls(s: String) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for Error {

@@ -223,6 +223,15 @@ pub struct StatsSnapshot {
     pub queued: u64,
 }
 
+/// Bytes of an event's payloads (what queueing it costs).
+fn event_bytes(ev: &Event) -> u64 {
+    let rec = |r: &crate::datasource::Record| r.iter().map(|s| s.len() as u64 + 24).sum::<u64>();
+    match &ev.data {
+        PacketData::Single(r) => rec(r),
+        PacketData::Array(v) => v.iter().map(rec).sum::<u64>() + 24,
+    }
+}
+
 /// A queued item: the embedder subscription it is for, and the event.
 pub struct Queued {
     pub sub: u64,
@@ -236,6 +245,8 @@ pub struct EventQueue {
     inner: Mutex<Inner>,
     cond: Condvar,
     capacity: usize,
+    /// Most bytes of queued event payloads (`u64::MAX`: unlimited).
+    max_bytes: u64,
     efd: OwnedFd,
     /// Whether the embedder asked for the eventfd: until then pushes skip its syscalls.
     fd_armed: AtomicBool,
@@ -246,6 +257,8 @@ pub struct EventQueue {
 
 struct Inner {
     items: VecDeque<Queued>,
+    /// Bytes of the queued events' payloads.
+    bytes: u64,
     /// Threads blocked in `take`: pushes only wake the condition variable when one waits.
     waiters: usize,
 }
@@ -258,9 +271,10 @@ impl EventQueue {
             return Err(std::io::Error::last_os_error());
         }
         Ok(EventQueue {
-            inner: Mutex::new(Inner { items: VecDeque::with_capacity(capacity.min(4096)), waiters: 0 }),
+            inner: Mutex::new(Inner { items: VecDeque::with_capacity(capacity.min(4096)), bytes: 0, waiters: 0 }),
             cond: Condvar::new(),
             capacity: capacity.max(1),
+            max_bytes: u64::MAX,
             // SAFETY: fd is a fresh descriptor we own.
             efd: unsafe { OwnedFd::from_raw_fd(fd) },
             fd_armed: AtomicBool::new(false),
@@ -268,6 +282,13 @@ impl EventQueue {
             closed: AtomicBool::new(false),
             stats: Stats::default(),
         })
+    }
+
+    /// Limits the bytes of queued event payloads; events beyond are dropped and counted as
+    /// `dropped_queue_full`.
+    pub fn with_max_bytes(mut self, max: u64) -> EventQueue {
+        self.max_bytes = max;
+        self
     }
 
     /// The eventfd. The first call arms it: from then on it is readable while the queue is
@@ -285,12 +306,14 @@ impl EventQueue {
 
     /// Queues an event; returns false (and counts a drop) if the queue is full.
     pub fn push(&self, sub: u64, event: Event) -> bool {
+        let n = event_bytes(&event);
         let mut q = self.lock();
-        if q.items.len() >= self.capacity {
+        if q.items.len() >= self.capacity || q.bytes.saturating_add(n) > self.max_bytes {
             drop(q);
             self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        q.bytes += n;
         q.items.push_back(Queued { sub, event });
         let was_empty = q.items.len() == 1;
         let waiters = q.waiters;
@@ -308,7 +331,19 @@ impl EventQueue {
             return;
         }
         let mut q = self.lock();
-        let room = self.capacity.saturating_sub(q.items.len());
+        let mut room = self.capacity.saturating_sub(q.items.len()).min(items.len());
+        if self.max_bytes != u64::MAX {
+            let mut b = q.bytes;
+            for (i, it) in items.iter().take(room).enumerate() {
+                let n = event_bytes(&it.event);
+                if b.saturating_add(n) > self.max_bytes {
+                    room = i;
+                    break;
+                }
+                b += n;
+            }
+            q.bytes = b;
+        }
         let was_empty = q.items.is_empty();
         let dropped = items.len().saturating_sub(room);
         // Draining drops what does not fit.
@@ -363,6 +398,9 @@ impl EventQueue {
         }
         let mut q = self.lock();
         for it in items.into_iter().rev() {
+            if self.max_bytes != u64::MAX {
+                q.bytes += event_bytes(&it.event);
+            }
             q.items.push_front(it);
         }
         drop(q);
@@ -416,6 +454,10 @@ impl EventQueue {
             q.waiters -= 1;
         }
         let n = q.items.len().min(max);
+        if self.max_bytes != u64::MAX {
+            let taken: u64 = q.items.iter().take(n).map(|it| event_bytes(&it.event)).sum();
+            q.bytes = q.bytes.saturating_sub(taken);
+        }
         out.extend(q.items.drain(..n));
         if q.items.is_empty() {
             self.clear_signal();

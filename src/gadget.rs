@@ -136,6 +136,8 @@ impl std::ops::Deref for Gadget {
 
 /// The shared state behind a [`Gadget`] handle.
 pub struct GadgetInner {
+    /// Process-unique id (packets carry it).
+    id: u64,
     name: Arc<str>,
     rt: Runtime,
     core: Mutex<Core>,
@@ -152,7 +154,7 @@ pub struct GadgetInner {
     /// Timers of the operators that emit on their own (collectors, histogram printing).
     ticker: Mutex<Option<crate::operators::ticker::Ticker>>,
     /// Perf reader stoppers (D7: a blocked read never outlives Stop).
-    perf_stoppers: Arc<Mutex<Vec<crate::ebpf::perf::PerfStopper>>>,
+    perf_stoppers: Arc<Mutex<Vec<Option<crate::ebpf::perf::PerfStopper>>>>,
     /// While started: container discovery kept running, the mount-namespace filter
     /// updater of a container selection,
     /// and the `containers` data source's subscription and emitter thread.
@@ -170,15 +172,19 @@ impl Gadget {
     pub fn open(rt: &Runtime, src: GadgetSource) -> Result<Gadget> {
         let name: Arc<str> = Arc::from(src.name.as_str());
         let opts = rt.options();
-        let queue = Arc::new(EventQueue::new(opts.queue_capacity)?);
+        let queue = Arc::new(EventQueue::new(opts.queue_capacity)?.with_max_bytes(opts.limits.queue_bytes));
         let abort = Arc::new(AtomicBool::new(false));
         let logger = rt.logger().clone();
         let wasi = WasiCtxBuilder::new()
             .stdout(host::wasi_log::LogStream::new(logger.clone(), name.clone(), "stdout"))
             .stderr(host::wasi_log::LogStream::new(logger.clone(), name.clone(), "stderr"))
             .build_p1();
+        let budget = opts.limits.clone();
         let limits = StoreLimitsBuilder::new()
             .memory_size(opts.memory_pages as usize * 65536)
+            .memories(1)
+            .tables(budget.tables as usize)
+            .table_elements(budget.table_elements as usize)
             .instances(1)
             .build();
         let state = HostState::new(
@@ -190,6 +196,7 @@ impl Gadget {
             abort.clone(),
             opts.call_timeout,
             src.metadata.clone(),
+            budget,
         );
         let mut store = Store::new(&rt.inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -252,7 +259,9 @@ impl Gadget {
         }
         core.store.data_mut().phase = Phase::Init;
         let perf_stoppers = core.store.data().maps.stoppers.clone();
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Gadget(Arc::new_cyclic(|weak| GadgetInner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             weak: weak.clone(),
             readers: Mutex::new(None),
             ticker: Mutex::new(None),
@@ -431,6 +440,12 @@ impl GadgetInner {
         r
     }
 
+    /// A handle that interrupts this gadget's guest code from any thread without waiting
+    /// for the gadget (see [`Interrupter::interrupt`]).
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter { abort: self.abort.clone(), stoppers: self.perf_stoppers.clone() }
+    }
+
     /// Stops the eBPF reader thread and releases blocked perf reads; never holds the core
     /// lock (the reader thread takes it to emit).
     fn stop_readers(&self) {
@@ -443,7 +458,7 @@ impl GadgetInner {
             // callback is interrupted after the grace period.
             r.stop_within(Some(&self.abort), self.rt.options().call_timeout.min(Duration::from_secs(2)));
         }
-        for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter().flatten() {
             s.stop();
         }
         // The filter updater first (it unsubscribes), then discovery (the last gadget stops it).
@@ -522,7 +537,7 @@ impl GadgetInner {
         }
         for c in initial {
             let data = publisher::packet(&schema, publisher::CREATED, &c);
-            self.emit_locked(core, HostPacket { schema: schema.clone(), data })?;
+            self.emit_locked(core, HostPacket { schema: schema.clone(), data, owner: self.id })?;
         }
         let weak = self.weak.clone();
         let thread = std::thread::Builder::new()
@@ -536,7 +551,7 @@ impl GadgetInner {
                         Change::Removed(c) => (publisher::DELETED, c),
                     };
                     let data = publisher::packet(&schema, ty, c);
-                    let _ = g.emit(HostPacket { schema, data });
+                    let _ = g.emit(HostPacket { schema, data, owner: g.id });
                 }
             })
             .map_err(|e| Error::new(ErrorCode::Io, format!("starting the containers publisher: {e}")))?;
@@ -749,6 +764,7 @@ impl GadgetInner {
         if st.find_datasource(name).is_some() {
             return err(ErrorCode::InvalidArgument, format!("data source {name:?} already exists"));
         }
+        st.datasource_room().map_err(|e| Error::new(ErrorCode::InvalidArgument, e))?;
         st.add_datasource(Schema::new(name, ds_type), "host");
         Ok(())
     }
@@ -824,7 +840,7 @@ impl GadgetInner {
         } else {
             PacketData::Single(schema.new_record())
         };
-        Ok(HostPacket { schema, data })
+        Ok(HostPacket { schema, data, owner: self.id })
     }
 
     /// Emits a packet through the data source's subscribers (wasm and embedder) in priority
@@ -835,10 +851,30 @@ impl GadgetInner {
     }
 
     fn emit_locked(&self, core: &mut Core, p: HostPacket) -> Result<()> {
+        if p.owner != self.id {
+            return err(ErrorCode::InvalidArgument, format!(
+                "the packet was created by another gadget; it can only be emitted by the gadget that created it ({:?})",
+                self.name
+            ));
+        }
         let st = core.store.data_mut();
         let ds = st.find_datasource(&p.schema.name).ok_or_else(|| not_found_ds(&p.schema.name))?;
+        let is_array = matches!(p.data, PacketData::Array(_));
+        if st.dss[ds].schema.ds_type != p.schema.ds_type || st.dss[ds].schema.is_array() != is_array {
+            return err(ErrorCode::InvalidArgument, format!(
+                "the packet does not match data source {:?} (its type changed since the packet was created)",
+                p.schema.name
+            ));
+        }
         let pid = st.insert_packet(host::PacketSlot { ds, data: p.data, in_flight: false });
-        host::emit(&mut core.store, ds, pid);
+        if !host::emit(&mut core.store, ds, pid) {
+            return err(ErrorCode::Timeout, format!(
+                "emitting into {:?}: the emission cascade (callbacks emitting packets) exceeded its limit of {} packets or the {:?} call deadline and was cut short; pending packets were dropped",
+                p.schema.name,
+                self.rt.options().limits.cascade_packets,
+                self.rt.options().call_timeout
+            ));
+        }
         Ok(())
     }
 
@@ -1061,6 +1097,26 @@ fn guest_error(export: &str, e: wasmtime::Error, timeout: Duration) -> Error {
     Error::new(ErrorCode::Guest, format!("{export} trapped: {e:#}"))
 }
 
+/// Interrupts a gadget from any thread (signal watchers, watchdogs).
+#[derive(Clone)]
+pub struct Interrupter {
+    abort: Arc<AtomicBool>,
+    stoppers: Arc<Mutex<Vec<Option<crate::ebpf::perf::PerfStopper>>>>,
+}
+
+impl Interrupter {
+    /// Makes the guest call running now (or the next one, if none runs) fail at its next
+    /// epoch tick, cuts an emission cascade in progress, and releases blocked perf reads
+    /// (those readers stay closed). `start`/`init` then return an error; `stop` clears the
+    /// request when it takes over, so call this again to cut a long `gadgetStop` short.
+    pub fn interrupt(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        for s in self.stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter().flatten() {
+            s.stop();
+        }
+    }
+}
+
 /// A collector that is stopped (kernel statistics toggled back) when its timer ends.
 struct StopOnDrop(Box<dyn crate::operators::collector::Collector>);
 
@@ -1074,6 +1130,8 @@ impl Drop for StopOnDrop {
 pub struct HostPacket {
     schema: SchemaRef,
     data: PacketData,
+    /// The id of the gadget that created it (packets are bound to their gadget).
+    owner: u64,
 }
 
 impl HostPacket {

@@ -23,8 +23,8 @@ pub mod runtime;
 
 pub use error::{Error, ErrorCode, Result};
 pub use events::{Event, LogLevel, StatsSnapshot};
-pub use gadget::{Gadget, GadgetSource, HostPacket, State};
-pub use runtime::{Runtime, RuntimeOptions};
+pub use gadget::{Gadget, GadgetSource, HostPacket, Interrupter, State};
+pub use runtime::{Limits, Runtime, RuntimeOptions};
 
 /// The gadget wasm API version this host implements.
 pub const GADGET_API_VERSION: u32 = 1;

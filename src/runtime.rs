@@ -20,7 +20,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(2);
 pub struct RuntimeOptions {
     /// Linear-memory cap per gadget, in 64 KiB pages (default 256 = 16 MiB).
     pub memory_pages: u32,
-    /// Directory of the compiled-module cache; `None` uses the default location.
+    /// Directory of the compiled-module cache; `None` or empty uses the default location.
+    /// It must be absolute, owned by the current user and not group/world-writable
+    /// (`Runtime::new` fails otherwise); entries are authenticated (HMAC, key kept mode 0600
+    /// in the directory) before native code is loaded.
     pub cache_dir: Option<PathBuf>,
     /// Disables the compiled-module cache.
     pub disable_cache: bool,
@@ -34,6 +37,73 @@ pub struct RuntimeOptions {
     pub call_timeout: Duration,
     /// Deadline of `gadgetStop` (the reference host uses 42 s).
     pub stop_timeout: Duration,
+    /// The per-gadget resource budget.
+    pub limits: Limits,
+}
+
+/// The resource budget of one gadget. Exceeding a guest-driven figure makes the import fail
+/// (the guest sees its error value and a warning is logged); exceeding a load-time figure makes
+/// open/init fail. The defaults keep one hostile gadget well inside a 2-core / 24 GiB host:
+/// at most about 16 MiB guest memory + 8 MiB table + 256 MiB kernel map memory + 64 MiB of
+/// host bytes held for the guest + 256 MiB of queued events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Total bytes of BPF maps and perf buffers the guest creates (`newMap`:
+    /// (key + value) × max_entries, value × possible CPUs for per-CPU maps, max_entries for
+    /// ring buffers; `newPerfReader`: (buffer pages + 1) × page × possible CPUs).
+    /// Default 256 MiB.
+    pub map_bytes: u64,
+    /// Most kernel objects the guest holds at once: maps from `newMap`, inner maps opened by
+    /// `mapLookup`, perf readers. Default 64.
+    pub map_count: u32,
+    /// Most tables of a module (default 4). Memories are always limited to one
+    /// (multi-memory is disabled).
+    pub tables: u32,
+    /// Most elements of one table (default 1,000,000: 8 MiB of references).
+    pub table_elements: u32,
+    /// Largest wasm program accepted, in bytes (default 64 MiB).
+    pub module_bytes: u64,
+    /// Most functions (imported + defined) of a wasm program (default 200,000).
+    pub module_functions: u32,
+    /// Deadline of compiling a wasm program (default 60 s). On timeout `open` fails; the
+    /// compilation cannot be cancelled and finishes on its worker thread in the background,
+    /// and while it runs further compilations of this runtime are refused (so at most one
+    /// abandoned compilation exists per runtime).
+    pub compile_timeout: Duration,
+    /// Total bytes the host keeps on the guest's behalf: data-source and field names, field
+    /// tags, config keys and values, packets emitted from guest code and waiting for
+    /// delivery. Default 64 MiB.
+    pub host_bytes: u64,
+    /// Largest string/bytes value `fieldSet` accepts (default 1 MiB).
+    pub field_value_bytes: u32,
+    /// Most data sources a gadget may ever create (guest, embedder and eBPF side together;
+    /// unreferenced ones still count). Default 256.
+    pub datasources: u32,
+    /// Most packets delivered in one emission cascade (a callback emitting, whose emit runs
+    /// callbacks that emit, ...). Its deadline is the guest-call deadline. Default 65,536.
+    pub cascade_packets: u32,
+    /// Most bytes of events waiting in the embedder queue (default 256 MiB); events beyond
+    /// are dropped and counted like a full queue.
+    pub queue_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            map_bytes: 256 << 20,
+            map_count: 64,
+            tables: 4,
+            table_elements: 1_000_000,
+            module_bytes: 64 << 20,
+            module_functions: 200_000,
+            compile_timeout: Duration::from_secs(60),
+            host_bytes: 64 << 20,
+            field_value_bytes: 1 << 20,
+            datasources: 256,
+            cascade_packets: 65536,
+            queue_bytes: 256 << 20,
+        }
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -47,6 +117,7 @@ impl Default for RuntimeOptions {
             queue_capacity: 65536,
             call_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(42),
+            limits: Limits::default(),
         }
     }
 }
@@ -58,6 +129,8 @@ pub(crate) struct RuntimeInner {
     pub logger: Arc<Logger>,
     pub cache: Option<crate::image::cache::ModuleCache>,
     ticker_stop: Arc<AtomicBool>,
+    /// Compilations that exceeded their deadline and still run on their worker thread.
+    abandoned: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for RuntimeInner {
@@ -79,6 +152,8 @@ impl Runtime {
         }
         let mut cfg = Config::new();
         cfg.epoch_interruption(true);
+        // One linear memory per gadget: the memory cap then holds in total.
+        cfg.wasm_multi_memory(false);
         cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&cfg).map_err(|e| Error::new(ErrorCode::Internal, format!("wasmtime engine: {e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -102,10 +177,24 @@ impl Runtime {
         let cache = if opts.disable_cache {
             None
         } else {
-            let dir = opts.cache_dir.clone().unwrap_or_else(crate::image::cache::ModuleCache::default_dir);
-            Some(crate::image::cache::ModuleCache::new(dir))
+            use crate::image::cache::ModuleCache;
+            match opts.cache_dir.as_ref().filter(|d| !d.as_os_str().is_empty()) {
+                // An explicit directory must be usable: refusing it is an error.
+                Some(d) => Some(ModuleCache::open(d.clone()).map_err(|e| {
+                    Error::new(ErrorCode::InvalidArgument, format!("compiled-module cache: {e}"))
+                })?),
+                // The default one is best effort: without it, modules are compiled each time.
+                None => match ModuleCache::open(ModuleCache::default_dir()) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        logger.log(LogLevel::Warn, "", &format!("compiled-module cache disabled: {e}"));
+                        None
+                    }
+                },
+            }
         };
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, linker, opts, logger, cache, ticker_stop }) })
+        let abandoned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, linker, opts, logger, cache, ticker_stop, abandoned }) })
     }
 
     pub fn options(&self) -> &RuntimeOptions {
@@ -119,6 +208,7 @@ impl Runtime {
     /// Compiles a wasm program, through the compiled-module cache when enabled.
     /// Returns the module and whether it came from the cache.
     pub fn compile(&self, wasm: &[u8]) -> Result<(Module, bool)> {
+        check_module(wasm, &self.inner.opts.limits)?;
         let engine = &self.inner.engine;
         let key = self.inner.cache.as_ref().map(|_| cache_key(engine, wasm));
         if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
@@ -135,8 +225,7 @@ impl Runtime {
                 }
             }
         }
-        let module = Module::new(engine, wasm)
-            .map_err(|e| Error::new(ErrorCode::WasmLoad, format!("compiling the wasm program: {e:#}")))?;
+        let module = self.compile_bounded(wasm)?;
         if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
             match module.serialize() {
                 Ok(bytes) => {
@@ -149,6 +238,157 @@ impl Runtime {
         }
         Ok((module, false))
     }
+}
+
+impl Runtime {
+    /// Compiles on a worker thread under `limits.compile_timeout`. A compilation past its
+    /// deadline cannot be cancelled: it is abandoned (it finishes in the background and its
+    /// result is dropped) and, while it runs, further compilations are refused.
+    fn compile_bounded(&self, wasm: &[u8]) -> Result<Module> {
+        let timeout = self.inner.opts.limits.compile_timeout;
+        if self.inner.abandoned.load(Ordering::SeqCst) > 0 {
+            return Err(Error::new(
+                ErrorCode::Busy,
+                "a wasm compilation that exceeded its deadline is still running; try again when it ends",
+            ));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let engine = self.inner.engine.clone();
+        let bytes = wasm.to_vec();
+        // 0 running, 1 finished, 2 abandoned by the waiter.
+        let state = Arc::new(std::sync::atomic::AtomicU8::new(0));
+        let (state2, abandoned) = (state.clone(), self.inner.abandoned.clone());
+        std::thread::Builder::new()
+            .name("gadgetrt-compile".into())
+            .spawn(move || {
+                let r = Module::new(&engine, &bytes);
+                let _ = tx.send(r);
+                if state2.swap(1, Ordering::SeqCst) == 2 {
+                    abandoned.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+            .map_err(|e| Error::new(ErrorCode::Io, format!("starting the compile thread: {e}")))?;
+        let r = match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(_) => {
+                self.inner.abandoned.fetch_add(1, Ordering::SeqCst);
+                if state.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    return Err(Error::new(
+                        ErrorCode::Timeout,
+                        format!(
+                            "compiling the wasm program exceeded its deadline of {timeout:?} \
+                             (the compilation is abandoned and ends in the background)"
+                        ),
+                    ));
+                }
+                // It finished right at the deadline.
+                self.inner.abandoned.fetch_sub(1, Ordering::SeqCst);
+                rx.recv().map_err(|_| Error::new(ErrorCode::Internal, "compile thread vanished"))?
+            }
+        };
+        r.map_err(|e| Error::new(ErrorCode::WasmLoad, format!("compiling the wasm program: {e:#}")))
+    }
+}
+
+/// Checks a wasm program against the size and function-count limits before compiling it,
+/// reading only the section headers and the import, function and table section counts.
+fn check_module(wasm: &[u8], limits: &Limits) -> Result<()> {
+    let bad = |m: String| Error::new(ErrorCode::WasmLoad, m);
+    if wasm.len() as u64 > limits.module_bytes {
+        return Err(bad(format!(
+            "the wasm program is {} bytes, above the limit of {} bytes",
+            wasm.len(),
+            limits.module_bytes
+        )));
+    }
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        return Ok(()); // wasmtime reports the format error
+    }
+    let mut pos = 8;
+    let (mut funcs, mut tables) = (0u64, 0u64);
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let Some((size, n)) = leb_u32(&wasm[pos..]) else { return Ok(()) };
+        pos += n;
+        let end = pos.saturating_add(size as usize).min(wasm.len());
+        let body = &wasm[pos..end];
+        match id {
+            // Import section: count imported functions and tables.
+            2 => {
+                let (f, t) = count_imports(body).unwrap_or((0, 0));
+                funcs += f;
+                tables += t;
+            }
+            3 => funcs += leb_u32(body).map(|(c, _)| c as u64).unwrap_or(0),
+            4 => tables += leb_u32(body).map(|(c, _)| c as u64).unwrap_or(0),
+            _ => {}
+        }
+        pos = end;
+    }
+    if funcs > limits.module_functions as u64 {
+        return Err(bad(format!(
+            "the wasm program has {funcs} functions, above the limit of {}",
+            limits.module_functions
+        )));
+    }
+    if tables > limits.tables as u64 {
+        return Err(bad(format!("the wasm program has {tables} tables, above the limit of {}", limits.tables)));
+    }
+    Ok(())
+}
+
+fn leb_u32(b: &[u8]) -> Option<(u32, usize)> {
+    let mut v: u64 = 0;
+    for (i, &byte) in b.iter().enumerate().take(5) {
+        v |= ((byte & 0x7f) as u64) << (7 * i);
+        if byte & 0x80 == 0 {
+            return u32::try_from(v).ok().map(|v| (v, i + 1));
+        }
+    }
+    None
+}
+
+/// (imported functions, imported tables) of an import section body.
+fn count_imports(b: &[u8]) -> Option<(u64, u64)> {
+    let (n, mut p) = leb_u32(b)?;
+    let (mut f, mut t) = (0, 0);
+    for _ in 0..n {
+        for _ in 0..2 {
+            let (len, k) = leb_u32(b.get(p..)?)?;
+            p += k + len as usize;
+        }
+        let kind = *b.get(p)?;
+        p += 1;
+        match kind {
+            0 => {
+                f += 1;
+                p += leb_u32(b.get(p..)?)?.1;
+            }
+            1 => {
+                t += 1;
+                p += 1; // reftype
+                p += skip_limits(b.get(p..)?)?;
+            }
+            2 => p += skip_limits(b.get(p..)?)?,
+            3 => p += 2,
+            4 => p += 1 + leb_u32(b.get(p + 1..)?)?.1,
+            _ => return None,
+        }
+    }
+    Some((f, t))
+}
+
+fn skip_limits(b: &[u8]) -> Option<usize> {
+    let flags = *b.first()?;
+    let mut p = 1;
+    // Memory64 limits are LEB u64; skip any LEB.
+    let skip_leb = |b: &[u8]| b.iter().position(|x| x & 0x80 == 0).map(|i| i + 1);
+    p += skip_leb(b.get(p..)?)?;
+    if flags & 1 != 0 {
+        p += skip_leb(b.get(p..)?)?;
+    }
+    Some(p)
 }
 
 /// sha256(program) + the engine's compatibility hash (wasmtime version, settings, target).

@@ -33,8 +33,63 @@ struct Args {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+/// SIGINT/SIGTERM: the first asks for a clean stop, a second one exits at once.
+extern "C" fn on_signal(sig: libc::c_int) {
+    if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) };
+    }
+}
+
+/// What the main thread is doing, for the watchdog.
+const PHASE_STARTING: u8 = 0;
+const PHASE_RUNNING: u8 = 1;
+const PHASE_STOPPING: u8 = 2;
+const PHASE_DONE: u8 = 3;
+
+/// How long a clean stop may take after Ctrl-C / SIGTERM / --timeout before the runner
+/// interrupts `gadgetStop`, and before it exits regardless.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// Makes the runner exit promptly whatever the guest does: once a stop is requested (signal
+/// or --timeout), a held start is interrupted at once, a running guest is interrupted after
+/// 300 ms, a slow `gadgetStop` after STOP_GRACE, and the process exits after EXIT_GRACE
+/// (the kernel detaches the eBPF programs when the process's descriptors close).
+fn watchdog(intr: gadgetrt::Interrupter, phase: Arc<std::sync::atomic::AtomicU8>, deadline: Option<Instant>) {
+    let requested = loop {
+        if phase.load(Ordering::SeqCst) == PHASE_DONE {
+            return;
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut last: Option<Instant> = None;
+    loop {
+        let p = phase.load(Ordering::SeqCst);
+        if p == PHASE_DONE {
+            return;
+        }
+        let el = requested.elapsed();
+        let due = match p {
+            PHASE_STARTING => true,
+            PHASE_RUNNING => el >= Duration::from_millis(300),
+            _ => el >= STOP_GRACE,
+        };
+        if due && last.map(|l| l.elapsed() >= Duration::from_millis(250)).unwrap_or(true) {
+            intr.interrupt();
+            last = Some(Instant::now());
+        }
+        if el >= EXIT_GRACE {
+            eprintln!("gadgetrt-run: the gadget did not stop within {EXIT_GRACE:?}; exiting");
+            let _ = std::io::stdout().flush();
+            // SAFETY: ends the process without running destructors that could block on the gadget.
+            unsafe { libc::_exit(1) };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Why the runner exits early: a usage error (exit 2, clap's message) or a failure (exit 1).
@@ -345,7 +400,30 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
-    gadget.start().map_err(|e| format!("starting {}: {e}", gadget.name()))?;
+    // --timeout counts from here (start included), so a held start cannot outlive it.
+    let started = Instant::now();
+    let phase = Arc::new(std::sync::atomic::AtomicU8::new(PHASE_STARTING));
+    {
+        let (intr, phase, deadline) = (gadget.interrupter(), phase.clone(), args.timeout.map(|t| started + t));
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || watchdog(intr, phase, deadline))
+            .map_err(|e| format!("starting the watchdog: {e}"))?;
+    }
+    struct Done(Arc<std::sync::atomic::AtomicU8>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.store(PHASE_DONE, Ordering::SeqCst);
+        }
+    }
+    let _done = Done(phase.clone());
+    if let Err(e) = gadget.start() {
+        if INTERRUPTED.load(Ordering::SeqCst) || args.timeout.is_some_and(|t| started.elapsed() >= t) {
+            return Err(format!("starting {}: interrupted: {e}", gadget.name()));
+        }
+        return Err(format!("starting {}: {e}", gadget.name()));
+    }
+    phase.store(PHASE_RUNNING, Ordering::SeqCst);
     {
         // IG prints single data sources' headers (and clear-screen ones') at PreStart.
         let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
@@ -354,7 +432,6 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
         }
         let _ = o.flush();
     }
-    let started = Instant::now();
     let done = |printed: u64| {
         INTERRUPTED.load(Ordering::SeqCst)
             || args.max_events.map(|m| printed >= m).unwrap_or(false)
@@ -368,6 +445,7 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
         gadget.poll(Some(wait)).map_err(|e| format!("polling: {e}"))?;
         let _ = out.lock().unwrap_or_else(|e| e.into_inner()).flush();
     }
+    phase.store(PHASE_STOPPING, Ordering::SeqCst);
     let stop = gadget.stop();
     // Deliver what is still queued, unless the event limit is reached.
     if args.max_events.map(|m| printed.load(Ordering::Relaxed) < m).unwrap_or(true) {
@@ -375,10 +453,10 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
     }
     let _ = out.lock().unwrap_or_else(|e| e.into_inner()).flush();
     let st = gadget.stats();
-    if debug || st.dropped_queue_full > 0 || st.lost_samples > 0 || st.guest_traps > 0 {
+    if debug || st.dropped_queue_full > 0 || st.lost_samples > 0 || st.guest_traps > 0 || st.dropped_nested > 0 {
         eprintln!(
-            "gadgetrt-run: {} events delivered, {} dropped (queue full), {} lost (kernel), {} guest traps",
-            st.delivered, st.dropped_queue_full, st.lost_samples, st.guest_traps
+            "gadgetrt-run: {} events delivered, {} dropped (queue full), {} dropped (nested emits), {} lost (kernel), {} guest traps",
+            st.delivered, st.dropped_queue_full, st.dropped_nested, st.lost_samples, st.guest_traps
         );
     }
     stop.map_err(|e| format!("stopping {}: {e}", gadget.name()))

@@ -268,7 +268,36 @@ struct ElfInfo<'a> {
     btf: &'a [u8],
 }
 
+/// Checks the ELF identification and header: a 64-bit relocatable object (`ET_REL`) for
+/// `EM_BPF` (247) in the host's byte order.
+pub fn check_elf_header(elf: &[u8]) -> Result<()> {
+    if elf.len() < 64 || &elf[..4] != b"\x7fELF" {
+        anyhow::bail!("not an ELF file");
+    }
+    if elf[4] != 2 {
+        anyhow::bail!("not a 64-bit ELF object (EI_CLASS {})", elf[4]);
+    }
+    let host_data = if cfg!(target_endian = "little") { 1 } else { 2 };
+    if elf[5] != host_data {
+        anyhow::bail!(
+            "the object is {}-endian but this host is {}-endian",
+            if elf[5] == 1 { "little" } else if elf[5] == 2 { "big" } else { "unknown" },
+            if host_data == 1 { "little" } else { "big" }
+        );
+    }
+    let rd16 = |o: usize| if host_data == 1 { u16::from_le_bytes([elf[o], elf[o + 1]]) } else { u16::from_be_bytes([elf[o], elf[o + 1]]) };
+    let (e_type, e_machine) = (rd16(16), rd16(18));
+    if e_machine != 247 {
+        anyhow::bail!("ELF machine is {e_machine}, not EM_BPF (247): this is not an eBPF object");
+    }
+    if e_type != 1 {
+        anyhow::bail!("ELF type is {e_type}, not a relocatable object (ET_REL)");
+    }
+    Ok(())
+}
+
 fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
+    check_elf_header(elf)?;
     let file = object::File::parse(elf).context("parsing eBPF ELF object")?;
     let mut sections = HashMap::new();
     let mut sec_names: HashMap<usize, String> = HashMap::new();

@@ -67,8 +67,11 @@ pub struct grt_runtime_options {
     pub stop_timeout_ms: u32,
     /// Nonzero disables the on-disk compiled-module cache.
     pub disable_cache: u32,
-    /// Directory of the compiled-module cache (UTF-8, `cache_dir_len` bytes); NULL = default
-    /// (`$GADGETRT_CACHE_DIR`, else a system or user cache directory).
+    /// Directory of the compiled-module cache (UTF-8, `cache_dir_len` bytes); NULL or empty =
+    /// default (`$GADGETRT_CACHE_DIR`, else a system or user cache directory). It must be an
+    /// absolute path; the directory must belong to the current user and not be writable by
+    /// group or others (else `grt_runtime_new` fails), and its entries are authenticated
+    /// with a key kept (mode 0600) in the directory before native code is loaded.
     pub cache_dir: *const c_char,
     pub cache_dir_len: usize,
     /// Log sink (NULL: logs are discarded).
@@ -76,6 +79,38 @@ pub struct grt_runtime_options {
     pub log_userdata: *mut c_void,
     /// Called once with `log_userdata` when the runtime is freed (may be NULL).
     pub log_userdata_free: grt_userdata_free_fn,
+    /// Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
+    /// and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
+    /// beyond it the import fails. Released maps and readers return their bytes.
+    pub map_bytes: u64,
+    /// Bytes the host keeps for the guest: names, tags, config, packets pending delivery
+    /// (default 64 MiB).
+    pub host_bytes: u64,
+    /// Bytes of events waiting in a gadget's event queue (default 256 MiB); events beyond
+    /// are dropped and counted as `dropped_queue_full`.
+    pub queue_bytes: u64,
+    /// Largest wasm program in bytes (default 64 MiB).
+    pub module_bytes: u64,
+    /// Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+    pub map_count: u32,
+    /// Most tables of a wasm program (default 4; memories are limited to one).
+    pub tables: u32,
+    /// Most elements of one table (default 1000000).
+    pub table_elements: u32,
+    /// Most functions (imported + defined) of a wasm program (default 200000).
+    pub module_functions: u32,
+    /// Deadline of compiling a wasm program in ms (default 60000). On timeout
+    /// `grt_gadget_open_*` fails with `GRT_ERR_TIMEOUT`; the compilation cannot be cancelled,
+    /// ends on a background thread, and until then further compilations of this runtime fail
+    /// with `GRT_ERR_BUSY`.
+    pub compile_timeout_ms: u32,
+    /// Largest string/bytes value the guest's `fieldSet` accepts (default 1 MiB).
+    pub field_value_bytes: u32,
+    /// Most data sources a gadget may ever create (default 256).
+    pub datasources: u32,
+    /// Most packets delivered by one emission cascade (callbacks emitting into data sources
+    /// whose callbacks emit, ...; default 65536); the cascade also ends at the call deadline.
+    pub cascade_packets: u32,
 }
 
 struct LogSink {
@@ -156,10 +191,34 @@ fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result
     if has!(stop_timeout_ms) && o.stop_timeout_ms != 0 {
         r.stop_timeout = Duration::from_millis(o.stop_timeout_ms as u64);
     }
+    {
+        let l = &mut r.limits;
+        macro_rules! lim {
+            ($f:ident, $dst:expr) => {
+                if has!($f) && o.$f != 0 {
+                    $dst = o.$f.into();
+                }
+            };
+        }
+        lim!(map_bytes, l.map_bytes);
+        lim!(host_bytes, l.host_bytes);
+        lim!(queue_bytes, l.queue_bytes);
+        lim!(module_bytes, l.module_bytes);
+        lim!(map_count, l.map_count);
+        lim!(tables, l.tables);
+        lim!(table_elements, l.table_elements);
+        lim!(module_functions, l.module_functions);
+        lim!(field_value_bytes, l.field_value_bytes);
+        lim!(datasources, l.datasources);
+        lim!(cascade_packets, l.cascade_packets);
+        if has!(compile_timeout_ms) && o.compile_timeout_ms != 0 {
+            l.compile_timeout = Duration::from_millis(o.compile_timeout_ms as u64);
+        }
+    }
     if has!(disable_cache) {
         r.disable_cache = o.disable_cache != 0;
     }
-    if has!(cache_dir_len) && !o.cache_dir.is_null() {
+    if has!(cache_dir_len) && !o.cache_dir.is_null() && o.cache_dir_len != 0 {
         // SAFETY: ptr+len provided by the caller.
         let d = unsafe { str_arg(o.cache_dir, o.cache_dir_len, "cache_dir")? };
         r.cache_dir = Some(d.into());

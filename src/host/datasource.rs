@@ -129,6 +129,13 @@ fn new_data_source(mut c: Caller<'_, HostState>, name: i64, ty: i32) -> i32 {
         st.warn(format!("newDataSource: invalid data source type {ty}"));
         return 0;
     }
+    if let Err(e) = st.datasource_room() {
+        st.warn(format!("newDataSource {name:?}: refused: {e}"));
+        return 0;
+    }
+    if !st.charge_host("newDataSource", name.len() as u64 + 256) {
+        return 0;
+    }
     let idx = st.add_datasource(Schema::new(&name, ty), "wasm");
     add_or_warn(st, "newDataSource", Obj::DataSource(idx))
 }
@@ -206,6 +213,9 @@ fn add_field(mut c: Caller<'_, HostState>, ds: i32, name: i64, k: i32) -> i32 {
         st.warn("dataSourceAddField: invalid name pointer");
         return 0;
     };
+    if st.dss[dsi].schema.field_index(&name).is_none() && !st.charge_host("dataSourceAddField", name.len() as u64 + 128) {
+        return 0;
+    }
     let mut schema = (*st.dss[dsi].schema).clone();
     match schema.add_field(&name, k as u32) {
         Ok(fi) => {

@@ -93,6 +93,11 @@ fn field_set(mut c: Caller<'_, HostState>, field: i32, data: i32, k: i32, value:
         },
         kind::STRING | kind::BYTES => match read_buf(mem, value as u64) {
             None => Err("invalid value pointer".to_string()),
+            Some(bytes) if bytes.len() as u64 > st.budget.field_value_bytes as u64 => Err(format!(
+                "value of {} bytes refused: above the limit of {} bytes",
+                bytes.len(),
+                st.budget.field_value_bytes
+            )),
             Some(bytes) => match st.resolve_data_mut(data as u32) {
                 Some((_, rec)) => dsrc::set_bytes(rec, loc, bytes).map_err(|e| e.to_string()),
                 None => Err(format!("data handle {} not found", data as u32)),
@@ -122,6 +127,9 @@ fn field_add_tag(mut c: Caller<'_, HostState>, field: i32, tag: i64) -> i32 {
         st.warn("fieldAddTag: invalid tag pointer");
         return 1;
     };
+    if !st.charge_host("fieldAddTag", tag.len() as u64 + 32) {
+        return 1;
+    }
     let schema = Arc::make_mut(&mut st.dss[ds].schema);
     schema.fields[fi].tags.push(tag);
     0

@@ -16,35 +16,129 @@ struct MapEntry {
     map: Arc<RawMap>,
     /// Created by `newMap` (only those may be `mapRelease`d).
     created: bool,
+    /// What this entry is charged against the budget: (bytes, counts as a kernel object).
+    charge: (u64, bool),
+}
+
+struct ReaderEntry {
+    reader: PerfReader,
+    bytes: u64,
 }
 
 /// Maps and perf readers the guest holds handles to, and the gadget's published maps.
+/// Slots are reused, and what the guest creates is charged against the gadget's budget
+/// (`Limits::map_bytes`, `Limits::map_count`) until it is released.
 #[derive(Default)]
 pub struct MapTable {
     maps: Vec<Option<MapEntry>>,
-    readers: Vec<Option<PerfReader>>,
+    readers: Vec<Option<ReaderEntry>>,
     /// Maps of the gadget's eBPF object, available to `getMap` from start on.
     pub published: Vec<(String, Arc<RawMap>)>,
-    /// Stoppers of every perf reader, reachable without the gadget lock (D7).
-    pub stoppers: Arc<Mutex<Vec<PerfStopper>>>,
+    /// Stoppers of every perf reader (same index as `readers`), reachable without the
+    /// gadget lock (D7).
+    pub stoppers: Arc<Mutex<Vec<Option<PerfStopper>>>>,
+    /// Bytes and kernel objects currently charged.
+    pub used_bytes: u64,
+    pub used_count: u32,
+}
+
+fn free_slot<T>(v: &mut Vec<Option<T>>, x: T) -> usize {
+    match v.iter().position(|e| e.is_none()) {
+        Some(i) => {
+            v[i] = Some(x);
+            i
+        }
+        None => {
+            v.push(Some(x));
+            v.len() - 1
+        }
+    }
 }
 
 impl MapTable {
-    fn add_map(&mut self, map: Arc<RawMap>, created: bool) -> usize {
-        self.maps.push(Some(MapEntry { map, created }));
-        self.maps.len() - 1
+    fn add_map(&mut self, map: Arc<RawMap>, created: bool, charge: (u64, bool)) -> usize {
+        free_slot(&mut self.maps, MapEntry { map, created, charge })
+    }
+
+    /// Checks that `bytes` more (and one more kernel object if `object`) fit the budget and
+    /// charges them.
+    fn reserve(&mut self, budget: &crate::runtime::Limits, bytes: u64, object: bool) -> Result<(), String> {
+        if object && self.used_count >= budget.map_count {
+            return Err(format!(
+                "the gadget already holds {} maps/perf readers (limit {})",
+                self.used_count, budget.map_count
+            ));
+        }
+        if self.used_bytes.saturating_add(bytes) > budget.map_bytes {
+            return Err(format!(
+                "{bytes} bytes requested, {} of {} bytes of the gadget's map budget in use",
+                self.used_bytes, budget.map_bytes
+            ));
+        }
+        self.used_bytes += bytes;
+        self.used_count += object as u32;
+        Ok(())
+    }
+
+    fn unreserve(&mut self, (bytes, object): (u64, bool)) {
+        self.used_bytes = self.used_bytes.saturating_sub(bytes);
+        self.used_count = self.used_count.saturating_sub(object as u32);
+    }
+
+    /// Closes map slot `i` (its fd closes once no one else shares it) and returns its budget.
+    pub fn release_map(&mut self, i: usize) {
+        if let Some(e) = self.maps.get_mut(i).and_then(|e| e.take()) {
+            self.unreserve(e.charge);
+        }
+    }
+
+    /// Stops and closes perf reader `i` and returns its budget.
+    pub fn release_reader(&mut self, i: usize) {
+        if let Some(e) = self.readers.get_mut(i).and_then(|e| e.take()) {
+            e.reader.stop();
+            e.reader.close();
+            self.unreserve((e.bytes, true));
+        }
+        if let Some(s) = self.stoppers.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+            *s = None;
+        }
     }
 
     /// Closes every map and perf reader the guest still holds (D8).
     pub fn close_all(&mut self) {
         for r in self.readers.iter().flatten() {
-            r.stop();
+            r.reader.stop();
         }
         self.readers.clear();
         self.maps.clear();
         self.published.clear();
+        self.used_bytes = 0;
+        self.used_count = 0;
         self.stoppers.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
+}
+
+/// Bytes a map costs: (key + value) × max_entries, × possible CPUs for per-CPU maps;
+/// max_entries for ring buffers (their size in bytes); 4-byte fd slots for fd arrays.
+pub fn map_cost(ty: u32, key: u32, value: u32, max_entries: u32) -> u64 {
+    let ncpu = crate::ebpf::maps::possible_cpus().max(1) as u64;
+    let (k, v, n) = (key as u64, value as u64, max_entries as u64);
+    match ty {
+        // RINGBUF, USER_RINGBUF
+        27 | 31 => n,
+        crate::ebpf::maps::MAP_TYPE_PERF_EVENT_ARRAY => (k + v).saturating_mul(if n == 0 { ncpu } else { n }),
+        t if crate::ebpf::maps::is_per_cpu(t) => (k + v).saturating_mul(n).saturating_mul(ncpu),
+        _ => (k + v).saturating_mul(n),
+    }
+}
+
+/// Bytes the perf buffers of a reader cost: (power-of-two data pages + 1) × page size per
+/// possible CPU.
+pub fn perf_cost(per_cpu_bytes: u32) -> u64 {
+    // SAFETY: plain sysconf query.
+    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64;
+    let pages = (per_cpu_bytes as u64).div_ceil(page).max(1).next_power_of_two();
+    (pages + 1).saturating_mul(page).saturating_mul(crate::ebpf::maps::possible_cpus().max(1) as u64)
 }
 
 fn map_of(st: &HostState, func: &str, h: u32) -> Option<(usize, Arc<RawMap>)> {
@@ -96,10 +190,7 @@ pub fn register(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         let st = c.data_mut();
         match reader_index(st, "perfReaderClose", r as u32) {
             Some(i) => {
-                if let Some(p) = st.maps.readers[i].take() {
-                    p.stop();
-                    p.close();
-                }
+                st.maps.release_reader(i);
                 st.handles.remove(r as u32);
                 0
             }
@@ -119,17 +210,23 @@ fn new_map(mut c: Caller<'_, HostState>, name: i64, ty: i32, ks: i32, vs: i32, m
         st.warn("newMap: invalid name pointer");
         return 0;
     };
+    let cost = map_cost(ty as u32, ks as u32, vs as u32, max as u32);
+    if let Err(e) = st.maps.reserve(&st.budget, cost, true) {
+        st.warn(format!("newMap {name:?}: refused: {e}"));
+        return 0;
+    }
     match RawMap::create(ty as u32, ks as u32, vs as u32, max as u32, &name) {
         Ok(m) => {
-            let i = st.maps.add_map(Arc::new(m), true);
+            let i = st.maps.add_map(Arc::new(m), true, (cost, true));
             let h = st.handles.add(Obj::Map(i));
             if h == 0 {
-                st.maps.maps[i] = None;
+                st.maps.release_map(i);
                 st.warn("newMap: too many open handles");
             }
             h as i32
         }
         Err(e) => {
+            st.maps.unreserve((cost, true));
             st.warn(format!("newMap {name:?}: {e}"));
             0
         }
@@ -154,10 +251,10 @@ fn get_map(mut c: Caller<'_, HostState>, name: i64) -> i32 {
         st.warn(format!("getMap {name:?}: unknown map type {}", m.info().map_type));
         return 0;
     }
-    let i = st.maps.add_map(m, false);
+    let i = st.maps.add_map(m, false, (0, false));
     let h = st.handles.add(Obj::Map(i));
     if h == 0 {
-        st.maps.maps[i] = None;
+        st.maps.release_map(i);
         st.warn("getMap: too many open handles");
     }
     h as i32
@@ -188,23 +285,28 @@ fn map_lookup(mut c: Caller<'_, HostState>, m: i32, key: i64, value: i64) -> i32
             return 1;
         }
         let id = u32::from_ne_bytes([val[0], val[1], val[2], val[3]]);
+        if let Err(e) = st.maps.reserve(&st.budget, 0, true) {
+            st.warn(format!("mapLookup: inner map not opened: {e}"));
+            return 1;
+        }
         let inner = match RawMap::from_id(id) {
             Ok(i) => i,
             Err(e) => {
+                st.maps.unreserve((0, true));
                 st.warn(format!("mapLookup: opening inner map {id}: {e}"));
                 return 1;
             }
         };
-        let i = st.maps.add_map(Arc::new(inner), false);
+        let i = st.maps.add_map(Arc::new(inner), false, (0, true));
         let h = st.handles.add(Obj::Map(i));
         if h == 0 {
-            st.maps.maps[i] = None;
+            st.maps.release_map(i);
             st.warn("mapLookup: too many open handles");
             return 1;
         }
         if !write_buf(mem, value as u64, &h.to_ne_bytes()) {
             st.handles.remove(h);
-            st.maps.maps[i] = None;
+            st.maps.release_map(i);
             st.warn("mapLookup: value buffer too small or invalid");
             return 1;
         }
@@ -286,7 +388,7 @@ fn map_release(mut c: Caller<'_, HostState>, m: i32) -> i32 {
         st.warn(format!("mapRelease: map handle {} was not created with newMap", m as u32));
         return 1;
     }
-    st.maps.maps[i] = None;
+    st.maps.release_map(i);
     st.handles.remove(m as u32);
     0
 }
@@ -295,19 +397,31 @@ fn new_perf_reader(mut c: Caller<'_, HostState>, m: i32, size: i32, overwritable
     let st = c.data_mut();
     // D6: a bad map handle returns 0 (the reference host returns 1).
     let Some((_, map)) = map_of(st, "newPerfReader", m as u32) else { return 0 };
+    let cost = perf_cost(size as u32);
+    if let Err(e) = st.maps.reserve(&st.budget, cost, true) {
+        st.warn(format!("newPerfReader: refused: {e}"));
+        return 0;
+    }
     match PerfReader::new(&map, size as u32, overwritable != 0) {
         Ok(r) => {
-            st.maps.stoppers.lock().unwrap_or_else(|e| e.into_inner()).push(r.stopper());
-            st.maps.readers.push(Some(r));
-            let i = st.maps.readers.len() - 1;
+            let stopper = r.stopper();
+            let i = free_slot(&mut st.maps.readers, ReaderEntry { reader: r, bytes: cost });
+            {
+                let mut s = st.maps.stoppers.lock().unwrap_or_else(|e| e.into_inner());
+                if s.len() <= i {
+                    s.resize_with(i + 1, || None);
+                }
+                s[i] = Some(stopper);
+            }
             let h = st.handles.add(Obj::PerfReader(i));
             if h == 0 {
-                st.maps.readers[i] = None;
+                st.maps.release_reader(i);
                 st.warn("newPerfReader: too many open handles");
             }
             h as i32
         }
         Err(e) => {
+            st.maps.unreserve((cost, true));
             st.warn(format!("newPerfReader: {e}"));
             0
         }
@@ -330,7 +444,7 @@ fn reader_index(st: &HostState, func: &str, h: u32) -> Option<usize> {
 
 fn with_reader(st: &mut HostState, func: &str, h: u32, f: impl FnOnce(&PerfReader) -> std::io::Result<()>) -> i32 {
     let Some(i) = reader_index(st, func, h) else { return 1 };
-    match f(st.maps.readers[i].as_ref().expect("checked")) {
+    match f(&st.maps.readers[i].as_ref().expect("checked").reader) {
         Ok(()) => 0,
         Err(e) => {
             st.warn(format!("{func}: {e}"));
@@ -348,10 +462,12 @@ fn perf_read(mut c: Caller<'_, HostState>, r: i32, dst: i64) -> i32 {
         st.warn("perfReaderRead: invalid destination buffer");
         return 1;
     };
-    let reader = st.maps.readers[i].as_mut().expect("checked");
+    let expiry = st.call_expiry();
+    let reader = &mut st.maps.readers[i].as_mut().expect("checked").reader;
     // Overwritable readers never block (deadline = creation time); others block until a
-    // record arrives or the gadget stops (D7).
-    let mode = if reader.is_overwritable() { ReadMode::NonBlocking } else { ReadMode::Block };
+    // record arrives, the gadget stops (D7) or the running guest call's deadline passes
+    // (then 2, deadline exceeded).
+    let mode = if reader.is_overwritable() { ReadMode::NonBlocking } else { ReadMode::Deadline(expiry) };
     match reader.read(mode, buf) {
         ReadResult::Ok(_) => 0,
         ReadResult::DeadlineExceeded => 2,

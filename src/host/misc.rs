@@ -97,6 +97,9 @@ fn set_config(mut c: Caller<'_, HostState>, key: i64, value: i64, k: i32) -> i32
         st.warn("setConfig: invalid value pointer");
         return 1;
     };
+    if !st.charge_host("setConfig", (key.len() + val.len()) as u64 + 64) {
+        return 1;
+    }
     crate::config::set_path(&mut st.config, &key, serde_yaml::Value::String(val));
     0
 }
@@ -109,6 +112,12 @@ fn release_handle(mut c: Caller<'_, HostState>, h: i32) -> i32 {
             1
         }
         Some(obj) => {
+            // A map or perf reader handle closes its object and returns its budget.
+            match obj {
+                Obj::Map(i) => st.maps.release_map(i),
+                Obj::PerfReader(i) => st.maps.release_reader(i),
+                _ => {}
+            }
             // Packets referenced only by this handle are freed so they do not leak.
             if let Obj::Single(pid) | Obj::Array(pid) | Obj::NewElement(pid) = obj {
                 let still_referenced = st.handles.iter().any(|(_, o)| {

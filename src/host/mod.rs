@@ -136,6 +136,15 @@ pub struct HostState {
     pub maps: maps::MapTable,
     /// The built-in operators and their pending subscriptions.
     pub operators: crate::operators::Operators,
+    /// The gadget's resource budget.
+    pub budget: crate::runtime::Limits,
+    /// Host bytes held for the guest (names, tags, config), charged against
+    /// `budget.host_bytes` together with `pending_bytes`.
+    pub host_bytes: u64,
+    /// Bytes of packets emitted from guest code and not yet delivered.
+    pending_bytes: u64,
+    /// The emission cascade in progress: (deadline, packets delivered, cut short).
+    cascade: Option<(Instant, u32, bool)>,
 }
 
 impl HostState {
@@ -149,6 +158,7 @@ impl HostState {
         abort: Arc<AtomicBool>,
         call_timeout: Duration,
         config: serde_yaml::Value,
+        budget: crate::runtime::Limits,
     ) -> HostState {
         HostState {
             wasi,
@@ -177,6 +187,10 @@ impl HostState {
             phase: Phase::Init,
             maps: maps::MapTable::default(),
             operators: crate::operators::Operators::default(),
+            budget,
+            host_bytes: 0,
+            pending_bytes: 0,
+            cascade: None,
         }
     }
 
@@ -217,6 +231,35 @@ impl HostState {
 
     pub fn log(&self, level: LogLevel, msg: &str) {
         self.logger.log(level, &self.gadget, msg);
+    }
+
+    /// Charges `n` bytes held on the guest's behalf against `budget.host_bytes`; false (and
+    /// a warning naming `func`) when they do not fit.
+    pub fn charge_host(&mut self, func: &str, n: u64) -> bool {
+        let used = self.host_bytes.saturating_add(self.pending_bytes);
+        if used.saturating_add(n) > self.budget.host_bytes {
+            self.warn(format!(
+                "{func}: refused: {n} bytes requested, {used} of the gadget's {} host bytes in use",
+                self.budget.host_bytes
+            ));
+            return false;
+        }
+        self.host_bytes += n;
+        true
+    }
+
+    /// Whether one more data source fits `budget.datasources`.
+    pub fn datasource_room(&self) -> Result<(), String> {
+        if self.dss.len() >= self.budget.datasources as usize {
+            return Err(format!("the gadget already created {} data sources (limit {})", self.dss.len(), self.budget.datasources));
+        }
+        Ok(())
+    }
+
+    /// The instant the running guest call must end by (its deadline, or now + the call
+    /// timeout when no guest call runs).
+    pub fn call_expiry(&self) -> Instant {
+        self.deadline.1.unwrap_or_else(|| Instant::now() + self.deadline.0)
     }
 
     pub fn warn(&self, msg: impl AsRef<str>) {
@@ -362,6 +405,7 @@ impl HostState {
         self.packets.clear();
         self.free_packets.clear();
         self.pending.clear();
+        self.pending_bytes = 0;
     }
 
     /// The record a Data-role handle (or composite element handle) refers to, with its
@@ -438,35 +482,126 @@ impl std::error::Error for ModuleClosed {}
 
 // ----- emission -----
 
+/// Bytes of a packet's payloads (what holding it costs the host).
+fn packet_bytes(p: &PacketData) -> u64 {
+    let rec = |r: &Record| r.iter().map(|s| s.len() as u64 + 24).sum::<u64>();
+    match p {
+        PacketData::Single(r) => rec(r),
+        PacketData::Array(v) => v.iter().map(rec).sum(),
+    }
+}
+
 /// Emits packet `pid` into data source `ds`. Emits made while guest code runs are queued and
 /// delivered when the outermost guest call returns (D3: no re-entrant delivery, no deadlock).
-/// Returns false if the packet could not be queued.
+/// Returns false if the packet could not be queued, or if the emission cascade it started
+/// (callbacks emitting, whose emits run callbacks that emit, ...) was cut short because it
+/// exceeded `Limits::cascade_packets` packets or the guest-call deadline.
 pub fn emit(mut ctx: impl AsContextMut<Data = HostState>, ds: usize, pid: u64) -> bool {
     let mut ctx = ctx.as_context_mut();
     let st = ctx.data_mut();
     if st.guest_depth > 0 {
-        if st.pending.len() >= MAX_PENDING {
+        let refuse = if matches!(st.cascade, Some((_, _, true))) {
+            Some("the emission cascade was cut short".to_string())
+        } else if st.pending.len() >= MAX_PENDING {
+            Some(format!("{MAX_PENDING} nested packets already pending"))
+        } else {
+            let n = st.packet(pid).map(|p| packet_bytes(&p.data)).unwrap_or(0);
+            let used = st.host_bytes + st.pending_bytes;
+            if used + n > st.budget.host_bytes {
+                Some(format!("{n} bytes would exceed the gadget's {} host bytes ({used} in use)", st.budget.host_bytes))
+            } else {
+                st.pending_bytes += n;
+                None
+            }
+        };
+        if let Some(why) = refuse {
             st.queue.stats.dropped_nested.fetch_add(1, Ordering::Relaxed);
-            st.warn(format!(
-                "emit from inside guest code refused: {MAX_PENDING} nested packets already pending"
-            ));
+            st.warn(format!("emit from inside guest code refused: {why}"));
             st.take_packet(pid);
             return false;
         }
         st.pending.push_back((ds, pid));
         return true;
     }
+    let own = begin_cascade(st);
+    count_cascade(&mut ctx, false);
     deliver(&mut ctx, ds, pid);
-    drain_pending(&mut ctx);
+    drain_inner(&mut ctx);
+    end_cascade(ctx.data_mut(), own)
+}
+
+/// Starts an emission cascade unless one runs; returns whether this call owns it.
+fn begin_cascade(st: &mut HostState) -> bool {
+    if st.cascade.is_some() {
+        return false;
+    }
+    st.cascade = Some((Instant::now() + st.call_timeout, 0, false));
     true
 }
 
-/// Delivers packets that guest code emitted, once no guest code is running.
-pub fn drain_pending(mut ctx: impl AsContextMut<Data = HostState>) {
+/// Ends the cascade if `own`; returns false if it was cut short.
+fn end_cascade(st: &mut HostState, own: bool) -> bool {
+    let cut = matches!(st.cascade, Some((_, _, true)));
+    if own {
+        st.cascade = None;
+    }
+    !cut
+}
+
+/// Counts one delivery of the cascade; when the cascade is over its packet count or its
+/// deadline, cuts it: the packets still pending are dropped and counted.
+fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, holding: bool) -> bool {
+    let st = ctx.data_mut();
+    let max = st.budget.cascade_packets;
+    let Some((deadline, n, cut)) = st.cascade else { return true };
+    if cut {
+        return false;
+    }
+    let n = n + 1;
+    if n <= max && Instant::now() < deadline && !st.abort.load(Ordering::Relaxed) {
+        st.cascade = Some((deadline, n, false));
+        return true;
+    }
+    st.cascade = Some((deadline, n, true));
+    let delivered = n - 1;
+    // The packet about to be delivered (if the caller holds one) is dropped too.
+    let dropped = st.pending.len() + holding as usize;
+    st.warn(format!(
+        "emission cascade cut short after {delivered} packets (limit {max} packets or the {:?} call deadline): \
+         {dropped} pending packets dropped; later emits from guest code fail until it ends",
+        st.call_timeout
+    ));
+    st.queue.stats.dropped_nested.fetch_add(dropped as u64, Ordering::Relaxed);
+    while let Some((_, pid)) = st.pending.pop_front() {
+        st.take_packet(pid);
+    }
+    st.pending_bytes = 0;
+    false
+}
+
+/// Delivers packets that guest code emitted, once no guest code is running. Returns false
+/// if the emission cascade was cut short (see [`emit`]).
+pub fn drain_pending(mut ctx: impl AsContextMut<Data = HostState>) -> bool {
     let mut ctx = ctx.as_context_mut();
+    if ctx.data().guest_depth > 0 || ctx.data().pending.is_empty() {
+        return true;
+    }
+    let own = begin_cascade(ctx.data_mut());
+    drain_inner(&mut ctx);
+    end_cascade(ctx.data_mut(), own)
+}
+
+fn drain_inner(ctx: &mut wasmtime::StoreContextMut<'_, HostState>) {
     while ctx.data().guest_depth == 0 {
         let Some((ds, pid)) = ctx.data_mut().pending.pop_front() else { break };
-        deliver(&mut ctx, ds, pid);
+        let st = ctx.data_mut();
+        let n = st.packet(pid).map(|p| packet_bytes(&p.data)).unwrap_or(0);
+        st.pending_bytes = st.pending_bytes.saturating_sub(n);
+        if !count_cascade(ctx, true) {
+            ctx.data_mut().take_packet(pid);
+            break;
+        }
+        deliver(ctx, ds, pid);
     }
 }
 
@@ -578,7 +713,11 @@ fn call_guest_callback(
     if let Some(reason) = &ctx.data().closed {
         wasmtime::bail!("module closed: {reason}");
     }
-    guest_call(ctx, None, |ctx| f.call(ctx, (cb_id as i64, ds_handle as i32, data as i32)))
+    // Inside an emission cascade the callback must also end by the cascade's deadline.
+    let timeout = ctx.data().cascade.map(|(d, _, _)| {
+        d.saturating_duration_since(Instant::now()).min(ctx.data().call_timeout).max(Duration::from_millis(1))
+    });
+    guest_call(ctx, timeout, |ctx| f.call(ctx, (cb_id as i64, ds_handle as i32, data as i32)))
 }
 
 /// Runs guest code under a deadline: sets up the depth counter and the epoch deadline.

@@ -2,25 +2,31 @@
 //! and deserialises the module).
 //!
 //! Entry file `<dir>/<key>.bin`: a 48-byte header (8-byte magic
-//! `GRTMOD01`, payload length as u64 little endian, SHA-256 of the payload)
-//! followed by the payload. Entries are written to a temporary file in the
-//! same directory and renamed into place, so readers never see a partial
-//! entry; [`ModuleCache::get`] verifies magic, length and checksum and deletes
-//! an entry that fails (corrupted or truncated), returning `None`.
+//! `GRTMOD02`, payload length as u64 little endian, HMAC-SHA-256 of the
+//! payload) followed by the payload. Entries are written to a temporary file in
+//! the same directory and renamed into place, so readers never see a partial
+//! entry; [`ModuleCache::get`] verifies magic, length and MAC and deletes an
+//! entry that fails (corrupted, truncated or forged), returning `None`.
 //!
-//! The checksum guards against corruption, not against tampering: a compiled
-//! module is native code, so the cache directory must only be writable by the
-//! user running gadgetrt (directories this module creates are mode 0700).
+//! A compiled module is native code, so before anything is loaded:
+//! - the directory (created mode 0700 when missing) must be a real directory
+//!   (not a symlink) owned by the effective user and not writable by group or
+//!   others ([`ModuleCache::open`] fails otherwise);
+//! - the HMAC key is 32 random bytes in `<dir>/.key`, created mode 0600 and
+//!   refused unless owned by the user with no group/other permissions;
+//! - each entry file must be a regular file owned by the user and not
+//!   writable by group or others, and its MAC must verify with the key.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-const MAGIC: &[u8; 8] = b"GRTMOD01";
+const MAGIC: &[u8; 8] = b"GRTMOD02";
+const KEY_FILE: &str = ".key";
 const HEADER_LEN: usize = 8 + 8 + 32;
 /// Largest payload accepted by `get` (a guard against reading huge files).
 const MAX_ENTRY: u64 = 1 << 30;
@@ -30,17 +36,32 @@ const MAX_ENTRY: u64 = 1 << 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleCache {
     dir: PathBuf,
+    key: [u8; 32],
 }
 
 impl ModuleCache {
-    /// A cache in `dir` (created on first `put`).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ModuleCache { dir: dir.into() }
+    /// Opens (creating when missing, mode 0700) a cache in `dir`, which must be an absolute
+    /// path to a directory owned by the effective user and not writable by group or others;
+    /// loads or creates its MAC key.
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        let inval = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+        if !dir.is_absolute() {
+            return Err(inval(format!("cache directory {} is not an absolute path", dir.display())));
+        }
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let m = fs::symlink_metadata(&dir)?;
+        if !m.file_type().is_dir() {
+            return Err(inval(format!("cache directory {} is not a directory (symlinks are refused)", dir.display())));
+        }
+        check_owner(&m, 0o022).map_err(|e| inval(format!("cache directory {}: {e}", dir.display())))?;
+        let key = load_key(&dir.join(KEY_FILE))?;
+        Ok(ModuleCache { dir, key })
     }
 
-    /// A cache in [`ModuleCache::default_dir`].
-    pub fn with_default_dir() -> Self {
-        Self::new(Self::default_dir())
+    /// Like [`ModuleCache::open`], panicking on failure (tests).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self::open(dir).expect("opening the module cache")
     }
 
     /// The cache directory.
@@ -77,8 +98,17 @@ impl ModuleCache {
     /// invalid (an invalid entry is deleted).
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         let path = self.entry_path(key)?;
-        let mut f = File::open(&path).ok()?;
-        let len = f.metadata().ok()?.len();
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .ok()?;
+        let meta = f.metadata().ok()?;
+        if !meta.file_type().is_file() || check_owner(&meta, 0o022).is_err() {
+            // Not ours or writable by others: never load it (and do not touch it).
+            return None;
+        }
+        let len = meta.len();
         if len > MAX_ENTRY + HEADER_LEN as u64 {
             let _ = fs::remove_file(&path);
             return None;
@@ -87,7 +117,7 @@ impl ModuleCache {
         if f.read_to_end(&mut buf).is_err() {
             return None;
         }
-        match decode(&buf) {
+        match decode(&self.key, &buf) {
             Some(payload) => Some(payload.to_vec()),
             None => {
                 let _ = fs::remove_file(&path);
@@ -115,8 +145,13 @@ impl ModuleCache {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let res = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&encode_header(bytes))?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
+            f.write_all(&encode_header(&self.key, bytes))?;
             f.write_all(bytes)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)
@@ -143,15 +178,97 @@ fn valid_key(key: &str) -> bool {
     (1..=128).contains(&key.len()) && key.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
-fn encode_header(payload: &[u8]) -> [u8; HEADER_LEN] {
+fn encode_header(key: &[u8; 32], payload: &[u8]) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[..8].copy_from_slice(MAGIC);
     h[8..16].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    h[16..].copy_from_slice(&Sha256::digest(payload));
+    let mac = hmac(key, &h[..16], payload);
+    h[16..].copy_from_slice(&mac);
     h
 }
 
-fn decode(buf: &[u8]) -> Option<&[u8]> {
+/// HMAC-SHA-256 (RFC 2104) of `head || payload`.
+fn hmac(key: &[u8; 32], head: &[u8], payload: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new().chain_update(ipad).chain_update(head).chain_update(payload).finalize();
+    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+}
+
+/// Fails unless the file belongs to the effective user and has none of `forbidden` mode bits.
+fn check_owner(m: &fs::Metadata, forbidden: u32) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: plain getter.
+    let uid = unsafe { libc::geteuid() };
+    if m.uid() != uid {
+        return Err(format!("owned by uid {}, not by the current user (uid {uid})", m.uid()));
+    }
+    if m.mode() & forbidden != 0 {
+        return Err(format!("mode {:o} is too permissive (group/other bits {:o} must be clear)", m.mode() & 0o7777, forbidden));
+    }
+    Ok(())
+}
+
+/// Reads the 32-byte MAC key, creating it (mode 0600, from the kernel's random source)
+/// when missing.
+fn load_key(path: &Path) -> io::Result<[u8; 32]> {
+    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, format!("cache key {}: {m}", path.display()));
+    for _ in 0..2 {
+        match fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+            Ok(mut f) => {
+                let m = f.metadata()?;
+                if !m.file_type().is_file() {
+                    return Err(bad("not a regular file".into()));
+                }
+                check_owner(&m, 0o077).map_err(bad)?;
+                let mut k = [0u8; 32];
+                let mut rest = Vec::new();
+                f.read_exact(&mut k).map_err(|e| bad(e.to_string()))?;
+                f.read_to_end(&mut rest)?;
+                if !rest.is_empty() {
+                    return Err(bad("longer than 32 bytes".into()));
+                }
+                return Ok(k);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut k = [0u8; 32];
+                File::open("/dev/urandom")?.read_exact(&mut k)?;
+                let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+                let _ = fs::remove_file(&tmp);
+                let mut f = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&tmp)?;
+                f.write_all(&k)?;
+                f.sync_all()?;
+                // Another process may have created it meanwhile: keep theirs.
+                match fs::hard_link(&tmp, path) {
+                    Ok(()) => {
+                        let _ = fs::remove_file(&tmp);
+                        return Ok(k);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        let _ = fs::remove_file(&tmp);
+                    }
+                    Err(e) => {
+                        let _ = fs::remove_file(&tmp);
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(bad("could not be created".into()))
+}
+
+fn decode<'a>(key: &[u8; 32], buf: &'a [u8]) -> Option<&'a [u8]> {
     if buf.len() < HEADER_LEN || &buf[..8] != MAGIC {
         return None;
     }
@@ -160,7 +277,9 @@ fn decode(buf: &[u8]) -> Option<&[u8]> {
     if payload.len() as u64 != len {
         return None;
     }
-    if Sha256::digest(payload).as_slice() != &buf[16..HEADER_LEN] {
+    let mac = hmac(key, &buf[..16], payload);
+    // Constant-time comparison.
+    if mac.iter().zip(&buf[16..HEADER_LEN]).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0 {
         return None;
     }
     Some(payload)

@@ -1021,8 +1021,8 @@ fn module_cache_round_trip_and_corruption() {
     cache.put(&key, b"v2").unwrap();
     assert_eq!(cache.get(&key).as_deref(), Some(&b"v2"[..]));
     let file = cache.dir().join(format!("{key}.bin"));
-    // no temp files left behind
-    assert_eq!(fs::read_dir(cache.dir()).unwrap().count(), 1);
+    // no temp files left behind (the entry and the MAC key)
+    assert_eq!(fs::read_dir(cache.dir()).unwrap().count(), 2);
 
     // flipped payload byte → checksum mismatch → deleted
     cache.put(&key, b"payload payload").unwrap();

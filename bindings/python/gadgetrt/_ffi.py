@@ -120,6 +120,18 @@ class grt_runtime_options(Structure):
         ("log_fn", grt_log_fn),
         ("log_userdata", c_void_p),
         ("log_userdata_free", grt_userdata_free_fn),
+        ("map_bytes", c_uint64),
+        ("host_bytes", c_uint64),
+        ("queue_bytes", c_uint64),
+        ("module_bytes", c_uint64),
+        ("map_count", c_uint32),
+        ("tables", c_uint32),
+        ("table_elements", c_uint32),
+        ("module_functions", c_uint32),
+        ("compile_timeout_ms", c_uint32),
+        ("field_value_bytes", c_uint32),
+        ("datasources", c_uint32),
+        ("cascade_packets", c_uint32),
     ]
 
 
