@@ -3,6 +3,7 @@
 //! iterator output and map-iterator drains into the data sources.
 
 pub mod btf;
+pub mod fixups;
 pub mod formatters;
 pub mod loader;
 pub mod maps;
