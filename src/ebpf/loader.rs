@@ -147,7 +147,11 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             continue;
         }
         let target = opts.attach_to.get(&p.name).cloned().unwrap_or_else(|| p.attach_target.clone());
-        let st = load_and_attach(&mut ebpf, btf, p, &target, &mut notes)?;
+        let iter_map = match obj.iter_map_target(&p.name) {
+            Some(m) => Some(iter_map_fd(&ebpf, &p.name, m)?),
+            None => None,
+        };
+        let st = load_and_attach(&mut ebpf, btf, p, &target, iter_map, &mut notes)?;
         states.push((p.name.clone(), st));
     }
 
@@ -189,11 +193,20 @@ fn kprobe_hint() -> &'static str {
     }
 }
 
+/// A dup of the fd of `map`, the target of `iter/bpf_map_elem` program `prog`.
+fn iter_map_fd(ebpf: &Ebpf, prog: &str, map: &str) -> Result<OwnedFd> {
+    let m = ebpf
+        .map(map)
+        .ok_or_else(|| anyhow!("program {prog}: target map {map} of the map-element iterator is not available"))?;
+    map_data(m).fd().as_fd().try_clone_to_owned().with_context(|| format!("program {prog}: duplicating map fd"))
+}
+
 fn load_and_attach(
     ebpf: &mut Ebpf,
     btf: Option<&Btf>,
     p: &ProgramInfo,
     target: &str,
+    iter_map: Option<OwnedFd>,
     notes: &mut Vec<String>,
 ) -> Result<ProgramState> {
     let name = p.name.as_str();
@@ -294,8 +307,23 @@ fn load_and_attach(
             let pr = typed!(Iter);
             pr.load(target, b).map_err(|e| lerr(&e))?;
             // Check that it attaches now (links are created per run).
-            let id = pr.attach().map_err(|e| aerr(&format!("iterator {target}"), &e, ""))?;
-            pr.detach(id).map_err(|e| aerr(&format!("iterator {target} (detach)"), &e, ""))?;
+            match iter_map {
+                Some(map) => {
+                    // iter/bpf_map_elem: the map's fd goes into iter_info (as libbpf/cilium do).
+                    let fd = pr.fd().map_err(|e| lerr(&e))?.as_fd();
+                    raw::link_create_iter(fd, Some(map.as_fd())).map_err(|e| {
+                        anyhow!("program {name} (section {section:?}): attaching map-element iterator failed: {e}")
+                    })?;
+                }
+                None if target == "bpf_map_elem" => bail!(
+                    "program {name} (section {section:?}): a bpf_map_elem iterator needs its map \
+                     (GADGET_ITER_TARGET_MAP({name}, <map>))"
+                ),
+                None => {
+                    let id = pr.attach().map_err(|e| aerr(&format!("iterator {target}"), &e, ""))?;
+                    pr.detach(id).map_err(|e| aerr(&format!("iterator {target} (detach)"), &e, ""))?;
+                }
+            }
             Ok(ProgramState::Loaded)
         }
         ProgramKind::Lsm => {
@@ -611,6 +639,19 @@ impl LoadedGadget {
 
     /// Runs one loaded `iter/` program and returns everything it wrote.
     pub fn run_iter_program(&mut self, prog: &str) -> Result<Vec<u8>> {
+        if let Some(map) = self.obj.iter_map_target(prog).map(str::to_string) {
+            let mfd = iter_map_fd(&self.ebpf, prog, &map)?;
+            let p = self.ebpf.program(prog).ok_or_else(|| anyhow!("program {prog} not found"))?;
+            let pfd = p.fd().map_err(|e| anyhow!("program {prog}: {}", error_chain(&e)))?.as_fd();
+            let link = raw::link_create_iter(pfd, Some(mfd.as_fd()))
+                .map_err(|e| anyhow!("program {prog}: attaching map-element iterator on {map}: {e}"))?;
+            let mut f = std::fs::File::from(
+                raw::iter_create(link.as_fd()).map_err(|e| anyhow!("program {prog}: creating iterator fd: {e}"))?,
+            );
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).with_context(|| format!("program {prog}: reading iterator output"))?;
+            return Ok(buf);
+        }
         let p = self
             .ebpf
             .program_mut(prog)
@@ -674,6 +715,33 @@ pub mod raw {
         put64(&mut a, 0, name.map(|n| n.as_ptr() as u64).unwrap_or(0));
         put32(&mut a, 8, prog.as_raw_fd() as u32);
         let fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    pub const BPF_ITER_CREATE: i64 = 33;
+    const BPF_TRACE_ITER: u32 = 28;
+
+    /// `BPF_LINK_CREATE` for an iterator; `map` fills `iter_info.map.map_fd`
+    /// (`iter/bpf_map_elem`).
+    pub(super) fn link_create_iter(prog: BorrowedFd<'_>, map: Option<BorrowedFd<'_>>) -> io::Result<OwnedFd> {
+        let mut info = [0u8; 16]; // union bpf_iter_link_info
+        let mut a = [0u8; 48];
+        put32(&mut a, 0, prog.as_raw_fd() as u32);
+        put32(&mut a, 8, BPF_TRACE_ITER);
+        if let Some(m) = map {
+            put32(&mut info, 0, m.as_raw_fd() as u32);
+            put64(&mut a, 16, info.as_mut_ptr() as u64);
+            put32(&mut a, 24, info.len() as u32);
+        }
+        let fd = sys_bpf(BPF_LINK_CREATE, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// `BPF_ITER_CREATE`: a readable fd running the iterator link.
+    pub(super) fn iter_create(link: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+        let mut a = [0u8; 8];
+        put32(&mut a, 0, link.as_raw_fd() as u32);
+        let fd = sys_bpf(BPF_ITER_CREATE, &mut a)?;
         Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
     }
 

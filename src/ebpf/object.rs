@@ -221,6 +221,9 @@ pub struct GadgetObject {
     pub has_mntns_filter_map: bool,
     pub programs: Vec<ProgramInfo>,
     pub maps: Vec<MapInfo>,
+    /// `GADGET_ITER_TARGET_MAP(prog, map)`: `iter/bpf_map_elem` program ->
+    /// the map it iterates.
+    pub iter_map_targets: Vec<(String, String)>,
     /// Markers that were recognised but are not supported (informational).
     pub notes: Vec<String>,
 }
@@ -240,6 +243,10 @@ impl GadgetObject {
     }
     pub fn param(&self, var: &str) -> Option<&ParamVar> {
         self.params.iter().find(|p| p.var == var)
+    }
+    /// The map an `iter/bpf_map_elem` program iterates (`GADGET_ITER_TARGET_MAP`).
+    pub fn iter_map_target(&self, prog: &str) -> Option<&str> {
+        self.iter_map_targets.iter().find(|(p, _)| p == prog).map(|(_, m)| m.as_str())
     }
 }
 
@@ -378,6 +385,22 @@ pub fn analyze(elf: &[u8]) -> Result<GadgetObject> {
             out.iterators.push(populate_iter(&btf, &out.programs, name, rest)?);
         } else if let Some(rest) = name.strip_prefix(MAPITER_PREFIX) {
             out.map_iters.push(populate_mapiter(&btf, &out.maps, name, rest)?);
+        } else if let Some(rest) = name.strip_prefix(MAPELEM_TARGET_PREFIX) {
+            // gadget_mapelem_iter_target_<prog>___<map> (IG validates at init: fatal).
+            let (prog, map) = rest
+                .split_once("___")
+                .ok_or_else(|| anyhow!("marker {name}: expected {MAPELEM_TARGET_PREFIX}<program>___<map>"))?;
+            let p = out.program(prog).ok_or_else(|| anyhow!("marker {name}: program {prog:?} not found"))?;
+            if p.kind != ProgramKind::Iter || p.attach_target != "bpf_map_elem" {
+                bail!("marker {name}: program {prog} is in section {:?}, expected iter/bpf_map_elem", p.section);
+            }
+            if out.map(map).is_none() {
+                bail!("marker {name}: map {map:?} not found in .maps");
+            }
+            if out.iter_map_targets.iter().any(|(p, _)| p == prog) {
+                bail!("marker {name}: program {prog} is already bound to a map");
+            }
+            out.iter_map_targets.push((prog.to_string(), map.to_string()));
         } else if name.starts_with(TOPPER_PREFIX) {
             out.notes.push(format!("marker {name}: toppers were removed from IG; ignored"));
         } else {

@@ -664,3 +664,29 @@ fn kernel_config_parsing() {
     assert!(!cfg.contains_key("CONFIG_B"));
     assert_eq!(cfg.get("CONFIG_D").map(String::as_str), Some("0x10"));
 }
+
+#[test]
+fn iter_bpf_map_elem_walks_its_target_map() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("iter_map");
+    let o = object::analyze(&elf).unwrap();
+    assert_eq!(o.iter_map_targets, vec![("ig_iter_counts".to_string(), "counts".to_string())]);
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    let counts = gadgetrt::ebpf::maps::RawMap::from_fd(g.map_fd("counts").unwrap().try_clone_to_owned().unwrap()).unwrap();
+    // Empty map: no records.
+    assert!(g.run_iter("elems").unwrap().is_empty());
+    let want: Vec<(u32, u64)> = vec![(1, 100), (7, 700), (42, 4200)];
+    for (k, v) in &want {
+        counts.update(&k.to_ne_bytes(), &v.to_ne_bytes(), 0).unwrap();
+    }
+    let out = g.run_iter("elems").unwrap();
+    assert_eq!(out.len(), 16 * want.len());
+    let mut got: Vec<(u32, u64)> = out
+        .chunks(16)
+        .map(|c| (u32::from_ne_bytes(c[..4].try_into().unwrap()), u64::from_ne_bytes(c[8..16].try_into().unwrap())))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    // Iterating does not modify the map; a second run sees the same.
+    assert_eq!(g.run_iter("elems").unwrap().len(), out.len());
+}
