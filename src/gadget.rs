@@ -445,7 +445,11 @@ impl GadgetInner {
         if let Some(e) = core.ebpf.as_mut() {
             let config = core.store.data().config.clone();
             let mntns = core.store.data().mntns_filter.clone();
-            let readers = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
+            let started = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone());
+            for (level, msg) in e.take_load_log() {
+                self.log(level, &msg);
+            }
+            let readers = started?;
             *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
         }
@@ -845,7 +849,8 @@ impl GadgetInner {
     pub fn describe(&self) -> serde_json::Value {
         let dss: Vec<serde_json::Value> = self.datasources().iter().map(|s| schema_json(s)).collect();
         let params: Vec<serde_json::Value> = self.params().iter().map(|p| p.to_json()).collect();
-        serde_json::json!({ "name": &*self.name, "datasources": dss, "params": params })
+        let programs = self.lock().ebpf.as_ref().map(|e| e.programs_json()).unwrap_or_else(|| serde_json::json!([]));
+        serde_json::json!({ "name": &*self.name, "datasources": dss, "params": params, "programs": programs })
     }
 }
 

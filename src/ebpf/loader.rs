@@ -21,6 +21,7 @@ use aya::programs::{
 };
 use aya::{Btf, Ebpf, EbpfLoader};
 
+use super::attach;
 use super::object::{self, GadgetObject, ProgramInfo, ProgramKind, TracerMapType};
 
 /// `attach_to` value IG uses to disable a program.
@@ -42,6 +43,9 @@ pub struct LoadOptions {
     pub filter_by_mntns: bool,
     /// Mount namespace ids put into `gadget_mntns_filter_map`.
     pub mntns_ids: Vec<u64>,
+    /// The gadget config (gadget.yaml + `setConfig`): `perf_event` programs
+    /// read their sampling settings from `programs.<section suffix>.*`.
+    pub config: serde_yaml::Value,
 }
 
 /// State of one program after [`load`].
@@ -53,19 +57,49 @@ pub enum ProgramState {
     Loaded,
     /// Disabled by options.
     Disabled,
+    /// Loaded but not attached (the gadget runs without it); `reason` is
+    /// also in [`LoadedGadget::warnings`].
+    NotAttached { reason: String },
+}
+
+impl ProgramState {
+    /// `attached`, `loaded`, `disabled` or `not-attached`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProgramState::Attached { .. } => "attached",
+            ProgramState::Loaded => "loaded",
+            ProgramState::Disabled => "disabled",
+            ProgramState::NotAttached { .. } => "not-attached",
+        }
+    }
+}
+
+/// Attachments gadgetrt manages itself (aya has no link for them).
+#[derive(Debug, Default)]
+struct OwnAttachments {
+    perf: Vec<attach::PerfEvents>,
+    sockets: Vec<attach::SocketAttachment>,
 }
 
 /// A loaded gadget: owns the aya [`Ebpf`] (programs, links, maps).
 pub struct LoadedGadget {
+    // Kept alive with the gadget (dropped first: perf events and sockets go
+    // before the programs).
+    _own: OwnAttachments,
     ebpf: Ebpf,
     obj: GadgetObject,
     states: Vec<(String, ProgramState)>,
     notes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedGadget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedGadget").field("programs", &self.states).field("notes", &self.notes).finish()
+        f.debug_struct("LoadedGadget")
+            .field("programs", &self.states)
+            .field("notes", &self.notes)
+            .field("warnings", &self.warnings)
+            .finish()
     }
 }
 
@@ -141,6 +175,8 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let mut states = Vec::new();
+    let mut own = OwnAttachments::default();
+    let mut warnings = Vec::new();
     for p in &obj.programs {
         if is_disabled(opts, &p.name) {
             states.push((p.name.clone(), ProgramState::Disabled));
@@ -151,11 +187,13 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             Some(m) => Some(iter_map_fd(&ebpf, &p.name, m)?),
             None => None,
         };
-        let st = load_and_attach(&mut ebpf, btf, p, &target, iter_map, &mut notes)?;
+        let mut cx = AttachCx { notes: &mut notes, warnings: &mut warnings, own: &mut own, config: &opts.config };
+        let st = load_and_attach(&mut ebpf, btf, p, &target, iter_map, &mut cx)?;
         states.push((p.name.clone(), st));
     }
 
-    Ok(LoadedGadget { ebpf, obj: obj.clone(), states, notes })
+    let warnings = group_warnings(warnings);
+    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings })
 }
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once.
@@ -201,13 +239,49 @@ fn iter_map_fd(ebpf: &Ebpf, prog: &str, map: &str) -> Result<OwnedFd> {
     map_data(m).fd().as_fd().try_clone_to_owned().with_context(|| format!("program {prog}: duplicating map fd"))
 }
 
+/// One warning line per distinct reason, naming every program it concerns
+/// (trace_ssl has a dozen programs on a library that may be missing).
+fn group_warnings(w: Vec<(String, String)>) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (prog, reason) in w {
+        match groups.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, progs)) => progs.push(prog),
+            None => groups.push((reason, vec![prog])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(reason, progs)| {
+            let (what, verb) = if progs.len() == 1 { ("program", "is") } else { ("programs", "are") };
+            format!("{what} {} {verb} loaded but not attached: {reason}", progs.join(", "))
+        })
+        .collect()
+}
+
+/// Where [`load_and_attach`] records what it did.
+struct AttachCx<'a> {
+    notes: &'a mut Vec<String>,
+    /// (program with its section, reason)
+    warnings: &'a mut Vec<(String, String)>,
+    own: &'a mut OwnAttachments,
+    config: &'a serde_yaml::Value,
+}
+
+impl AttachCx<'_> {
+    /// A program the gadget runs without: a warning naming it, and its state.
+    fn not_attached(&mut self, name: &str, section: &str, reason: String) -> ProgramState {
+        self.warnings.push((format!("{name} (section {section:?})"), reason.clone()));
+        ProgramState::NotAttached { reason }
+    }
+}
+
 fn load_and_attach(
     ebpf: &mut Ebpf,
     btf: Option<&Btf>,
     p: &ProgramInfo,
     target: &str,
     iter_map: Option<OwnedFd>,
-    notes: &mut Vec<String>,
+    cx: &mut AttachCx<'_>,
 ) -> Result<ProgramState> {
     let name = p.name.as_str();
     let section = p.section.as_str();
@@ -288,19 +362,55 @@ fn load_and_attach(
             attached(target)
         }
         ProgramKind::UProbe | ProgramKind::URetProbe => {
-            let (path, sym) = target.rsplit_once(':').ok_or_else(|| {
-                anyhow!("program {name} (section {section:?}): uprobe target {target:?} is not <path>:<symbol>")
+            // IG: `<file>:<symbol>` split at the first ':'; <file> is an
+            // absolute path or a library name looked up in ld.so.cache. A
+            // malformed target is fatal; a target that does not resolve or
+            // attach is a warning and the gadget runs with the rest.
+            let (file, sym) = target.split_once(':').ok_or_else(|| {
+                anyhow!("program {name} (section {section:?}): uprobe target {target:?} is not <file>:<symbol>")
             })?;
+            if sym.is_empty() || file.is_empty() || (!file.starts_with('/') && file.contains('/')) {
+                bail!(
+                    "program {name} (section {section:?}): uprobe target {target:?}: <file> must be an absolute path \
+                     or a library name (libc, libssl, ...) and <symbol> must not be empty"
+                );
+            }
             let pr = typed!(UProbe);
             pr.load().map_err(|e| lerr(&e))?;
             let what = if p.kind == ProgramKind::UProbe { "uprobe" } else { "uretprobe" };
-            let res = if let Some(off) = sym.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
-                pr.attach(off, path, aya::programs::uprobe::UProbeScope::AllProcesses)
-            } else {
-                pr.attach(sym, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+            let paths = match attach::resolve_library(file) {
+                Ok(p) if p.is_empty() => {
+                    let r = format!("could not resolve uprobe target '{file}' (no {file}.so* in /etc/ld.so.cache)");
+                    return Ok(cx.not_attached(name, section, r));
+                }
+                Ok(p) => p,
+                Err(e) => {
+                    let r = format!("could not resolve uprobe target '{file}': {e:#}");
+                    return Ok(cx.not_attached(name, section, r));
+                }
             };
-            res.map_err(|e| aerr(&format!("{what} {target}"), &e, ""))?;
-            attached(target)
+            let mut ok = Vec::new();
+            let mut errs = Vec::new();
+            for path in &paths {
+                let res = if let Some(off) = sym.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
+                    pr.attach(off, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+                } else {
+                    pr.attach(sym, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+                };
+                match res {
+                    Ok(_) => ok.push(format!("{}:{sym}", path.display())),
+                    Err(e) => errs.push(format!("{}: {}", path.display(), error_chain(&e))),
+                }
+            }
+            if ok.is_empty() {
+                let r = format!("uprobe target {target}: {}", errs.join("; "));
+                return Ok(cx.not_attached(name, section, r));
+            }
+            for e in errs {
+                // IG: per-file failures (e.g. a multilib copy) are only debug logs.
+                cx.notes.push(format!("program {name}: {what} {target} not attached to {e}"));
+            }
+            attached(&ok.join(","))
         }
         ProgramKind::Iter => {
             let b = need_btf()?;
@@ -333,19 +443,42 @@ fn load_and_attach(
             pr.attach().map_err(|e| aerr(&format!("lsm {target}"), &e, ""))?;
             attached(target)
         }
-        ProgramKind::SocketFilter
-        | ProgramKind::SchedClassifier
-        | ProgramKind::PerfEvent
+        ProgramKind::PerfEvent => {
+            // IG keys the sampling config by the section suffix (`perf_event/<name>`).
+            let key = section.split_once('/').map(|(_, n)| n).unwrap_or("");
+            let sampling = attach::PerfSampling::from_config(cx.config, key)
+                .with_context(|| format!("program {name} (section {section:?})"))?;
+            let pr = typed!(aya::programs::PerfEvent);
+            pr.load().map_err(|e| lerr(&e))?;
+            let fd = pr.fd().map_err(|e| lerr(&e))?.as_fd();
+            let ev = attach::open_perf_events(fd, &sampling)
+                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching perf event failed: {e:#}"))?;
+            let t = format!("software cpu-clock at {} Hz on {} CPUs", sampling.frequency, ev.cpus());
+            cx.own.perf.push(ev);
+            attached(&t)
+        }
+        ProgramKind::SocketFilter => {
+            load_generic(prog).map_err(|e| lerr(&*e))?;
+            let fd = prog.fd().map_err(|e| lerr(&e))?.as_fd();
+            let a = attach::SocketAttachment::attach(fd)
+                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching socket filter failed: {e:#}"))?;
+            let t = format!("raw socket in netns {}", a.netns);
+            cx.own.sockets.push(a);
+            attached(&t)
+        }
+        ProgramKind::SchedClassifier
         | ProgramKind::SockOps
         | ProgramKind::SkSkb
         | ProgramKind::SkMsg
         | ProgramKind::Xdp => {
             load_generic(prog).map_err(|e| lerr(&*e))?;
-            notes.push(format!(
-                "program {name} (section {section:?}) loaded but not attached: {:?} programs are attached by the caller",
-                p.kind
-            ));
-            Ok(ProgramState::Loaded)
+            let what = match p.kind {
+                ProgramKind::SchedClassifier => "tc classifiers",
+                ProgramKind::SockOps => "sockops programs",
+                ProgramKind::SkSkb | ProgramKind::SkMsg => "sk_skb/sk_msg programs",
+                _ => "XDP programs",
+            };
+            Ok(cx.not_attached(name, section, format!("gadgetrt does not attach {what} yet")))
         }
         ProgramKind::Usdt | ProgramKind::Other => bail!(
             "program {name} (section {section:?}): this section kind is not supported; disable the program to run the gadget without it"
@@ -510,6 +643,12 @@ impl LoadedGadget {
     /// loaded without attaching).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Problems the gadget runs with (programs not attached, unresolved
+    /// uprobe targets): meant for the log at warning level.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Per-program state.
@@ -828,4 +967,26 @@ fn probe_attach_types_uncached() -> Vec<(&'static str, bool)> {
         ("lsm", lsm),
         ("socket_filter", socket),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_grouped_by_reason() {
+        let r = "could not resolve uprobe target 'libnss' (no libnss.so* in /etc/ld.so.cache)".to_string();
+        let w = group_warnings(vec![
+            ("a (section \"uprobe/libnss:PR_Read\")".into(), r.clone()),
+            ("b (section \"uprobe/libc:x\")".into(), "other".into()),
+            ("c (section \"uretprobe/libnss:PR_Read\")".into(), r.clone()),
+        ]);
+        assert_eq!(
+            w,
+            [
+                format!("programs a (section \"uprobe/libnss:PR_Read\"), c (section \"uretprobe/libnss:PR_Read\") are loaded but not attached: {r}"),
+                "program b (section \"uprobe/libc:x\") is loaded but not attached: other".to_string(),
+            ]
+        );
+    }
 }

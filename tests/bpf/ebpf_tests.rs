@@ -690,3 +690,139 @@ fn iter_bpf_map_elem_walks_its_target_map() {
     // Iterating does not modify the map; a second run sees the same.
     assert_eq!(g.run_iter("elems").unwrap().len(), out.len());
 }
+
+/// Offset of global `name` inside its data section (`.bss`, `.data`).
+fn global_off(elf: &[u8], name: &str) -> usize {
+    use ::object::{Object, ObjectSymbol};
+    let f = ::object::File::parse(elf).unwrap();
+    let s = f.symbols().find(|s| s.name() == Ok(name)).unwrap_or_else(|| panic!("symbol {name}"));
+    s.address() as usize
+}
+
+fn read_bss(g: &loader::LoadedGadget) -> Vec<u8> {
+    let bss = gadgetrt::ebpf::maps::RawMap::from_fd(g.map_fd(".bss").expect(".bss map").try_clone_to_owned().unwrap()).unwrap();
+    let mut val = vec![0u8; bss.value_size_for_lookup()];
+    assert!(bss.lookup(&0u32.to_ne_bytes(), &mut val).unwrap());
+    val
+}
+
+#[test]
+fn uprobe_unresolved_targets_are_warnings() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("uprobe_targets");
+    let o = object::analyze(&elf).unwrap();
+    let mut g = loader::load(&elf, &o, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    let st: HashMap<String, loader::ProgramState> = g.program_states().iter().cloned().collect();
+    eprintln!("{st:?}\n{:?}", g.warnings());
+    assert!(matches!(&st["ig_up_nolib"], loader::ProgramState::NotAttached { reason } if reason.contains("could not resolve uprobe target 'libgadgetrt_no_such_library'")));
+    assert!(matches!(&st["ig_up_nosym"], loader::ProgramState::NotAttached { reason } if reason.contains("gadgetrt_no_such_symbol")));
+    assert!(matches!(&st["ig_up_getppid"], loader::ProgramState::Attached { target } if target.contains("libc.so") && target.ends_with(":getppid")));
+    let w = g.warnings().join("\n");
+    assert!(w.contains("program ig_up_nolib") && w.contains("'libgadgetrt_no_such_library'"), "{w}");
+    assert!(w.contains("program ig_up_nosym"), "{w}");
+    assert!(!w.contains("ig_up_getppid"), "{w}");
+    // The gadget runs with the program that attached.
+    let mut srcs = g.tracer_sources().unwrap();
+    let me = std::process::id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = done.clone();
+    let trigger = std::thread::spawn(move || {
+        while !d.load(std::sync::atomic::Ordering::Relaxed) {
+            unsafe { libc::getppid() };
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let ok = wait_for(&mut srcs[0], Duration::from_secs(5), |r| {
+        u32::from_ne_bytes(r[..4].try_into().unwrap()) == me && u32::from_ne_bytes(r[4..8].try_into().unwrap()) == 3
+    });
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    trigger.join().unwrap();
+    assert!(ok, "no uprobe event from libc getppid");
+}
+
+#[test]
+fn uprobe_malformed_target_is_fatal() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("uprobe_targets");
+    let o = object::analyze(&elf).unwrap();
+    let mut opts = LoadOptions::default();
+    opts.attach_to.insert("ig_up_getppid".into(), "lib/relative.so:getppid".into());
+    let e = format!("{:#}", loader::load(&elf, &o, &opts).unwrap_err());
+    assert!(e.contains("ig_up_getppid") && e.contains("absolute path"), "{e}");
+}
+
+const PERF_CONFIG: &str = "programs:\n  sampler:\n    perf:\n      type: software\n      config: count_sw_cpu_clock\n      sampleType: sample_raw\n    sampler:\n      frequency: 199\n";
+
+#[test]
+fn perf_event_program_samples_every_cpu() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("perf_sample");
+    let o = object::analyze(&elf).unwrap();
+    let mut opts = LoadOptions { config: serde_yaml::from_str(PERF_CONFIG).unwrap(), ..Default::default() };
+    opts.params.insert("target_pid".into(), std::process::id().to_ne_bytes().to_vec());
+    let g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("199 Hz")), "{st:?}");
+    // Burn CPU for a while: this process must get sampled.
+    let t = Instant::now();
+    let mut x = 0u64;
+    while t.elapsed() < Duration::from_millis(600) {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+    }
+    std::hint::black_box(x);
+    let bss = read_bss(&g);
+    let at = |n: &str| u64::from_ne_bytes(bss[global_off(&elf, n)..][..8].try_into().unwrap());
+    assert!(at("own_samples") >= 10, "samples {} own {}", at("samples"), at("own_samples"));
+    // Dropping the gadget disables and closes the events.
+    drop(g);
+}
+
+#[test]
+fn perf_event_program_needs_sampling_config() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("perf_sample");
+    let o = object::analyze(&elf).unwrap();
+    let e = format!("{:#}", loader::load(&elf, &o, &LoadOptions::default()).unwrap_err());
+    assert!(e.contains("ig_sample") && e.contains("programs.sampler.perf.type"), "{e}");
+}
+
+#[test]
+fn socket_filter_sees_loopback_packets() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("socket_lo");
+    let o = object::analyze(&elf).unwrap();
+    // A free UDP port of our own, so nothing else sends to it.
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let mut opts = LoadOptions::default();
+    opts.params.insert("port".into(), port.to_ne_bytes().to_vec());
+    let g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("raw socket")), "{st:?}");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..5 {
+        tx.send_to(b"gadgetrt", ("127.0.0.1", port)).unwrap();
+    }
+    let mut buf = [0u8; 16];
+    for _ in 0..5 {
+        rx.recv_from(&mut buf).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (mut hits, mut netns) = (0, 0);
+    while Instant::now() < deadline {
+        let bss = read_bss(&g);
+        hits = u64::from_ne_bytes(bss[global_off(&elf, "hits")..][..8].try_into().unwrap());
+        netns = u32::from_ne_bytes(bss[global_off(&elf, "netns")..][..4].try_into().unwrap());
+        if hits >= 10 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // On lo each packet is seen twice (outgoing, then host).
+    assert_eq!(hits, 10, "hits");
+    use std::os::unix::fs::MetadataExt;
+    let want = std::fs::metadata("/proc/self/ns/net").unwrap().ino() as u32;
+    assert_eq!(netns, want, "skb->cb[0] is the netns inode (IG's dispatcher)");
+    drop(g);
+    // Detached with the gadget: no more hits (a fresh load starts from zero).
+}
