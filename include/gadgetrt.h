@@ -846,7 +846,10 @@ struct grt_error *grt_gadget_set_mntns_filter(const struct grt_gadget *g,
  * Copies a JSON description of the gadget into `buf`: `{"name", "datasources": [{"name",
  * "type", "tags", "annotations", "fields": [{"name", "kind", "kind_id", "tags",
  * "annotations", "hidden"}]}], "params": [{"key", "side", "description", "defaultValue",
- * "typeHint", "title", "alias", "isMandatory", ...}]}`.
+ * "typeHint", "title", "alias", "isMandatory", ...}], "programs": [{"name", "section", "kind",
+ * then before the first start "attach" (how it will be attached) or after it "state"
+ * (`attached`, `loaded`, `disabled`, `not-attached`) and "target"; "warning" when the
+ * program is (or will be) left unattached}]}`.
  */
 struct grt_error *grt_gadget_describe_json(const struct grt_gadget *g,
                                            char *buf,

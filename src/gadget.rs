@@ -96,8 +96,37 @@ impl GadgetSource {
 }
 
 /// Parses gadget.yaml text.
+/// Parses gadget.yaml text. IG reads it through viper, whose keys are case-insensitive: the
+/// sections gadgetrt looks up (`datasources`, `params`, `operator`, `programs` and, under a
+/// data source, `annotations`, `fields`, `tags`) are renamed to their lower-case spelling
+/// (older images say `dataSources`).
 pub fn parse_metadata(y: &[u8]) -> Result<serde_yaml::Value> {
-    serde_yaml::from_slice(y).map_err(|e| Error::new(ErrorCode::Image, format!("invalid gadget.yaml: {e}")))
+    let mut v: serde_yaml::Value =
+        serde_yaml::from_slice(y).map_err(|e| Error::new(ErrorCode::Image, format!("invalid gadget.yaml: {e}")))?;
+    lower_keys(&mut v, &["datasources", "params", "operator", "programs"]);
+    if let Some(dss) = v.get_mut("datasources").and_then(|d| d.as_mapping_mut()) {
+        for (_, ds) in dss.iter_mut() {
+            lower_keys(ds, &["annotations", "fields", "tags"]);
+        }
+    }
+    Ok(v)
+}
+
+/// Renames the keys of mapping `v` that equal one of `names` ignoring case to that name.
+fn lower_keys(v: &mut serde_yaml::Value, names: &[&str]) {
+    let Some(m) = v.as_mapping_mut() else { return };
+    let renames: Vec<(serde_yaml::Value, &str)> = m
+        .keys()
+        .filter_map(|k| {
+            let s = k.as_str()?;
+            names.iter().find(|n| s.eq_ignore_ascii_case(n) && s != **n).map(|n| (k.clone(), *n))
+        })
+        .collect();
+    for (old, new) in renames {
+        if let Some(val) = m.remove(&old) {
+            m.insert(serde_yaml::Value::String(new.to_string()), val);
+        }
+    }
 }
 
 /// Lifecycle states.
@@ -490,7 +519,11 @@ impl GadgetInner {
             } else {
                 core.store.data().mntns_filter.clone()
             };
-            let readers = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone())?;
+            let started = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone());
+            for (level, msg) in e.take_load_log() {
+                self.log(level, &msg);
+            }
+            let readers = started?;
             *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
             if let (Some(u), true) = (&updater, mntns.is_some()) {
@@ -1040,7 +1073,8 @@ impl GadgetInner {
     pub fn describe(&self) -> serde_json::Value {
         let dss: Vec<serde_json::Value> = self.datasources().iter().map(|s| schema_json(s)).collect();
         let params: Vec<serde_json::Value> = self.params().iter().map(|p| p.to_json()).collect();
-        serde_json::json!({ "name": &*self.name, "datasources": dss, "params": params })
+        let programs = self.lock().ebpf.as_ref().map(|e| e.programs_json()).unwrap_or_else(|| serde_json::json!([]));
+        serde_json::json!({ "name": &*self.name, "datasources": dss, "params": params, "programs": programs })
     }
 }
 
@@ -1239,3 +1273,13 @@ fn set_numeric(rec: &mut dsrc::Record, f: &FieldRef, raw: u64) -> Result<()> {
 }
 
 use wasmtime::AsContextMut;
+
+#[cfg(test)]
+mod metadata_tests {
+    #[test]
+    fn section_keys_are_case_insensitive_like_viper() {
+        let v = super::parse_metadata(b"name: x\ndataSources:\n  ds:\n    Annotations:\n      metrics.print: \"true\"\nParams:\n  ebpf: {}\n").unwrap();
+        assert_eq!(v["datasources"]["ds"]["annotations"]["metrics.print"].as_str(), Some("true"));
+        assert!(v.get("dataSources").is_none() && v.get("params").is_some());
+    }
+}

@@ -605,3 +605,61 @@ fn enum_text_fields_exist_in_gadget_init_and_are_filled_at_ig_priority() {
     let json = e.to_json();
     assert!(json.contains(r#""call":"(\"\")","call_late":"UMOUNT(\"MS_RDONLY|MS_NOSUID\")","flags":"MS_RDONLY|MS_NOSUID","flags_raw":3,"op":"UMOUNT","op_raw":1,"pid":"#), "{json}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. programs the gadget runs without: warnings in the log and in describe
+// ---------------------------------------------------------------------------------------------
+
+/// A uprobe on a library that does not exist and one on a symbol libc lacks are warnings
+/// naming the target; the gadget starts and delivers the events of the third (libc getppid).
+/// `describe` lists every program with its state.
+#[test]
+fn unresolved_uprobe_targets_warn_and_the_gadget_runs() {
+    require_root();
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir("uprobe_targets", "uprobe_targets", None, None));
+    g.init().unwrap();
+    // Before start: what gadgetrt will do with each program.
+    let d = g.describe();
+    let progs = d["programs"].as_array().unwrap();
+    assert_eq!(progs.len(), 3, "{d}");
+    assert!(progs.iter().all(|p| p["kind"] == "UProbe" && p["attach"].is_string()), "{d}");
+    let c = collect(&g, "up", 0);
+    g.start().unwrap_or_else(|e| panic!("start: {e}\n{}", logs.dump()));
+    let pid = std::process::id() as u64;
+    let seen = poll_for(&g, WAIT, || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+        c.0.lock().unwrap().iter().any(|e| value(e, 0, "pid") == Value::Uint(pid))
+    });
+    let d = g.describe();
+    g.stop().unwrap();
+    assert!(seen, "no event from the uprobe that attached\n{}", logs.dump());
+    assert!(
+        logs.at(LogLevel::Warn, "could not resolve uprobe target 'libgadgetrt_no_such_library'"),
+        "{}",
+        logs.dump()
+    );
+    assert!(logs.at(LogLevel::Warn, "ig_up_nosym"), "{}", logs.dump());
+    let by_name = |n: &str| d["programs"].as_array().unwrap().iter().find(|p| p["name"] == n).cloned().unwrap();
+    assert_eq!(by_name("ig_up_nolib")["state"], "not-attached", "{d}");
+    assert!(by_name("ig_up_nolib")["warning"].as_str().unwrap().contains("libgadgetrt_no_such_library"), "{d}");
+    assert_eq!(by_name("ig_up_nosym")["state"], "not-attached", "{d}");
+    assert_eq!(by_name("ig_up_getppid")["state"], "attached", "{d}");
+}
+
+/// profile_cpu's program kind: `perf_event/<name>` with IG's sampling config in gadget.yaml.
+#[test]
+fn perf_event_gadget_attaches_with_yaml_sampling_config() {
+    require_root();
+    let (rt, logs) = runtime();
+    let yaml = "name: perf_sample\nprograms:\n  sampler:\n    perf:\n      type: software\n      config: count_sw_cpu_clock\n      sampleType: sample_raw\n    sampler:\n      frequency: 49\n";
+    let g = open_dir(&rt, &gadget_dir("perf_sample", "perf_sample", None, Some(yaml)));
+    g.init().unwrap();
+    g.start().unwrap_or_else(|e| panic!("start: {e}\n{}", logs.dump()));
+    let d = g.describe();
+    g.stop().unwrap();
+    let p = &d["programs"][0];
+    assert_eq!(p["state"], "attached", "{d}");
+    assert!(p["target"].as_str().unwrap().contains("49 Hz"), "{d}");
+}

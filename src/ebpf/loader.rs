@@ -21,6 +21,7 @@ use aya::programs::{
 };
 use aya::{Btf, Ebpf, EbpfLoader};
 
+use super::attach;
 use super::object::{self, GadgetObject, ProgramInfo, ProgramKind, TracerMapType};
 
 /// `attach_to` value IG uses to disable a program.
@@ -42,6 +43,9 @@ pub struct LoadOptions {
     pub filter_by_mntns: bool,
     /// Mount namespace ids put into `gadget_mntns_filter_map`.
     pub mntns_ids: Vec<u64>,
+    /// The gadget config (gadget.yaml + `setConfig`): `perf_event` programs
+    /// read their sampling settings from `programs.<section suffix>.*`.
+    pub config: serde_yaml::Value,
 }
 
 /// State of one program after [`load`].
@@ -53,19 +57,49 @@ pub enum ProgramState {
     Loaded,
     /// Disabled by options.
     Disabled,
+    /// Loaded but not attached (the gadget runs without it); `reason` is
+    /// also in [`LoadedGadget::warnings`].
+    NotAttached { reason: String },
+}
+
+impl ProgramState {
+    /// `attached`, `loaded`, `disabled` or `not-attached`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProgramState::Attached { .. } => "attached",
+            ProgramState::Loaded => "loaded",
+            ProgramState::Disabled => "disabled",
+            ProgramState::NotAttached { .. } => "not-attached",
+        }
+    }
+}
+
+/// Attachments gadgetrt manages itself (aya has no link for them).
+#[derive(Debug, Default)]
+struct OwnAttachments {
+    perf: Vec<attach::PerfEvents>,
+    sockets: Vec<attach::SocketAttachment>,
 }
 
 /// A loaded gadget: owns the aya [`Ebpf`] (programs, links, maps).
 pub struct LoadedGadget {
+    // Kept alive with the gadget (dropped first: perf events and sockets go
+    // before the programs).
+    _own: OwnAttachments,
     ebpf: Ebpf,
     obj: GadgetObject,
     states: Vec<(String, ProgramState)>,
     notes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedGadget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedGadget").field("programs", &self.states).field("notes", &self.notes).finish()
+        f.debug_struct("LoadedGadget")
+            .field("programs", &self.states)
+            .field("notes", &self.notes)
+            .field("warnings", &self.warnings)
+            .finish()
     }
 }
 
@@ -141,17 +175,25 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let mut states = Vec::new();
+    let mut own = OwnAttachments::default();
+    let mut warnings = Vec::new();
     for p in &obj.programs {
         if is_disabled(opts, &p.name) {
             states.push((p.name.clone(), ProgramState::Disabled));
             continue;
         }
         let target = opts.attach_to.get(&p.name).cloned().unwrap_or_else(|| p.attach_target.clone());
-        let st = load_and_attach(&mut ebpf, btf, p, &target, &mut notes)?;
+        let iter_map = match obj.iter_map_target(&p.name) {
+            Some(m) => Some(iter_map_fd(&ebpf, &p.name, m)?),
+            None => None,
+        };
+        let mut cx = AttachCx { notes: &mut notes, warnings: &mut warnings, own: &mut own, config: &opts.config };
+        let st = load_and_attach(&mut ebpf, btf, p, &target, iter_map, &mut cx)?;
         states.push((p.name.clone(), st));
     }
 
-    Ok(LoadedGadget { ebpf, obj: obj.clone(), states, notes })
+    let warnings = group_warnings(warnings);
+    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings })
 }
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once.
@@ -189,12 +231,57 @@ fn kprobe_hint() -> &'static str {
     }
 }
 
+/// A dup of the fd of `map`, the target of `iter/bpf_map_elem` program `prog`.
+fn iter_map_fd(ebpf: &Ebpf, prog: &str, map: &str) -> Result<OwnedFd> {
+    let m = ebpf
+        .map(map)
+        .ok_or_else(|| anyhow!("program {prog}: target map {map} of the map-element iterator is not available"))?;
+    map_data(m).fd().as_fd().try_clone_to_owned().with_context(|| format!("program {prog}: duplicating map fd"))
+}
+
+/// One warning line per distinct reason, naming every program it concerns
+/// (trace_ssl has a dozen programs on a library that may be missing).
+fn group_warnings(w: Vec<(String, String)>) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (prog, reason) in w {
+        match groups.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, progs)) => progs.push(prog),
+            None => groups.push((reason, vec![prog])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(reason, progs)| {
+            let (what, verb) = if progs.len() == 1 { ("program", "is") } else { ("programs", "are") };
+            format!("{what} {} {verb} loaded but not attached: {reason}", progs.join(", "))
+        })
+        .collect()
+}
+
+/// Where [`load_and_attach`] records what it did.
+struct AttachCx<'a> {
+    notes: &'a mut Vec<String>,
+    /// (program with its section, reason)
+    warnings: &'a mut Vec<(String, String)>,
+    own: &'a mut OwnAttachments,
+    config: &'a serde_yaml::Value,
+}
+
+impl AttachCx<'_> {
+    /// A program the gadget runs without: a warning naming it, and its state.
+    fn not_attached(&mut self, name: &str, section: &str, reason: String) -> ProgramState {
+        self.warnings.push((format!("{name} (section {section:?})"), reason.clone()));
+        ProgramState::NotAttached { reason }
+    }
+}
+
 fn load_and_attach(
     ebpf: &mut Ebpf,
     btf: Option<&Btf>,
     p: &ProgramInfo,
     target: &str,
-    notes: &mut Vec<String>,
+    iter_map: Option<OwnedFd>,
+    cx: &mut AttachCx<'_>,
 ) -> Result<ProgramState> {
     let name = p.name.as_str();
     let section = p.section.as_str();
@@ -275,27 +362,78 @@ fn load_and_attach(
             attached(target)
         }
         ProgramKind::UProbe | ProgramKind::URetProbe => {
-            let (path, sym) = target.rsplit_once(':').ok_or_else(|| {
-                anyhow!("program {name} (section {section:?}): uprobe target {target:?} is not <path>:<symbol>")
+            // IG: `<file>:<symbol>` split at the first ':'; <file> is an
+            // absolute path or a library name looked up in ld.so.cache. A
+            // malformed target is fatal; a target that does not resolve or
+            // attach is a warning and the gadget runs with the rest.
+            let (file, sym) = target.split_once(':').ok_or_else(|| {
+                anyhow!("program {name} (section {section:?}): uprobe target {target:?} is not <file>:<symbol>")
             })?;
+            if sym.is_empty() || file.is_empty() || (!file.starts_with('/') && file.contains('/')) {
+                bail!(
+                    "program {name} (section {section:?}): uprobe target {target:?}: <file> must be an absolute path \
+                     or a library name (libc, libssl, ...) and <symbol> must not be empty"
+                );
+            }
             let pr = typed!(UProbe);
             pr.load().map_err(|e| lerr(&e))?;
             let what = if p.kind == ProgramKind::UProbe { "uprobe" } else { "uretprobe" };
-            let res = if let Some(off) = sym.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
-                pr.attach(off, path, aya::programs::uprobe::UProbeScope::AllProcesses)
-            } else {
-                pr.attach(sym, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+            let paths = match attach::resolve_library(file) {
+                Ok(p) if p.is_empty() => {
+                    let r = format!("could not resolve uprobe target '{file}' (no {file}.so* in /etc/ld.so.cache)");
+                    return Ok(cx.not_attached(name, section, r));
+                }
+                Ok(p) => p,
+                Err(e) => {
+                    let r = format!("could not resolve uprobe target '{file}': {e:#}");
+                    return Ok(cx.not_attached(name, section, r));
+                }
             };
-            res.map_err(|e| aerr(&format!("{what} {target}"), &e, ""))?;
-            attached(target)
+            let mut ok = Vec::new();
+            let mut errs = Vec::new();
+            for path in &paths {
+                let res = if let Some(off) = sym.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) {
+                    pr.attach(off, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+                } else {
+                    pr.attach(sym, path, aya::programs::uprobe::UProbeScope::AllProcesses)
+                };
+                match res {
+                    Ok(_) => ok.push(format!("{}:{sym}", path.display())),
+                    Err(e) => errs.push(format!("{}: {}", path.display(), error_chain(&e))),
+                }
+            }
+            if ok.is_empty() {
+                let r = format!("uprobe target {target}: {}", errs.join("; "));
+                return Ok(cx.not_attached(name, section, r));
+            }
+            for e in errs {
+                // IG: per-file failures (e.g. a multilib copy) are only debug logs.
+                cx.notes.push(format!("program {name}: {what} {target} not attached to {e}"));
+            }
+            attached(&ok.join(","))
         }
         ProgramKind::Iter => {
             let b = need_btf()?;
             let pr = typed!(Iter);
             pr.load(target, b).map_err(|e| lerr(&e))?;
             // Check that it attaches now (links are created per run).
-            let id = pr.attach().map_err(|e| aerr(&format!("iterator {target}"), &e, ""))?;
-            pr.detach(id).map_err(|e| aerr(&format!("iterator {target} (detach)"), &e, ""))?;
+            match iter_map {
+                Some(map) => {
+                    // iter/bpf_map_elem: the map's fd goes into iter_info (as libbpf/cilium do).
+                    let fd = pr.fd().map_err(|e| lerr(&e))?.as_fd();
+                    raw::link_create_iter(fd, Some(map.as_fd())).map_err(|e| {
+                        anyhow!("program {name} (section {section:?}): attaching map-element iterator failed: {e}")
+                    })?;
+                }
+                None if target == "bpf_map_elem" => bail!(
+                    "program {name} (section {section:?}): a bpf_map_elem iterator needs its map \
+                     (GADGET_ITER_TARGET_MAP({name}, <map>))"
+                ),
+                None => {
+                    let id = pr.attach().map_err(|e| aerr(&format!("iterator {target}"), &e, ""))?;
+                    pr.detach(id).map_err(|e| aerr(&format!("iterator {target} (detach)"), &e, ""))?;
+                }
+            }
             Ok(ProgramState::Loaded)
         }
         ProgramKind::Lsm => {
@@ -305,19 +443,42 @@ fn load_and_attach(
             pr.attach().map_err(|e| aerr(&format!("lsm {target}"), &e, ""))?;
             attached(target)
         }
-        ProgramKind::SocketFilter
-        | ProgramKind::SchedClassifier
-        | ProgramKind::PerfEvent
+        ProgramKind::PerfEvent => {
+            // IG keys the sampling config by the section suffix (`perf_event/<name>`).
+            let key = section.split_once('/').map(|(_, n)| n).unwrap_or("");
+            let sampling = attach::PerfSampling::from_config(cx.config, key)
+                .with_context(|| format!("program {name} (section {section:?})"))?;
+            let pr = typed!(aya::programs::PerfEvent);
+            pr.load().map_err(|e| lerr(&e))?;
+            let fd = pr.fd().map_err(|e| lerr(&e))?.as_fd();
+            let ev = attach::open_perf_events(fd, &sampling)
+                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching perf event failed: {e:#}"))?;
+            let t = format!("software cpu-clock at {} Hz on {} CPUs", sampling.frequency, ev.cpus());
+            cx.own.perf.push(ev);
+            attached(&t)
+        }
+        ProgramKind::SocketFilter => {
+            load_generic(prog).map_err(|e| lerr(&*e))?;
+            let fd = prog.fd().map_err(|e| lerr(&e))?.as_fd();
+            let a = attach::SocketAttachment::attach(fd)
+                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching socket filter failed: {e:#}"))?;
+            let t = format!("raw socket in netns {}", a.netns);
+            cx.own.sockets.push(a);
+            attached(&t)
+        }
+        ProgramKind::SchedClassifier
         | ProgramKind::SockOps
         | ProgramKind::SkSkb
         | ProgramKind::SkMsg
         | ProgramKind::Xdp => {
             load_generic(prog).map_err(|e| lerr(&*e))?;
-            notes.push(format!(
-                "program {name} (section {section:?}) loaded but not attached: {:?} programs are attached by the caller",
-                p.kind
-            ));
-            Ok(ProgramState::Loaded)
+            let what = match p.kind {
+                ProgramKind::SchedClassifier => "tc classifiers",
+                ProgramKind::SockOps => "sockops programs",
+                ProgramKind::SkSkb | ProgramKind::SkMsg => "sk_skb/sk_msg programs",
+                _ => "XDP programs",
+            };
+            Ok(cx.not_attached(name, section, format!("gadgetrt does not attach {what} yet")))
         }
         ProgramKind::Usdt | ProgramKind::Other => bail!(
             "program {name} (section {section:?}): this section kind is not supported; disable the program to run the gadget without it"
@@ -484,6 +645,12 @@ impl LoadedGadget {
         &self.notes
     }
 
+    /// Problems the gadget runs with (programs not attached, unresolved
+    /// uprobe targets): meant for the log at warning level.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Per-program state.
     pub fn program_states(&self) -> &[(String, ProgramState)] {
         &self.states
@@ -611,6 +778,19 @@ impl LoadedGadget {
 
     /// Runs one loaded `iter/` program and returns everything it wrote.
     pub fn run_iter_program(&mut self, prog: &str) -> Result<Vec<u8>> {
+        if let Some(map) = self.obj.iter_map_target(prog).map(str::to_string) {
+            let mfd = iter_map_fd(&self.ebpf, prog, &map)?;
+            let p = self.ebpf.program(prog).ok_or_else(|| anyhow!("program {prog} not found"))?;
+            let pfd = p.fd().map_err(|e| anyhow!("program {prog}: {}", error_chain(&e)))?.as_fd();
+            let link = raw::link_create_iter(pfd, Some(mfd.as_fd()))
+                .map_err(|e| anyhow!("program {prog}: attaching map-element iterator on {map}: {e}"))?;
+            let mut f = std::fs::File::from(
+                raw::iter_create(link.as_fd()).map_err(|e| anyhow!("program {prog}: creating iterator fd: {e}"))?,
+            );
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).with_context(|| format!("program {prog}: reading iterator output"))?;
+            return Ok(buf);
+        }
         let p = self
             .ebpf
             .program_mut(prog)
@@ -674,6 +854,33 @@ pub mod raw {
         put64(&mut a, 0, name.map(|n| n.as_ptr() as u64).unwrap_or(0));
         put32(&mut a, 8, prog.as_raw_fd() as u32);
         let fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    pub const BPF_ITER_CREATE: i64 = 33;
+    const BPF_TRACE_ITER: u32 = 28;
+
+    /// `BPF_LINK_CREATE` for an iterator; `map` fills `iter_info.map.map_fd`
+    /// (`iter/bpf_map_elem`).
+    pub(super) fn link_create_iter(prog: BorrowedFd<'_>, map: Option<BorrowedFd<'_>>) -> io::Result<OwnedFd> {
+        let mut info = [0u8; 16]; // union bpf_iter_link_info
+        let mut a = [0u8; 48];
+        put32(&mut a, 0, prog.as_raw_fd() as u32);
+        put32(&mut a, 8, BPF_TRACE_ITER);
+        if let Some(m) = map {
+            put32(&mut info, 0, m.as_raw_fd() as u32);
+            put64(&mut a, 16, info.as_mut_ptr() as u64);
+            put32(&mut a, 24, info.len() as u32);
+        }
+        let fd = sys_bpf(BPF_LINK_CREATE, &mut a)?;
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// `BPF_ITER_CREATE`: a readable fd running the iterator link.
+    pub(super) fn iter_create(link: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+        let mut a = [0u8; 8];
+        put32(&mut a, 0, link.as_raw_fd() as u32);
+        let fd = sys_bpf(BPF_ITER_CREATE, &mut a)?;
         Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
     }
 
@@ -760,4 +967,26 @@ fn probe_attach_types_uncached() -> Vec<(&'static str, bool)> {
         ("lsm", lsm),
         ("socket_filter", socket),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_grouped_by_reason() {
+        let r = "could not resolve uprobe target 'libnss' (no libnss.so* in /etc/ld.so.cache)".to_string();
+        let w = group_warnings(vec![
+            ("a (section \"uprobe/libnss:PR_Read\")".into(), r.clone()),
+            ("b (section \"uprobe/libc:x\")".into(), "other".into()),
+            ("c (section \"uretprobe/libnss:PR_Read\")".into(), r.clone()),
+        ]);
+        assert_eq!(
+            w,
+            [
+                format!("programs a (section \"uprobe/libnss:PR_Read\"), c (section \"uretprobe/libnss:PR_Read\") are loaded but not attached: {r}"),
+                "program b (section \"uprobe/libc:x\") is loaded but not attached: other".to_string(),
+            ]
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! loading and attaching it at start, and a reader thread that feeds ring/perf buffer records,
 //! iterator output and map-iterator drains into the data sources.
 
+pub mod attach;
 pub mod btf;
+pub mod fixups;
 pub mod formatters;
 pub mod loader;
 pub mod maps;
@@ -52,6 +54,29 @@ pub struct EbpfGadget {
     /// The same maps, for the eBPF layer's formatters (kernel stacks).
     shared_maps: Arc<Mutex<Vec<(String, Arc<maps::RawMap>)>>>,
     lost: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Program states and warnings of the last load (for describe).
+    programs: Vec<(String, loader::ProgramState)>,
+    warnings: Vec<String>,
+    /// Log lines of the last load not yet handed to the gadget's logger.
+    load_log: Vec<(crate::events::LogLevel, String)>,
+}
+
+/// How gadgetrt attaches a program kind (before loading): (plan, warning).
+fn attach_plan(kind: object::ProgramKind) -> (&'static str, Option<&'static str>) {
+    use object::ProgramKind as K;
+    match kind {
+        K::TracePoint | K::RawTracePoint | K::TpBtf | K::KProbe | K::KRetProbe | K::FEntry | K::FExit | K::Lsm => {
+            ("host-wide", None)
+        }
+        K::UProbe | K::URetProbe => ("host files (library names through /etc/ld.so.cache); unresolved targets are warnings", None),
+        K::Iter => ("on demand (iterator)", None),
+        K::PerfEvent => ("one sampling perf event per online CPU", None),
+        K::SocketFilter => ("raw socket in the host network namespace", None),
+        K::SchedClassifier | K::SockOps | K::SkSkb | K::SkMsg | K::Xdp => {
+            ("not attached", Some("gadgetrt does not attach this program type yet"))
+        }
+        K::Usdt | K::Other => ("unsupported", Some("this section kind is not supported: disable the program")),
+    }
 }
 
 /// The running reader thread; stopping it never needs the gadget lock.
@@ -169,7 +194,51 @@ impl EbpfGadget {
             published: Vec::new(),
             shared_maps: Arc::default(),
             lost: Arc::new(Mutex::new(BTreeMap::new())),
+            programs: Vec::new(),
+            warnings: Vec::new(),
+            load_log: Vec::new(),
         })
+    }
+
+    /// Log lines of the last load (warnings for programs the gadget runs
+    /// without, debug notes from sanitising and attaching); taken once.
+    pub fn take_load_log(&mut self) -> Vec<(crate::events::LogLevel, String)> {
+        std::mem::take(&mut self.load_log)
+    }
+
+    /// The programs with their sections, kinds and how they attach: what the
+    /// last start did (`attached`/`loaded`/`disabled`/`not-attached` with a
+    /// `warning`), or before any start what gadgetrt will do with each kind.
+    pub fn programs_json(&self) -> serde_json::Value {
+        let progs: Vec<serde_json::Value> = self
+            .obj
+            .programs
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::json!({
+                    "name": p.name, "section": p.section, "kind": format!("{:?}", p.kind),
+                });
+                match self.programs.iter().find(|(n, _)| *n == p.name).map(|(_, s)| s) {
+                    Some(st) => {
+                        v["state"] = st.label().into();
+                        match st {
+                            loader::ProgramState::Attached { target } => v["target"] = target.clone().into(),
+                            loader::ProgramState::NotAttached { reason } => v["warning"] = reason.clone().into(),
+                            _ => {}
+                        }
+                    }
+                    None => {
+                        let (plan, warn) = attach_plan(p.kind);
+                        v["attach"] = plan.into();
+                        if let Some(w) = warn {
+                            v["warning"] = w.into();
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
+        serde_json::Value::Array(progs)
     }
 
     pub fn object(&self) -> &GadgetObject {
@@ -318,7 +387,13 @@ impl EbpfGadget {
             opts.filter_by_mntns = true;
             opts.mntns_ids = set.iter().copied().collect();
         }
+        opts.config = config.clone();
         let mut loaded = loader::load(&self.elf, &self.obj, &opts).map_err(|e| ebpf_err(format!("{e:#}")))?;
+        use crate::events::LogLevel;
+        self.load_log = loaded.notes().iter().map(|n| (LogLevel::Debug, n.clone())).collect();
+        self.load_log.extend(loaded.warnings().iter().map(|w| (LogLevel::Warn, w.clone())));
+        self.programs = loaded.program_states().to_vec();
+        self.warnings = loaded.warnings().to_vec();
         self.published.clear();
         for (name, _) in loaded.maps() {
             if let Some(fd) = loaded.map_fd(&name) {

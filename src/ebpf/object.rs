@@ -221,6 +221,9 @@ pub struct GadgetObject {
     pub has_mntns_filter_map: bool,
     pub programs: Vec<ProgramInfo>,
     pub maps: Vec<MapInfo>,
+    /// `GADGET_ITER_TARGET_MAP(prog, map)`: `iter/bpf_map_elem` program ->
+    /// the map it iterates.
+    pub iter_map_targets: Vec<(String, String)>,
     /// Markers that were recognised but are not supported (informational).
     pub notes: Vec<String>,
 }
@@ -240,6 +243,10 @@ impl GadgetObject {
     }
     pub fn param(&self, var: &str) -> Option<&ParamVar> {
         self.params.iter().find(|p| p.var == var)
+    }
+    /// The map an `iter/bpf_map_elem` program iterates (`GADGET_ITER_TARGET_MAP`).
+    pub fn iter_map_target(&self, prog: &str) -> Option<&str> {
+        self.iter_map_targets.iter().find(|(p, _)| p == prog).map(|(_, m)| m.as_str())
     }
 }
 
@@ -407,6 +414,22 @@ pub fn analyze(elf: &[u8]) -> Result<GadgetObject> {
             out.iterators.push(populate_iter(&btf, &out.programs, name, rest)?);
         } else if let Some(rest) = name.strip_prefix(MAPITER_PREFIX) {
             out.map_iters.push(populate_mapiter(&btf, &out.maps, name, rest)?);
+        } else if let Some(rest) = name.strip_prefix(MAPELEM_TARGET_PREFIX) {
+            // gadget_mapelem_iter_target_<prog>___<map> (IG validates at init: fatal).
+            let (prog, map) = rest
+                .split_once("___")
+                .ok_or_else(|| anyhow!("marker {name}: expected {MAPELEM_TARGET_PREFIX}<program>___<map>"))?;
+            let p = out.program(prog).ok_or_else(|| anyhow!("marker {name}: program {prog:?} not found"))?;
+            if p.kind != ProgramKind::Iter || p.attach_target != "bpf_map_elem" {
+                bail!("marker {name}: program {prog} is in section {:?}, expected iter/bpf_map_elem", p.section);
+            }
+            if out.map(map).is_none() {
+                bail!("marker {name}: map {map:?} not found in .maps");
+            }
+            if out.iter_map_targets.iter().any(|(p, _)| p == prog) {
+                bail!("marker {name}: program {prog} is already bound to a map");
+            }
+            out.iter_map_targets.push((prog.to_string(), map.to_string()));
         } else if name.starts_with(TOPPER_PREFIX) {
             out.notes.push(format!("marker {name}: toppers were removed from IG; ignored"));
         } else {
@@ -1053,8 +1076,15 @@ pub fn sanitize_for_aya(elf: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
     Ok((s.elf, s.notes))
 }
 
-/// Like [`sanitize_for_aya`] with structured details.
+/// Like [`sanitize_for_aya`] with structured details; type-match
+/// relocations are evaluated against the running kernel's BTF.
 pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
+    sanitize_with_target(elf, super::fixups::vmlinux_btf())
+}
+
+/// [`sanitize`] with an explicit CO-RE target BTF for type-match
+/// (kind 12) relocations (`None`: an object with such relocations fails).
+pub fn sanitize_with_target(elf: &[u8], target: Option<&Btf>) -> Result<Sanitized> {
     let info = read_elf(elf)?;
     let btf = Btf::parse(info.btf).context("parsing .BTF")?;
     let mut out = Sanitized::default();
@@ -1160,6 +1190,99 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
         }
     }
 
+    // --- CO-RE type-match relocations (kind 12) -------------------------------
+    // aya-obj 0.3 rejects the whole object on relocation kind 12
+    // (BPF_CORE_TYPE_MATCHES). Evaluate it here with libbpf's rules, patch the
+    // instruction's immediate (1/0) and drop the record from .BTF.ext.
+    let mut patched_secs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut drop_relos: HashSet<(u32, u32)> = HashSet::new();
+    if let Some((_, ext)) = info.sections.get(".BTF.ext") {
+        let relos = btf_ext_core_relo_records(ext, btf.is_big_endian()).context("reading .BTF.ext CO-RE relocations")?;
+        let mut cache: HashMap<u32, bool> = HashMap::new();
+        for r in relos.iter().filter(|r| r.kind == CORE_TYPE_MATCHES) {
+            let tname = btf.name_of(r.type_id).to_string();
+            let targ = target.ok_or_else(|| {
+                anyhow!("CO-RE type-match relocation on {tname:?} needs the kernel BTF (/sys/kernel/btf/vmlinux)")
+            })?;
+            let v = match cache.get(&r.type_id) {
+                Some(v) => *v,
+                None => {
+                    let v = super::fixups::type_matches(&btf, r.type_id, targ)
+                        .with_context(|| format!("CO-RE type-match relocation on {tname:?}"))?;
+                    cache.insert(r.type_id, v);
+                    out.notes.push(format!("CO-RE bpf_core_type_matches({tname}) = {} (resolved by gadgetrt)", u8::from(v)));
+                    v
+                }
+            };
+            let sec = btf.string_at(r.sec_name_off)?.to_string();
+            let data = match patched_secs.get_mut(&sec) {
+                Some(d) => d,
+                None => {
+                    let d = info
+                        .sections
+                        .get(&sec)
+                        .map(|(_, d)| d.clone())
+                        .ok_or_else(|| anyhow!("CO-RE relocation in unknown section {sec:?}"))?;
+                    patched_secs.entry(sec.clone()).or_insert(d)
+                }
+            };
+            patch_insn_imm(data, r.insn_off as usize, u64::from(v), btf.is_big_endian())
+                .with_context(|| format!("CO-RE type-match relocation on {tname:?} in {sec}+{}", r.insn_off))?;
+            drop_relos.insert((r.sec_name_off, r.insn_off));
+        }
+    }
+
+    // --- .kconfig externs ------------------------------------------------------
+    // aya-obj 0.3 has no extern support. Like libbpf, give the externs values
+    // (kernel config, LINUX_KERNEL_VERSION, ...) in a read-only data map: the
+    // externs become defined symbols of a new `.rodata.kconfig` section and
+    // the BTF DATASEC is renamed to it (laid out, VARs made global).
+    let mut kconfig: Option<(Vec<u8>, Vec<(String, u64, u64)>)> = None;
+    if let Some(ds) = btf.find_datasec(KCONFIG_SEC) {
+        let BtfType::DataSec { vars, .. } = btf.type_by_id(ds)? else { unreachable!() };
+        let weak = weak_undefined_symbols(elf)?;
+        let ds_rec = btf.record_offset(ds)?;
+        let mut data: Vec<u8> = Vec::new();
+        let mut syms = Vec::new();
+        for (i, v) in vars.iter().enumerate() {
+            let BtfType::Var { name, type_id, .. } = btf.type_by_id(v.type_id)? else {
+                bail!("{KCONFIG_SEC}: entry {i} is not a VAR");
+            };
+            let size = btf.size_of(*type_id)? as usize;
+            let align = match btf.type_by_id(btf.resolve_id(*type_id)?)? {
+                BtfType::Array { .. } => 1,
+                _ => size.clamp(1, 8).next_power_of_two(),
+            };
+            while data.len() % align != 0 {
+                data.push(0);
+            }
+            let off = data.len();
+            match super::fixups::kconfig_value(&btf, name, *type_id, size)? {
+                Some(b) => {
+                    data.extend_from_slice(&b);
+                    out.notes.push(format!("extern (kcfg) {name} set to {}", kcfg_display(&b)));
+                }
+                None if weak.contains(name) => {
+                    data.resize(off + size, 0);
+                    out.notes.push(format!("extern (kcfg) {name} (weak) not found: 0"));
+                }
+                None => bail!("extern (kcfg) '{name}' (strong): not resolved (not in the kernel config)"),
+            }
+            ed.set_u32(ds_rec + 12 + i * 12 + 4, off as u32)?;
+            ed.set_u32(ds_rec + 12 + i * 12 + 8, size as u32)?;
+            ed.set_u32(btf.record_offset(v.type_id)? + 12, LINKAGE_GLOBAL)?;
+            syms.push((name.clone(), off as u64, size as u64));
+        }
+        while data.is_empty() || data.len() % 8 != 0 {
+            data.push(0);
+        }
+        ed.set_u32(ds_rec + 8, data.len() as u32)?;
+        let n = ed.add_string(KCONFIG_DATA_SEC);
+        ed.set_u32(ds_rec, n)?;
+        btf_changed = true;
+        kconfig = Some((data, syms));
+    }
+
     // --- program sections ---------------------------------------------------
     let mut sec_seen: HashSet<String> = HashSet::new();
     let mut renames: BTreeMap<String, String> = BTreeMap::new();
@@ -1210,7 +1333,7 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
         }
     }
 
-    if !btf_changed && renames.is_empty() && drops.is_empty() {
+    if !btf_changed && renames.is_empty() && drops.is_empty() && patched_secs.is_empty() {
         out.elf = elf.to_vec();
         return Ok(out);
     }
@@ -1221,11 +1344,21 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
         Btf::parse(&bytes).context("re-parsing patched BTF")?;
         w.replace_section(".BTF", &bytes)?;
     }
-    if !ext_renames.is_empty() || !ext_drops.is_empty() || !relo_types.is_empty() {
+    if !ext_renames.is_empty() || !ext_drops.is_empty() || !relo_types.is_empty() || !drop_relos.is_empty() {
         if let Some((_, ext)) = info.sections.get(".BTF.ext") {
-            let new_ext = rewrite_btf_ext(ext, &ext_renames, &ext_drops, &relo_types, btf.is_big_endian())
-                .context("rewriting .BTF.ext")?;
+            let new_ext =
+                rewrite_btf_ext(ext, &ext_renames, &ext_drops, &relo_types, &drop_relos, btf.is_big_endian())
+                    .context("rewriting .BTF.ext")?;
             w.replace_section(".BTF.ext", &new_ext)?;
+        }
+    }
+    for (sec, data) in &patched_secs {
+        w.replace_section(sec, data)?;
+    }
+    if let Some((data, syms)) = &kconfig {
+        let idx = w.add_section(KCONFIG_DATA_SEC, data)?;
+        for (name, off, size) in syms {
+            w.define_symbol(name, idx, *off, *size)?;
         }
     }
     for (old, new) in &renames {
@@ -1247,6 +1380,103 @@ fn values_points_to_struct(btf: &Btf, type_id: u32) -> Result<bool> {
     let BtfType::Ptr { type_id: target } = btf.type_by_id(pid)? else { return Ok(false) };
     let t = btf.resolve_id(*target)?;
     Ok(matches!(btf.type_by_id(t)?, BtfType::Struct { .. }))
+}
+
+const CORE_TYPE_MATCHES: u32 = 12;
+const KCONFIG_SEC: &str = ".kconfig";
+/// The section `.kconfig` externs are moved to (aya-obj makes `.rodata*`
+/// sections read-only, frozen data maps; 15 characters fit a map name).
+const KCONFIG_DATA_SEC: &str = ".rodata.kconfig";
+
+fn kcfg_display(b: &[u8]) -> String {
+    match b.len() {
+        1 => format!("{}", b[0]),
+        2 => format!("{}", u16::from_ne_bytes([b[0], b[1]])),
+        4 => format!("{:#x}", u32::from_ne_bytes(b.try_into().unwrap())),
+        8 => format!("{:#x}", u64::from_ne_bytes(b.try_into().unwrap())),
+        _ => format!("{:?}", String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or(&[]))),
+    }
+}
+
+/// Names of the undefined (extern) ELF symbols bound `__weak`.
+fn weak_undefined_symbols(elf: &[u8]) -> Result<HashSet<String>> {
+    let file = object::File::parse(elf).context("parsing eBPF ELF object")?;
+    Ok(file
+        .symbols()
+        .filter(|s| s.is_undefined() && s.is_weak())
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .collect())
+}
+
+/// Writes `v` into the immediate of the instruction at byte `off` of a
+/// program section (ALU/ALU64 `imm`, or both halves of `ld_imm64`), as
+/// libbpf's `bpf_core_patch_insn` does for type-based relocations.
+fn patch_insn_imm(data: &mut [u8], off: usize, v: u64, big: bool) -> Result<()> {
+    let code = *data.get(off).ok_or_else(|| anyhow!("instruction offset {off} out of range"))?;
+    let wr = |d: &mut [u8], at: usize, x: u32| -> Result<()> {
+        let b = if big { x.to_be_bytes() } else { x.to_le_bytes() };
+        d.get_mut(at..at + 4).ok_or_else(|| anyhow!("instruction at {off} truncated"))?.copy_from_slice(&b);
+        Ok(())
+    };
+    match code & 7 {
+        4 | 7 => {
+            if v > u64::from(u32::MAX) {
+                bail!("value {v} does not fit an ALU immediate");
+            }
+            wr(data, off + 4, v as u32)
+        }
+        0 if code == 0x18 => {
+            wr(data, off + 4, v as u32)?;
+            wr(data, off + 12, (v >> 32) as u32)
+        }
+        _ => bail!("cannot patch instruction code {code:#04x} (expected an ALU or ld_imm64 instruction)"),
+    }
+}
+
+/// One CO-RE relocation record of `.BTF.ext`.
+#[derive(Debug, Clone, Copy)]
+struct CoreRelo {
+    sec_name_off: u32,
+    insn_off: u32,
+    type_id: u32,
+    kind: u32,
+}
+
+fn btf_ext_core_relo_records(data: &[u8], big: bool) -> Result<Vec<CoreRelo>> {
+    let rd = |off: usize| -> Result<u32> {
+        let b = data.get(off..off + 4).ok_or_else(|| anyhow!("truncated .BTF.ext at {off}"))?;
+        let a = [b[0], b[1], b[2], b[3]];
+        Ok(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    };
+    let mut out = Vec::new();
+    if data.len() < 8 {
+        return Ok(out);
+    }
+    let hdr_len = rd(4)? as usize;
+    if hdr_len < 32 {
+        return Ok(out);
+    }
+    let (off, len) = (rd(24)? as usize, rd(28)? as usize);
+    if len == 0 {
+        return Ok(out);
+    }
+    let start = hdr_len + off;
+    let end = start + len;
+    let rec_size = rd(start)? as usize;
+    if rec_size < 16 {
+        bail!("CO-RE relocation record size {rec_size} < 16");
+    }
+    let mut p = start + 4;
+    while p < end {
+        let sec = rd(p)?;
+        let n = rd(p + 4)? as usize;
+        for r in 0..n {
+            let ro = p + 8 + r * rec_size;
+            out.push(CoreRelo { sec_name_off: sec, insn_off: rd(ro)?, type_id: rd(ro + 4)?, kind: rd(ro + 12)? });
+        }
+        p += 8 + n * rec_size;
+    }
+    Ok(out)
 }
 
 /// `(type_id, access_str_off, kind)` of every CO-RE relocation in `.BTF.ext`.
@@ -1302,7 +1532,7 @@ fn fix_flex_array_access(btf: &Btf, ed: &mut super::btf::BtfEditor, root: u32, a
     // path of (struct id, member index)
     let mut path: Vec<(u32, usize)> = Vec::new();
     let mut t = root;
-    for (i, &idx) in parts.iter().enumerate().skip(1) {
+    for &idx in parts.iter().skip(1) {
         let rt = btf.resolve_id(t)?;
         match btf.type_by_id(rt)? {
             BtfType::Struct { members, .. } | BtfType::Union { members, .. } => {
@@ -1319,7 +1549,9 @@ fn fix_flex_array_access(btf: &Btf, ed: &mut super::btf::BtfEditor, root: u32, a
                 let BtfType::Struct { members, size: psize, .. } = btf.type_by_id(pid)? else { return Ok(None) };
                 let is_flex = midx == members.len() - 1;
                 let aya_ok = idx == members.len() - 1;
-                if !is_flex || aya_ok || i != parts.len() - 1 {
+                // Accesses may go on into the element (`numbers[0].nr`): the
+                // element type is unchanged, only the array gets a length.
+                if !is_flex || aya_ok {
                     return Ok(None);
                 }
                 // New fixed-length array and copies up the chain.
@@ -1357,6 +1589,7 @@ fn rewrite_btf_ext(
     renames: &HashMap<u32, u32>,
     drops: &HashSet<u32>,
     relo_types: &HashMap<(u32, u32), u32>,
+    drop_relos: &HashSet<(u32, u32)>,
     big: bool,
 ) -> Result<Vec<u8>> {
     let rd = |off: usize| -> Result<u32> {
@@ -1404,10 +1637,32 @@ fn rewrite_btf_ext(
                 bail!(".BTF.ext: record block out of bounds");
             }
             if !drops.contains(&sec) {
+                let orig_sec = sec;
                 let sec = renames.get(&sec).copied().unwrap_or(sec);
                 sub.extend_from_slice(&wr(sec));
                 let at = sub.len();
-                sub.extend_from_slice(&data[p + 4..blk_end]);
+                if sub_idx == 2 && !drop_relos.is_empty() {
+                    // CO-RE records resolved by gadgetrt (type matches) are left out.
+                    let mut kept = 0u32;
+                    sub.extend_from_slice(&wr(0));
+                    for r in 0..n {
+                        let ro = p + 8 + r * rec_size;
+                        if drop_relos.contains(&(orig_sec, rd(ro)?)) {
+                            continue;
+                        }
+                        sub.extend_from_slice(&data[ro..ro + rec_size]);
+                        kept += 1;
+                    }
+                    sub[at..at + 4].copy_from_slice(&wr(kept));
+                    if kept == 0 {
+                        sub.truncate(at - 4);
+                        p = blk_end;
+                        continue;
+                    }
+                } else {
+                    sub.extend_from_slice(&data[p + 4..blk_end]);
+                }
+                let n = (sub.len() - at - 4) / rec_size;
                 // CO-RE relocation records: {insn_off, type_id, access_str_off, kind}
                 if sub_idx == 2 && rec_size >= 16 && !relo_types.is_empty() {
                     for r in 0..n {
@@ -1540,6 +1795,83 @@ impl ElfPatcher {
         self.w32(sh, name_off);
         Ok(())
     }
+    /// Appends a new `SHT_PROGBITS`, `SHF_ALLOC` section and returns its index
+    /// (the section header table is copied to the end of the file).
+    fn add_section(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
+        if self.shnum + 1 >= 0xff00 {
+            bail!("ELF: too many sections");
+        }
+        let data_off = self.append(bytes);
+        let strtab = self.sh(self.shstrndx);
+        let str_off = self.r64(strtab + 0x18) as usize;
+        let str_size = self.r64(strtab + 0x20) as usize;
+        let mut tab = self.data[str_off..str_off + str_size].to_vec();
+        let name_off = tab.len() as u32;
+        tab.extend_from_slice(name.as_bytes());
+        tab.push(0);
+        let off = self.append(&tab);
+        self.w64(strtab + 0x18, off as u64);
+        self.w64(strtab + 0x20, tab.len() as u64);
+        let mut table = self.data[self.shoff..self.shoff + self.shnum * self.shentsize].to_vec();
+        let mut hdr = vec![0u8; self.shentsize];
+        let put32 = |h: &mut [u8], o: usize, v: u32, big: bool| {
+            h[o..o + 4].copy_from_slice(&if big { v.to_be_bytes() } else { v.to_le_bytes() })
+        };
+        let put64 = |h: &mut [u8], o: usize, v: u64, big: bool| {
+            h[o..o + 8].copy_from_slice(&if big { v.to_be_bytes() } else { v.to_le_bytes() })
+        };
+        put32(&mut hdr, 0, name_off, self.big);
+        put32(&mut hdr, 4, object::elf::SHT_PROGBITS, self.big);
+        put64(&mut hdr, 0x08, u64::from(object::elf::SHF_ALLOC), self.big);
+        put64(&mut hdr, 0x18, data_off as u64, self.big);
+        put64(&mut hdr, 0x20, bytes.len() as u64, self.big);
+        put64(&mut hdr, 0x30, 8, self.big);
+        table.extend_from_slice(&hdr);
+        let new_shoff = self.append(&table);
+        let idx = self.shnum;
+        self.shoff = new_shoff;
+        self.shnum += 1;
+        self.w64(0x28, new_shoff as u64);
+        let b = if self.big { (self.shnum as u16).to_be_bytes() } else { (self.shnum as u16).to_le_bytes() };
+        self.data[0x3c..0x3e].copy_from_slice(&b);
+        Ok(idx)
+    }
+
+    /// Turns the (undefined) symbol `name` into a global object of `size`
+    /// bytes at `value` in section `shndx`.
+    fn define_symbol(&mut self, name: &str, shndx: usize, value: u64, size: u64) -> Result<()> {
+        let symtab = (0..self.shnum)
+            .find(|&i| self.r32(self.sh(i) + 4) == object::elf::SHT_SYMTAB)
+            .ok_or_else(|| anyhow!("ELF: no symbol table"))?;
+        let sh = self.sh(symtab);
+        let (off, size_all, ent) = (self.r64(sh + 0x18) as usize, self.r64(sh + 0x20) as usize, self.r64(sh + 0x38) as usize);
+        let strsh = self.sh(self.r32(sh + 0x28) as usize);
+        let (soff, ssize) = (self.r64(strsh + 0x18) as usize, self.r64(strsh + 0x20) as usize);
+        if ent < 24 {
+            bail!("ELF: bad symbol entry size {ent}");
+        }
+        let mut found = false;
+        for i in 0..size_all / ent {
+            let e = off + i * ent;
+            let n = self.r32(e) as usize;
+            let Some(bytes) = self.data.get(soff + n..soff + ssize) else { continue };
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            if &bytes[..end] != name.as_bytes() {
+                continue;
+            }
+            self.data[e + 4] = (object::elf::STB_GLOBAL << 4) | object::elf::STT_OBJECT;
+            let b = if self.big { (shndx as u16).to_be_bytes() } else { (shndx as u16).to_le_bytes() };
+            self.data[e + 6..e + 8].copy_from_slice(&b);
+            self.w64(e + 8, value);
+            self.w64(e + 16, size);
+            found = true;
+        }
+        if !found {
+            bail!("ELF: symbol {name:?} not found");
+        }
+        Ok(())
+    }
+
     fn clear_exec_flag(&mut self, name: &str) -> Result<()> {
         let i = self.find(name)?;
         let sh = self.sh(i);

@@ -311,7 +311,10 @@ pub unsafe extern "C" fn grt_gadget_set_mntns_filter(g: *const grt_gadget, ids: 
 /// Copies a JSON description of the gadget into `buf`: `{"name", "datasources": [{"name",
 /// "type", "tags", "annotations", "fields": [{"name", "kind", "kind_id", "tags",
 /// "annotations", "hidden"}]}], "params": [{"key", "side", "description", "defaultValue",
-/// "typeHint", "title", "alias", "isMandatory", ...}]}`.
+/// "typeHint", "title", "alias", "isMandatory", ...}], "programs": [{"name", "section", "kind",
+/// then before the first start "attach" (how it will be attached) or after it "state"
+/// (`attached`, `loaded`, `disabled`, `not-attached`) and "target"; "warning" when the
+/// program is (or will be) left unattached}]}`.
 #[no_mangle]
 pub unsafe extern "C" fn grt_gadget_describe_json(g: *const grt_gadget, buf: *mut c_char, cap: usize, out_len: *mut usize) -> *mut grt_error {
     ffi_try(|| {

@@ -62,6 +62,10 @@ typedef char gadget_comm;
 #define GADGET_MAPITER(name, map) \
 	const void *gadget_mapiter_##name##___##map __attribute__((unused));
 
+/* Binds an iter/bpf_map_elem program to the map it iterates. */
+#define GADGET_ITER_TARGET_MAP(prog, map) \
+	const void *gadget_mapelem_iter_target_##prog##___##map __attribute__((unused));
+
 /* ---- buffer helpers --------------------------------------------------- */
 
 static __always_inline void gadget_bump_lost(void *lost_map)
