@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 /** Initialiser for grt_runtime_options: sets `size`, everything else default. */
-#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL }
+#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_gadget_stats. */
 #define GRT_GADGET_STATS_INIT { sizeof(grt_gadget_stats), 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_field_info. */
@@ -417,8 +417,11 @@ typedef struct grt_runtime_options {
    */
   uint32_t disable_cache;
   /**
-   * Directory of the compiled-module cache (UTF-8, `cache_dir_len` bytes); NULL = default
-   * (`$GADGETRT_CACHE_DIR`, else a system or user cache directory).
+   * Directory of the compiled-module cache (UTF-8, `cache_dir_len` bytes); NULL or empty =
+   * default (`$GADGETRT_CACHE_DIR`, else a system or user cache directory). It must be an
+   * absolute path; the directory must belong to the current user and not be writable by
+   * group or others (else `grt_runtime_new` fails), and its entries are authenticated
+   * with a key kept (mode 0600) in the directory before native code is loaded.
    */
   const char *cache_dir;
   size_t cache_dir_len;
@@ -431,6 +434,62 @@ typedef struct grt_runtime_options {
    * Called once with `log_userdata` when the runtime is freed (may be NULL).
    */
   grt_userdata_free_fn log_userdata_free;
+  /**
+   * Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
+   * and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
+   * beyond it the import fails. Released maps and readers return their bytes.
+   */
+  uint64_t map_bytes;
+  /**
+   * Bytes the host keeps for the guest: names, tags, config, packets pending delivery
+   * (default 64 MiB).
+   */
+  uint64_t host_bytes;
+  /**
+   * Bytes of events waiting in a gadget's event queue (default 256 MiB); events beyond
+   * are dropped and counted as `dropped_queue_full`.
+   */
+  uint64_t queue_bytes;
+  /**
+   * Largest wasm program in bytes (default 64 MiB).
+   */
+  uint64_t module_bytes;
+  /**
+   * Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+   */
+  uint32_t map_count;
+  /**
+   * Most tables of a wasm program (default 4; memories are limited to one).
+   */
+  uint32_t tables;
+  /**
+   * Most elements of one table (default 1000000).
+   */
+  uint32_t table_elements;
+  /**
+   * Most functions (imported + defined) of a wasm program (default 200000).
+   */
+  uint32_t module_functions;
+  /**
+   * Deadline of compiling a wasm program in ms (default 60000). On timeout
+   * `grt_gadget_open_*` fails with `GRT_ERR_TIMEOUT`; the compilation cannot be cancelled,
+   * ends on a background thread, and until then further compilations of this runtime fail
+   * with `GRT_ERR_BUSY`.
+   */
+  uint32_t compile_timeout_ms;
+  /**
+   * Largest string/bytes value the guest's `fieldSet` accepts (default 1 MiB).
+   */
+  uint32_t field_value_bytes;
+  /**
+   * Most data sources a gadget may ever create (default 256).
+   */
+  uint32_t datasources;
+  /**
+   * Most packets delivered by one emission cascade (callbacks emitting into data sources
+   * whose callbacks emit, ...; default 65536); the cascade also ends at the call deadline.
+   */
+  uint32_t cascade_packets;
 } grt_runtime_options;
 
 #ifdef __cplusplus
@@ -787,7 +846,10 @@ struct grt_error *grt_gadget_set_mntns_filter(const struct grt_gadget *g,
  * Copies a JSON description of the gadget into `buf`: `{"name", "datasources": [{"name",
  * "type", "tags", "annotations", "fields": [{"name", "kind", "kind_id", "tags",
  * "annotations", "hidden"}]}], "params": [{"key", "side", "description", "defaultValue",
- * "typeHint", "title", "alias", "isMandatory", ...}]}`.
+ * "typeHint", "title", "alias", "isMandatory", ...}], "programs": [{"name", "section", "kind",
+ * then before the first start "attach" (how it will be attached) or after it "state"
+ * (`attached`, `loaded`, `disabled`, `not-attached`) and "target"; "warning" when the
+ * program is (or will be) left unattached}]}`.
  */
 struct grt_error *grt_gadget_describe_json(const struct grt_gadget *g,
                                            char *buf,
