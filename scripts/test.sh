@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every gadgetrt test: Rust unit + integration tests (real wasm guests, real eBPF as
-# root), header drift and exported-symbol checks, C/C++ tests through CMake + ctest, the Go
-# binding (go test -race) and the Python binding (pytest), and the packages as users get them:
+# root; the kprobe/kretprobe/fentry/fexit gadgets inside a qemu VM booting Debian's kernel,
+# scripts/vm.sh), header drift and exported-symbol checks, C/C++ tests through CMake + ctest, the
+# Go binding (go test -race) and the Python binding (pytest), and the packages as users get them:
 # `cmake --install` + pkg-config consumers (ctest), the Go module vendored outside the repo,
 # the Python wheel in a fresh venv (tests/packaging). Installs what it needs first.
 set -euo pipefail
@@ -44,6 +45,11 @@ case "$docker_status" in *started) trap 'rm -rf "$tmp"; bash scripts/docker.sh s
 
 step "cargo test --release"
 cargo test --release
+
+step "kprobe, kretprobe, fentry, fexit in a VM booting Debian's kernel (scripts/vm.sh --tests)"
+# This machine's kernel may lack kprobes and fentry: tests/vm_kprobes.rs (ignored on the host)
+# runs under qemu + virtme-ng; fails, never skips, when the VM does not boot.
+bash scripts/vm.sh --tests
 
 if [ -f CMakeLists.txt ]; then
   step "C/C++ tests (cmake + ctest; consumers: add_subdirectory, find_package, pkg-config + the README's C example)"
