@@ -506,3 +506,58 @@ pub(crate) fn credentials_for(registry: &str, opts: &RegistryOptions) -> Result<
     }
     Ok((RegistryAuth::Anonymous, format!("anonymous: empty entry for {registry} in {}", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_normalised_and_split_like_ig() {
+        let r = RemoteRef::parse("trace_open").unwrap();
+        assert_eq!(r.normalized, "ghcr.io/inspektor-gadget/gadget/trace_open:latest");
+        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("ghcr.io", "inspektor-gadget/gadget/trace_open"));
+        assert_eq!(r.tag.as_deref(), Some("latest"));
+        let r = RemoteRef::parse("127.0.0.1:5000/a/b:v1").unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()), ("127.0.0.1:5000", "a/b", Some("v1")));
+        let r = RemoteRef::parse("localhost/x").unwrap();
+        assert_eq!(r.normalized, "localhost/x:latest");
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = RemoteRef::parse(&format!("myorg/g@{d}")).unwrap();
+        assert_eq!(r.normalized, format!("ghcr.io/myorg/g@{d}"));
+        assert_eq!(r.digest.as_deref(), Some(d.as_str()));
+        for bad in ["", "a b", "Ghcr.io/X/Y", "x@sha256:12", "reg.io/a:b:c"] {
+            assert!(RemoteRef::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        for y in ["localhost", "localhost:5000", "127.0.0.1:41000", "[::1]:5000"] {
+            assert!(is_loopback_registry(y), "{y}");
+        }
+        for n in ["ghcr.io", "10.0.0.1:5000", "localhost.example.com", "127-0-0-1.nip.io"] {
+            assert!(!is_loopback_registry(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn credentials_from_a_docker_config_file() {
+        let dir = std::env::temp_dir().join(format!("gadgetrt-auth-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("config.json");
+        std::fs::write(
+            &f,
+            r#"{"auths":{"https://reg.example:5000/v1/":{"auth":"dXNlcjpwYTpzcw=="},"other.io":{"username":"a","password":"b"}}}"#,
+        )
+        .unwrap();
+        let o = RegistryOptions { auth_file: Some(f.clone()), ..Default::default() };
+        let (a, from) = credentials_for("reg.example:5000", &o).unwrap();
+        assert_eq!(a, RegistryAuth::Basic("user".into(), "pa:ss".into()));
+        assert!(from.contains("config.json") && !from.contains("pa:ss"), "{from}");
+        assert_eq!(credentials_for("other.io", &o).unwrap().0, RegistryAuth::Basic("a".into(), "b".into()));
+        assert_eq!(credentials_for("ghcr.io", &o).unwrap().0, RegistryAuth::Anonymous);
+        let missing = RegistryOptions { auth_file: Some(dir.join("nope.json")), ..Default::default() };
+        assert!(credentials_for("ghcr.io", &missing).is_err(), "an explicit auth file must exist");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
