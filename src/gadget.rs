@@ -81,6 +81,56 @@ impl GadgetSource {
     pub fn from_image(path: &Path, reference: Option<&str>) -> Result<GadgetSource> {
         let img = crate::image::load_image(path, reference)
             .map_err(|e| Error::new(ErrorCode::Image, format!("{}: {e:#}", path.display())))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("gadget").to_string();
+        Self::from_gadget_image(img, &stem)
+    }
+
+    /// Loads image `reference` (normalised like IG: `trace_open` →
+    /// `ghcr.io/inspektor-gadget/gadget/trace_open:latest`) from the local image `store`
+    /// (default: [`crate::image::default_store_root`]), pulling it from its registry first
+    /// according to `pull` (`ig run`'s `--pull`, default `missing`).
+    pub fn from_reference(
+        reference: &str,
+        store: Option<&Path>,
+        pull: crate::image::PullPolicy,
+        opts: &crate::image::RegistryOptions,
+    ) -> Result<GadgetSource> {
+        let st = match store {
+            Some(p) => crate::image::ImageStore::open(p),
+            None => crate::image::ImageStore::open_default(),
+        }
+        .map_err(|e| Error::new(ErrorCode::Io, format!("{e:#}")))?;
+        let img = crate::image::load_from_store(&st, reference, pull, opts).map_err(|e| {
+            let msg = format!("{e:#}");
+            let code = if msg.contains("not found in registry") || msg.contains("not in the local store") {
+                ErrorCode::NotFound
+            } else {
+                ErrorCode::Image
+            };
+            Error::new(code, msg)
+        })?;
+        let fallback = reference.rsplit('/').next().unwrap_or(reference).to_string();
+        Self::from_gadget_image(img, &fallback)
+    }
+
+    /// `path` if it exists on disk (see [`GadgetSource::from_path`]), else an image reference
+    /// (see [`GadgetSource::from_reference`], default store). Text that looks like a path
+    /// (starts with `/` or `.`, or ends in `.tar`/`.wasm`) is never taken as a reference.
+    pub fn from_path_or_reference(
+        s: &str,
+        reference: Option<&str>,
+        pull: crate::image::PullPolicy,
+        opts: &crate::image::RegistryOptions,
+    ) -> Result<GadgetSource> {
+        let p = Path::new(s);
+        let looks_like_path = s.starts_with('/') || s.starts_with('.') || s.ends_with(".tar") || s.ends_with(".wasm");
+        if p.exists() || looks_like_path {
+            return Self::from_path(p, reference);
+        }
+        Self::from_reference(s, None, pull, opts)
+    }
+
+    fn from_gadget_image(img: crate::image::GadgetImage, fallback_name: &str) -> Result<GadgetSource> {
         let metadata = match &img.metadata_yaml {
             Some(y) => parse_metadata(y)?,
             None => serde_yaml::Value::Null,
@@ -90,7 +140,7 @@ impl GadgetSource {
             .and_then(|n| n.as_str())
             .map(str::to_string)
             .or_else(|| img.reference.clone())
-            .unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("gadget").to_string());
+            .unwrap_or_else(|| fallback_name.to_string());
         Ok(GadgetSource { name, wasm: img.wasm, ebpf: img.ebpf, metadata, notes: img.notes })
     }
 }

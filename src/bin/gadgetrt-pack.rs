@@ -21,7 +21,12 @@ Options:
                        (normalised like ig: trace_open -> ghcr.io/inspektor-gadget/gadget/trace_open:latest);
                        without it the image is untagged
   --created RFC3339    creation time (default: now); fixes tar mtimes, making output reproducible
-  -o, --output OUT     output tar file (or directory with --dir)
+  -o, --output OUT     output tar file (or directory with --dir); optional with --push
+  --push REF           push the image to its registry as REF (e.g. 127.0.0.1:5000/gadgets/trace_open:v1;
+                       also the tag when --tag is not given). Credentials from --authfile or the docker
+                       config file; loopback registries are reached over plain HTTP
+  --insecure-registries LIST  registries (host:port, comma-separated) reached over plain HTTP
+  --authfile FILE      docker-style auth file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)
   --dir                write a layout directory instead of a tar
   -h, --help           show this help
 
@@ -36,6 +41,9 @@ struct Args {
     created: Option<String>,
     output: Option<PathBuf>,
     dir: bool,
+    push: Option<String>,
+    insecure: Vec<String>,
+    authfile: Option<PathBuf>,
 }
 
 enum Parsed {
@@ -53,6 +61,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, String> {
         created: None,
         output: None,
         dir: false,
+        push: None,
+        insecure: Vec::new(),
+        authfile: None,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -102,6 +113,17 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, String> {
                 once(a.output.is_some(), "-o")?;
                 a.output = Some(value("-o")?.into());
             }
+            "--push" => {
+                once(a.push.is_some(), "--push")?;
+                a.push = Some(value("--push")?);
+            }
+            "--insecure-registries" => {
+                a.insecure.extend(value("--insecure-registries")?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+            }
+            "--authfile" => {
+                once(a.authfile.is_some(), "--authfile")?;
+                a.authfile = Some(value("--authfile")?.into());
+            }
             "--dir" => {
                 if inline.is_some() {
                     return Err("--dir takes no value".into());
@@ -132,10 +154,15 @@ fn run() -> Result<Option<String>, String> {
         Parsed::Help => return Ok(None),
         Parsed::Run(a) => a,
     };
-    let out = args
-        .output
-        .clone()
-        .ok_or("missing -o OUT (see --help)")?;
+    let tmpdir = std::env::temp_dir().join(format!("gadgetrt-pack-{}", std::process::id()));
+    let out = match (&args.output, &args.push) {
+        (Some(o), _) => o.clone(),
+        (None, Some(_)) => {
+            std::fs::create_dir_all(&tmpdir).map_err(|e| format!("cannot create {}: {e}", tmpdir.display()))?;
+            tmpdir.join("image.tar")
+        }
+        (None, None) => return Err("missing -o OUT (see --help)".into()),
+    };
     if args.ebpf.is_none() && args.wasm.is_none() {
         return Err("nothing to pack: give --ebpf and/or --wasm (see --help)".into());
     }
@@ -144,7 +171,7 @@ fn run() -> Result<Option<String>, String> {
         ebpf_arm64: read(&args.ebpf_arm64, "arm64 eBPF object")?,
         wasm: read(&args.wasm, "wasm module")?,
         gadget_yaml: read(&args.metadata, "metadata file")?,
-        reference: args.tag.clone().unwrap_or_default(),
+        reference: args.tag.clone().or_else(|| args.push.clone()).unwrap_or_default(),
         created: args.created.clone(),
     };
     let res = if args.dir {
@@ -153,7 +180,24 @@ fn run() -> Result<Option<String>, String> {
         pack_tar(&input, &out)
     };
     res.map_err(|e| format!("{e:#}"))?;
-    Ok(Some(format!("wrote {}", out.display())))
+    let Some(dest) = &args.push else {
+        return Ok(Some(format!("wrote {}", out.display())));
+    };
+    let opts = gadgetrt::image::RegistryOptions {
+        insecure_registries: args.insecure.clone(),
+        auth_file: args.authfile.clone(),
+        credentials: None,
+    };
+    let pushed = gadgetrt::image::push_layout(&out, None, dest, &opts).map_err(|e| format!("{e:#}"));
+    if args.output.is_none() {
+        let _ = std::fs::remove_dir_all(&tmpdir);
+    }
+    let digest = pushed?;
+    let n = gadgetrt::image::oci::normalize_reference(dest);
+    Ok(Some(match &args.output {
+        Some(o) => format!("wrote {}\npushed {n} ({digest})", o.display()),
+        None => format!("pushed {n} ({digest})"),
+    }))
 }
 
 fn main() -> ExitCode {

@@ -18,6 +18,8 @@ use gadgetrt::{Event, Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
 
 #[path = "gadgetrt-run/cli.rs"]
 mod cli;
+#[path = "gadgetrt-run/image.rs"]
+mod image;
 
 /// The parsed command line.
 struct Args {
@@ -109,6 +111,9 @@ fn main() {
     if argv.first().is_some_and(|a| a == "completion") {
         std::process::exit(completion(&argv[1..]));
     }
+    if argv.first().is_some_and(|a| a == "image") {
+        std::process::exit(image::main(&argv[1..]));
+    }
     match main_args(argv) {
         Ok(()) => {}
         Err(Fail::Usage(e)) => {
@@ -189,7 +194,9 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
     let mut path = guess;
     for attempt in 0..2 {
         let gpath = PathBuf::from(&path);
-        let src = GadgetSource::from_path(&gpath, reference.as_deref()).map_err(|e| format!("loading {path}: {e}"))?;
+        let pull: gadgetrt::image::PullPolicy = pre.value("pull").unwrap_or("missing").parse().map_err(Fail::Run)?;
+        let src = GadgetSource::from_path_or_reference(&path, reference.as_deref(), pull, &registry_options(&pre))
+            .map_err(|e| format!("loading {path}: {e}"))?;
         let gadget = Gadget::open(&rt, src).map_err(|e| format!("loading {path}: {e}"))?;
         let params = gadget.params();
         let dss_open = gadget.datasources();
@@ -224,6 +231,18 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         return run(gadget, args, log_level(&pre)).map_err(Fail::Run);
     }
     unreachable!("the loop returns on its second attempt")
+}
+
+/// Registry options from `--insecure-registries` and `--authfile`.
+fn registry_options(pre: &cli::Prescan) -> gadgetrt::image::RegistryOptions {
+    gadgetrt::image::RegistryOptions {
+        insecure_registries: pre
+            .value("insecure-registries")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        auth_file: pre.value("authfile").map(PathBuf::from),
+        credentials: None,
+    }
 }
 
 /// Sets a param; a `-p` key with `_` that is not declared is tried with `-` (IG's names).

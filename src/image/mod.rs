@@ -8,6 +8,8 @@
 //!   ([`GadgetMetadata`]), field annotation templates.
 //! * [`pack`]: writing an image in the exact layout IG exports
 //!   ([`pack_tar`], [`pack_dir`]).
+//! * [`registry`]: pulling from and pushing to OCI registries (`oci-client`).
+//! * [`store`]: the local image store ([`ImageStore`]).
 //! * [`cache`]: on-disk cache for compiled wasm modules ([`ModuleCache`]).
 //!
 //! Nothing here prints: everything worth logging is returned in
@@ -17,6 +19,8 @@ pub mod cache;
 pub mod metadata;
 pub mod oci;
 pub mod pack;
+pub mod registry;
+pub mod store;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +35,8 @@ pub use oci::{
     GadgetImage, ImageIndex, ImageManifest, Platform,
 };
 pub use pack::{pack_dir, pack_tar, PackInput};
+pub use registry::{RegistryOptions, RemoteRef};
+pub use store::{default_store_root, load_from_store, push_layout, ImageStore, PullPolicy, StoredImage};
 
 /// Media types used by gadget images (spec A.1) and the OCI types around them.
 pub mod media_types {

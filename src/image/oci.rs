@@ -421,7 +421,7 @@ fn json_kind(desc: &Descriptor, bytes: &[u8]) -> Result<Kind> {
     }
 }
 
-fn select_root(
+pub(crate) fn select_root(
     index: &ImageIndex,
     reference: Option<&str>,
     notes: &mut Vec<String>,
@@ -560,7 +560,7 @@ pub(crate) fn parse_digest(d: &str) -> Result<(&str, &str)> {
     Ok((alg, hexpart))
 }
 
-fn compute_digest(alg: &str, bytes: &[u8]) -> String {
+pub(crate) fn compute_digest(alg: &str, bytes: &[u8]) -> String {
     match alg {
         "sha384" => format!("sha384:{}", hex::encode(Sha384::digest(bytes))),
         "sha512" => format!("sha512:{}", hex::encode(Sha512::digest(bytes))),

@@ -32,7 +32,7 @@ fn runner_args() -> Vec<Arg> {
     let opt = |id: &'static str| Arg::new(id).long(id).action(ArgAction::Set);
     let flag = |id: &'static str| Arg::new(id).long(id).action(ArgAction::SetTrue);
     vec![
-        Arg::new("gadget").value_name("GADGET").help("The gadget: a .wasm file, a directory (program.wasm, program.bpf.o, gadget.yaml) or an OCI image (layout directory or tar)"),
+        Arg::new("gadget").value_name("GADGET").help("The gadget: a .wasm file, a directory (program.wasm, program.bpf.o, gadget.yaml), an OCI image (layout directory or tar), or an image reference (trace_open, registry/repo:tag) from the local store, pulled if missing"),
         opt("param").short('p').value_name("key=value").action(ArgAction::Append)
             .help("Set a gadget param (wasm, eBPF, custom or operator); repeatable. Gadget params are also flags: --key value, --key=value, or --key for bool params"),
         opt("ref").value_name("string").help("Image reference inside an OCI archive holding several images (e.g. trace_open:latest)"),
@@ -59,6 +59,11 @@ fn runner_args() -> Vec<Arg> {
         opt("otel-metrics-print-interval").value_name("duration").help("Interval to use when printing metrics"),
         flag("help-params").help("List the gadget's params and exit"),
         flag("no-cache").help("Do not use the compiled-module cache"),
+        opt("pull").value_name("string").value_parser(["always", "missing", "never"])
+            .help("Pull policy for an image reference: always, missing or never (default missing)"),
+        opt("insecure-registries").value_name("strings")
+            .help("Registries (host:port, comma-separated) reached over plain HTTP; loopback registries always are"),
+        opt("authfile").value_name("string").help("Docker-style auth file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)"),
         flag("help").short('h').help("Help for gadgetrt-run (with GADGET: its params and fields)"),
     ]
 }
@@ -80,7 +85,7 @@ fn parse_output(v: &str) -> Result<String, String> {
 pub fn command(g: &GadgetFlags) -> Command {
     let mut cmd = Command::new("gadgetrt-run")
         .about("Run a gadget")
-        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run completion bash|zsh|fish")
+        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish")
         .disable_help_flag(true)
         .disable_version_flag(true)
         .args_override_self(true)
@@ -377,7 +382,7 @@ pub fn render_help(cmd: &Command, g: Option<&GadgetFlags>) -> String {
     if g.is_none() {
         out.push_str("Specify the gadget to get more information about it\n\n");
     }
-    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
+    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
     let params: BTreeMap<&str, &ParamDecl> = g.map(|g| g.params.iter().map(|p| (p.key.as_str(), p)).collect()).unwrap_or_default();
     let mut lines = Vec::new();
     for a in cmd.get_arguments() {

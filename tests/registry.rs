@@ -1,0 +1,229 @@
+//! Images through a real OCI registry: Debian's `docker-registry` (distribution 2.x) started
+//! on 127.0.0.1 by `scripts/registry.sh` (which installs it when missing). gadgetrt-pack
+//! pushes, the store pulls (digest-verified), the runner and the library load by reference;
+//! a tampered layer, wrong credentials and unknown references give clear errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use gadgetrt::image::{ImageStore, PullPolicy, RegistryOptions};
+use gadgetrt::{ErrorCode, Gadget, GadgetSource};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gadgetrt-reg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A registry on 127.0.0.1, stopped on drop.
+struct Registry {
+    dir: PathBuf,
+    addr: String,
+}
+
+impl Registry {
+    fn start(name: &str, auth: Option<&str>) -> Registry {
+        let dir = tmpdir(&format!("{name}-registry"));
+        let mut c = Command::new("bash");
+        c.arg(repo().join("scripts/registry.sh")).arg("start").arg(&dir);
+        if let Some(a) = auth {
+            c.arg(a);
+        }
+        let out = c.output().expect("scripts/registry.sh");
+        assert!(out.status.success(), "registry.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let addr = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Registry { dir, addr }
+    }
+
+    /// The registry's copy of blob `digest` (filesystem storage driver layout).
+    fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.dir.join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(repo().join("scripts/registry.sh")).arg("stop").arg(&self.dir).status();
+    }
+}
+
+fn pack_push(dest: &str, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gadgetrt-pack"))
+        .arg("--wasm")
+        .arg(go_gadget("params"))
+        .arg("--metadata")
+        .arg(repo().join("tests/gadgets/go/params/gadget.yaml"))
+        .args(["--created", "2026-01-02T03:04:05Z", "--push", dest])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn runner(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gadgetrt-run")).env("GADGETRT_IMAGE_STORE", store).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn run_params(src: GadgetSource) {
+    let (rt, logs) = runtime();
+    let g = Gadget::load(&rt, src).unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    assert!(g.params().iter().any(|p| p.key == "param-key"), "params come from the pulled gadget.yaml");
+    g.set_param("param-key", "param-value").unwrap();
+    g.start().unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    g.stop().unwrap();
+}
+
+#[test]
+fn pack_push_then_pull_and_run_by_reference() {
+    let reg = Registry::start("roundtrip", None);
+    let r = format!("{}/gadgets/params:v1", reg.addr);
+    let o = pack_push(&r, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("pushed {r}")), "{}", text(&o));
+
+    // The runner pulls a missing image into the store (--pull=missing) and loads it by reference.
+    let store = tmpdir("roundtrip-store");
+    let o = runner(&store, &["--help-params", &r]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("param-key"), "{}", text(&o));
+    let o = runner(&store, &["image", "list", "--no-trunc"]);
+    assert!(text(&o).contains(&format!("{}/gadgets/params", reg.addr)) && text(&o).contains("v1"), "{}", text(&o));
+
+    // The whole gadget runs through the library API from the store.
+    let opts = RegistryOptions::default();
+    run_params(GadgetSource::from_reference(&r, Some(&store), PullPolicy::Never, &opts).unwrap());
+
+    // rm; --pull=never then refuses; the library pulls it again.
+    let o = runner(&store, &["image", "rm", &r]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = runner(&store, &["--pull", "never", "--help-params", &r]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not in the local store"), "{}", text(&o));
+    let st = ImageStore::open(&store).unwrap();
+    assert!(st.list().unwrap().is_empty());
+    let blobs = std::fs::read_dir(store.join("blobs/sha256")).unwrap().count();
+    assert_eq!(blobs, 0, "rm garbage-collects unreferenced blobs");
+    run_params(GadgetSource::from_reference(&r, Some(&store), PullPolicy::Missing, &opts).unwrap());
+
+    // tag + push from the store under another name, export/import round trip, pull that back.
+    let r2 = format!("{}/other/params:v2", reg.addr);
+    let o = runner(&store, &["image", "tag", &r, &r2]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = runner(&store, &["image", "push", &r2]);
+    assert!(o.status.success(), "{}", text(&o));
+    let tar = store.with_extension("export.tar");
+    let o = runner(&store, &["image", "export", &r, &r2, tar.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let store2 = tmpdir("roundtrip-store2");
+    let o = runner(&store2, &["image", "import", tar.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(ImageStore::open(&store2).unwrap().list().unwrap().len(), 2);
+    // The exported tar is an ordinary layout: loadable by path with a reference.
+    run_params(GadgetSource::from_path(&tar, Some(&r2)).unwrap());
+    let store3 = tmpdir("roundtrip-store3");
+    let o = runner(&store3, &["image", "pull", &r2]);
+    assert!(o.status.success(), "{}", text(&o));
+    run_params(GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &opts).unwrap());
+    // Same content, same digest everywhere.
+    let d = |s: &Path, r: &str| ImageStore::open(s).unwrap().find(r).unwrap().unwrap().digest;
+    assert_eq!(d(&store, &r), d(&store3, &r2));
+}
+
+#[test]
+fn tampered_layer_is_refused_with_a_digest_error() {
+    let reg = Registry::start("tamper", None);
+    let r = format!("{}/gadgets/params:tampered", reg.addr);
+    let o = pack_push(&r, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let wasm = std::fs::read(go_gadget("params")).unwrap();
+    let digest = format!("sha256:{}", {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&wasm))
+    });
+    let blob = reg.blob_file(&digest);
+    let mut data = std::fs::read(&blob).unwrap_or_else(|e| panic!("{}: {e}", blob.display()));
+    assert_eq!(data, wasm);
+    let n = data.len();
+    data[n / 2] ^= 0xff; // same size, different content
+    std::fs::write(&blob, &data).unwrap();
+
+    let store = tmpdir("tamper-store");
+    let e = GadgetSource::from_reference(&r, Some(&store), PullPolicy::Missing, &RegistryOptions::default()).err().unwrap();
+    assert!(e.message.contains("digest") && e.message.contains(&digest), "{e}");
+    assert!(ImageStore::open(&store).unwrap().list().unwrap().is_empty(), "nothing is stored");
+    let o = runner(&store, &["image", "pull", &r]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("digest") && text(&o).contains(&digest), "{}", text(&o));
+}
+
+#[test]
+fn credentials_come_from_the_docker_config_and_wrong_ones_are_refused() {
+    let reg = Registry::start("auth", Some("alice:s3cret"));
+    let dir = tmpdir("auth-cfg");
+    let cfg = |user: &str, pass: &str| {
+        use base64::Engine;
+        let p = dir.join(format!("{user}-{pass}.json"));
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        std::fs::write(&p, format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr)).unwrap();
+        p
+    };
+    let good = cfg("alice", "s3cret");
+    let bad = cfg("alice", "wrong");
+    let r = format!("{}/private/params:v1", reg.addr);
+
+    let o = pack_push(&r, &["--authfile", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refused access") && text(&o).contains(bad.to_str().unwrap()), "{}", text(&o));
+    let o = pack_push(&r, &["--authfile", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Pull: anonymous (empty DOCKER_CONFIG) and wrong credentials are refused, the docker config works.
+    let store = tmpdir("auth-store");
+    let empty = tmpdir("auth-empty");
+    let o = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .env("GADGETRT_IMAGE_STORE", &store)
+        .env("DOCKER_CONFIG", &empty)
+        .args(["image", "pull", &r])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refused access") && text(&o).contains("anonymous"), "{}", text(&o));
+    let opts = |f: &Path| RegistryOptions { auth_file: Some(f.to_path_buf()), ..Default::default() };
+    let e = GadgetSource::from_reference(&r, Some(&store), PullPolicy::Missing, &opts(&bad)).err().unwrap();
+    assert!(e.message.contains("refused access"), "{e}");
+    let docker = tmpdir("auth-docker");
+    std::fs::copy(&good, docker.join("config.json")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .env("GADGETRT_IMAGE_STORE", &store)
+        .env("DOCKER_CONFIG", &docker)
+        .args(["--help-params", &r])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("param-key"));
+}
+
+#[test]
+fn unknown_references_give_clear_errors() {
+    let reg = Registry::start("unknown", None);
+    let store = tmpdir("unknown-store");
+    let r = format!("{}/gadgets/nope:latest", reg.addr);
+    let e = GadgetSource::from_reference(&r, Some(&store), PullPolicy::Missing, &RegistryOptions::default()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e}");
+    assert!(e.message.contains("not found in registry") && e.message.contains("gadgets/nope"), "{e}");
+    let o = runner(&store, &["image", "rm", "nope"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ghcr.io/inspektor-gadget/gadget/nope:latest is not in the local store"), "{}", text(&o));
+    // A path-looking argument that does not exist stays a file error (no registry lookup).
+    let o = runner(&store, &["./missing.tar"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("missing.tar"), "{}", text(&o));
+}
