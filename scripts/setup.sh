@@ -7,7 +7,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
-for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config python3-venv; do
+for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config python3-venv docker-registry apache2-utils; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
