@@ -322,6 +322,7 @@ impl Gadget {
             params.refuse_undeclared();
         }
         store.data_mut().params = params.wasm_values();
+        store.data_mut().container_view = rt.container_view();
         let mut core = Core { store, module, instance: None, state: State::Created, params, ebpf };
         for c in &collectors {
             let mut schema = Schema::new(c.collector.ds_name(), TYPE_ARRAY);
@@ -606,15 +607,17 @@ impl GadgetInner {
         let (tx, rx) = std::sync::mpsc::channel::<Change>();
         let sel = selector.clone();
         let tx = Mutex::new(tx);
+        let view = core.store.data().container_view;
         let (sub, now) = Collection::global().subscribe(move |ch| {
             let c = match ch {
                 Change::Added(c) | Change::Removed(c) => c,
             };
-            if sel.matches(c) {
+            if view.sees(c) && sel.matches(c) {
                 let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(ch.clone());
             }
         });
-        let mut initial: Vec<Arc<crate::containers::Container>> = now.into_iter().filter(|c| selector.matches(c)).collect();
+        let mut initial: Vec<Arc<crate::containers::Container>> =
+            now.into_iter().filter(|c| view.sees(c) && selector.matches(c)).collect();
         if matches!(op.get("host").map(String::as_str), Some("1" | "t" | "T" | "true" | "TRUE" | "True")) {
             initial.push(Arc::new(publisher::host_container()));
         }
@@ -680,15 +683,18 @@ impl GadgetInner {
         if !select && !ops.containers && !ops.containers_ds {
             return Ok(None);
         }
-        let guard = Collection::global().watch(Duration::from_secs(3));
-        self.containers.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(guard);
+        let view = core.store.data().container_view;
+        if view.discovery {
+            let guard = Collection::global().watch(Duration::from_secs(3));
+            self.containers.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(guard);
+        }
         if !select {
             return Ok(None);
         }
         if !filterable {
             self.log(LogLevel::Warn, "the gadget has no mount-namespace filter (gadget_filter_by_mntns, gadget_mntns_filter_map): selecting containers does not filter its eBPF events");
         }
-        let (updater, set) = FilterUpdater::start(Collection::global(), selector, base.unwrap_or_default());
+        let (updater, set) = FilterUpdater::start(Collection::global(), view, selector, base.unwrap_or_default());
         core.store.data_mut().active_mntns_filter = Some(set);
         Ok(Some(updater))
     }

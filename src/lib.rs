@@ -25,6 +25,8 @@ pub use error::{Error, ErrorCode, Result};
 pub use events::{Event, LogLevel, StatsSnapshot};
 pub use gadget::{Gadget, GadgetSource, HostPacket, Interrupter, State};
 pub use runtime::{Limits, Runtime, RuntimeOptions};
+/// A container the embedder supplies with [`Runtime::add_container`].
+pub use containers::Container as ContainerInfo;
 
 /// The gadget wasm API version this host implements.
 pub const GADGET_API_VERSION: u32 = 1;

@@ -39,6 +39,12 @@ pub struct RuntimeOptions {
     pub stop_timeout: Duration,
     /// The per-gadget resource budget.
     pub limits: Limits,
+    /// Whether this runtime's gadgets see the containers found by built-in discovery
+    /// (Docker's Engine API; see `crate::containers`). Default true. When false, gadgets
+    /// see only the containers supplied with [`Runtime::add_container`], and discovery is
+    /// not started for them. (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for
+    /// the whole process.)
+    pub container_discovery: bool,
 }
 
 /// The resource budget of one gadget. Exceeding a guest-driven figure makes the import fail
@@ -118,6 +124,7 @@ impl Default for RuntimeOptions {
             call_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(42),
             limits: Limits::default(),
+            container_discovery: true,
         }
     }
 }
@@ -131,11 +138,14 @@ pub(crate) struct RuntimeInner {
     ticker_stop: Arc<AtomicBool>,
     /// Compilations that exceeded their deadline and still run on their worker thread.
     abandoned: Arc<std::sync::atomic::AtomicUsize>,
+    /// Process-unique id: the key of the containers this runtime's embedder supplied.
+    id: u64,
 }
 
 impl Drop for RuntimeInner {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
+        crate::containers::Collection::global().remove_source(crate::containers::Source::Embedder(self.id));
     }
 }
 
@@ -194,7 +204,9 @@ impl Runtime {
             }
         };
         let abandoned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, linker, opts, logger, cache, ticker_stop, abandoned }) })
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, linker, opts, logger, cache, ticker_stop, abandoned, id }) })
     }
 
     pub fn options(&self) -> &RuntimeOptions {
@@ -203,6 +215,41 @@ impl Runtime {
 
     pub fn logger(&self) -> &Arc<Logger> {
         &self.inner.logger
+    }
+
+    /// Which containers this runtime's gadgets see.
+    pub fn container_view(&self) -> crate::containers::View {
+        crate::containers::View { runtime: self.inner.id, discovery: self.inner.opts.container_discovery }
+    }
+
+    /// Adds (or replaces, by id) a container the embedder knows, for this runtime's gadgets:
+    /// events from its mount namespace (else its network namespace) carry its `runtime.*` and
+    /// `k8s.*` fields, the container selectors (`containername`, `k8s-*`, ...) match it, and
+    /// the `containers` data source reports it (`CREATED`, and `DELETED` on
+    /// [`Runtime::remove_container`]), in running gadgets too. With a pid, zero `mntns`,
+    /// `netns` and `started_at` are read from `/proc/<pid>`; `source` and `host_network` are
+    /// set by the library. The container stays until removed or the runtime is freed.
+    pub fn add_container(&self, mut c: crate::containers::Container) -> Result<()> {
+        c.complete_embedder().map_err(|e| {
+            let code = match e.kind() {
+                std::io::ErrorKind::InvalidInput => ErrorCode::InvalidArgument,
+                std::io::ErrorKind::NotFound => ErrorCode::NotFound,
+                _ => ErrorCode::Io,
+            };
+            Error::new(code, format!("adding container {:?}: {e}", c.id))
+        })?;
+        crate::containers::Collection::global().add(crate::containers::Source::Embedder(self.inner.id), c);
+        Ok(())
+    }
+
+    /// Removes a container added with [`Runtime::add_container`]; `NotFound` if there is none
+    /// with this id. Events already in flight are still enriched for 2 s (as IG).
+    pub fn remove_container(&self, id: &str) -> Result<()> {
+        if crate::containers::Collection::global().remove(crate::containers::Source::Embedder(self.inner.id), id) {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorCode::NotFound, format!("no container {id:?} was added to this runtime")))
+        }
     }
 
     /// Compiles a wasm program, through the compiled-module cache when enabled.

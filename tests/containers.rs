@@ -365,3 +365,201 @@ fn containers_datasource_reports_created_and_deleted() {
     let all = got.0.lock().unwrap();
     assert!(all.iter().all(|e| [a.name.as_str(), b_name.as_str()].contains(&s(e, "name").as_str())), "only selected containers");
 }
+
+// ---- Containers the embedder supplies (no Docker needed) ----
+
+/// A process in a mount namespace of its own (`unshare -m`), opening /etc/hostname every
+/// 100 ms: a "container" only the embedder knows about. Killed when dropped.
+struct Unshared {
+    child: std::process::Child,
+    mntns: u64,
+}
+
+impl Unshared {
+    fn start() -> Unshared {
+        use std::os::unix::fs::MetadataExt;
+        let child = Command::new("unshare")
+            .args(["-m", "sh", "-c", "while true; do cat /etc/hostname >/dev/null; sleep 0.1; done"])
+            .spawn()
+            .expect("running unshare -m");
+        let me = std::fs::metadata("/proc/self/ns/mnt").unwrap().ino();
+        let t0 = Instant::now();
+        // unshare(1) execs sh after unshare(2): wait until the pid is in the new namespace.
+        loop {
+            let ns = std::fs::metadata(format!("/proc/{}/ns/mnt", child.id())).unwrap().ino();
+            if ns != me {
+                return Unshared { child, mntns: ns };
+            }
+            assert!(t0.elapsed() < WAIT, "unshare -m did not enter a new mount namespace");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Unshared {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn no_discovery_runtime() -> (gadgetrt::Runtime, common::Logs) {
+    runtime_with(gadgetrt::LogLevel::Debug, |o| o.container_discovery = false)
+}
+
+fn embedder_container(us: &Unshared, name: &str) -> gadgetrt::containers::Container {
+    gadgetrt::containers::Container {
+        id: format!("emb-{}", us.pid()),
+        name: name.into(),
+        runtime: "my-agent".into(),
+        image_name: "example.com/app:1".into(),
+        pid: us.pid(),
+        k8s_node: "node-1".into(),
+        k8s_namespace: "ns-1".into(),
+        k8s_pod: "pod-1".into(),
+        k8s_container: "app".into(),
+        pod_labels: [("app".to_string(), "web".to_string())].into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+fn trace_open_on(rt: &gadgetrt::Runtime, logs: &common::Logs, label: &str, params: &[(&str, &str)]) -> Gadget {
+    let g = open_dir(rt, &gadget_dir(label, "trace_open", None, None));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    for (k, v) in params {
+        g.set_param(k, v).unwrap_or_else(|e| panic!("param {k}: {e}"));
+    }
+    g
+}
+
+#[test]
+fn embedder_container_is_enriched_and_selected_without_discovery() {
+    require_root();
+    let us = Unshared::start();
+    let name = format!("grt-{}-emb", std::process::id());
+    let (rt, logs) = no_discovery_runtime();
+    rt.add_container(embedder_container(&us, &name)).unwrap();
+
+    let g = trace_open_on(&rt, &logs, "embedder_select", &[("containername", &name)]);
+    let schema = g.schema("open").unwrap();
+    let hidden = |f: &str| schema.fields[schema.field_index(f).unwrap_or_else(|| panic!("{f}"))].hidden;
+    assert!(hidden("k8s.containerName") && hidden("k8s.namespace"), "k8s fields stay hidden outside Kubernetes (IG)");
+    assert!(!hidden("runtime.containerName"));
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![us.mntns]), "containername selects the embedder's container in the kernel");
+    wait_until(&g, "events from the embedder's container", || got.lock().unwrap().len() >= 3);
+    g.stop().unwrap();
+    {
+        let all = got.lock().unwrap();
+        assert!(all.iter().all(|e| u(e, "proc.mntns_id") == us.mntns), "only the selected mount namespace");
+        let e = &all[0];
+        assert_eq!(s(e, "runtime.containerName"), name);
+        assert_eq!(s(e, "runtime.containerId"), format!("emb-{}", us.pid()));
+        assert_eq!(s(e, "runtime.runtimeName"), "my-agent");
+        assert_eq!(s(e, "runtime.containerImageName"), "example.com/app:1");
+        assert_eq!(u(e, "runtime.containerPid"), us.pid() as u64);
+        assert!(u(e, "runtime.containerStartedAt") > 0, "started_at from /proc/<pid>");
+        assert_eq!(s(e, "k8s.node"), "node-1");
+        assert_eq!(s(e, "k8s.namespace"), "ns-1");
+        assert_eq!(s(e, "k8s.podName"), "pod-1");
+        assert_eq!(s(e, "k8s.containerName"), "app");
+        assert_eq!(s(e, "k8s.podLabels"), "app=web");
+        assert!(e.to_json().contains("\"containerName\":\"app\""), "hidden fields are still filled: {}", e.to_json());
+    }
+
+    // The k8s selectors match it too.
+    let g = trace_open_on(&rt, &logs, "embedder_k8s", &[("k8s-selector", "app=web"), ("k8s-containername", "app")]);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![us.mntns]));
+    // Removal follows into running gadgets.
+    rt.remove_container(&format!("emb-{}", us.pid())).unwrap();
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![]));
+    assert_eq!(rt.remove_container("emb-nope").unwrap_err().code, gadgetrt::ErrorCode::NotFound);
+    g.stop().unwrap();
+}
+
+#[test]
+fn embedder_containers_belong_to_their_runtime() {
+    require_root();
+    let us = Unshared::start();
+    let name = format!("grt-{}-own", std::process::id());
+    let (a, logs_a) = no_discovery_runtime();
+    let (b, logs_b) = no_discovery_runtime();
+    a.add_container(embedder_container(&us, &name)).unwrap();
+    let gb = trace_open_on(&b, &logs_b, "embedder_other_rt", &[("containername", &name)]);
+    start(&gb, &logs_b);
+    assert_eq!(gb.kernel_mntns_filter(), Some(vec![]), "another runtime does not see the container");
+    gb.stop().unwrap();
+    let ga = trace_open_on(&a, &logs_a, "embedder_own_rt", &[("containername", &name)]);
+    start(&ga, &logs_a);
+    assert_eq!(ga.kernel_mntns_filter(), Some(vec![us.mntns]));
+    ga.stop().unwrap();
+    drop(ga);
+    let id = format!("emb-{}", us.pid());
+    assert!(gadgetrt::containers::Collection::global().containers().iter().any(|c| c.id == id));
+    drop(a);
+    assert!(
+        !gadgetrt::containers::Collection::global().containers().iter().any(|c| c.id == id),
+        "freeing the runtime removes its containers"
+    );
+    // Bad input.
+    let (c, _) = no_discovery_runtime();
+    let bad = |ctr: gadgetrt::containers::Container| c.add_container(ctr).unwrap_err().code;
+    assert_eq!(bad(Default::default()), gadgetrt::ErrorCode::InvalidArgument, "empty id");
+    assert_eq!(
+        bad(gadgetrt::containers::Container { id: "x".into(), ..Default::default() }),
+        gadgetrt::ErrorCode::InvalidArgument,
+        "neither pid nor namespaces"
+    );
+    assert_eq!(
+        bad(gadgetrt::containers::Container { id: "x".into(), pid: u32::MAX - 1, ..Default::default() }),
+        gadgetrt::ErrorCode::NotFound,
+        "pid gone"
+    );
+}
+
+/// This project's own test gadget that, like traceloop and advise_seccomp, needs the
+/// `containers` data source and `k8s.containerName` (tests/gadgets/rust/guests/containers).
+#[test]
+fn rust_containers_guest_sees_the_containers_datasource_and_k8s_fields() {
+    require_root();
+    let us = Unshared::start();
+    let name = format!("grt-{}-guest", std::process::id());
+    let (rt, logs) = no_discovery_runtime();
+    rt.add_container(embedder_container(&us, &name)).unwrap();
+    let yaml = std::fs::read_to_string(repo().join("tests/gadgets/rust/guests/containers/gadget.yaml")).unwrap();
+    let dir = gadget_dir("rust_containers", "trace_open", None, Some(&yaml));
+    std::fs::copy(common::rust_gadget("rust_containers"), dir.join("program.wasm")).unwrap();
+    let g = open_dir(&rt, &dir);
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    g.set_param("containername", &name).unwrap();
+    let want = format!("{name}|app|{name}");
+    let w2 = want.clone();
+    let got = collect_if(&g, move |e| s(e, "guest_container") == w2);
+    start(&g, &logs);
+    wait_until(&g, "an event the guest tagged from the containers data source and k8s.containerName", || {
+        !got.lock().unwrap().is_empty()
+    });
+    assert!(logs.contains(&format!("rust_containers: CREATED {name} {}", us.mntns)), "{}", logs.dump());
+    rt.remove_container(&format!("emb-{}", us.pid())).unwrap();
+    wait_until(&g, "DELETED in the guest", || logs.contains(&format!("rust_containers: DELETED {name} {}", us.mntns)));
+    g.stop().unwrap();
+    assert_eq!(g.stats().guest_traps, 0);
+}
+
+/// Without the `containers` data source (no annotation) the guest fails as traceloop does.
+#[test]
+fn rust_containers_guest_fails_without_the_containers_datasource() {
+    require_root();
+    let (rt, logs) = no_discovery_runtime();
+    let dir = gadget_dir("rust_containers_no_ds", "trace_open", None, Some("name: rust_containers\n"));
+    std::fs::copy(common::rust_gadget("rust_containers"), dir.join("program.wasm")).unwrap();
+    let g = open_dir(&rt, &dir);
+    assert!(g.init().is_err());
+    assert!(logs.contains("rust_containers: gadgetInit"), "{}", logs.dump());
+}

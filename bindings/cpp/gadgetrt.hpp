@@ -182,6 +182,19 @@ struct RuntimeOptions {
     bool disable_cache = false;
     std::string cache_dir;           ///< empty: default
     LogFn log;                       ///< empty: logs discarded
+    bool disable_container_discovery = false; ///< see only containers added with add_container()
+};
+
+/// A container the embedder knows (Runtime::add_container). `id` is required; with `pid`,
+/// zero `mntns`/`netns`/`started_at_ns` are read from /proc/<pid>.
+struct ContainerInfo {
+    std::string id, name, runtime, image, image_id, image_digest;
+    uint32_t pid = 0;
+    uint64_t mntns = 0, netns = 0;
+    int64_t started_at_ns = 0;
+    std::string k8s_node, k8s_namespace, k8s_pod, k8s_container;
+    std::vector<std::pair<std::string, std::string>> k8s_pod_labels;
+    std::string k8s_owner_kind, k8s_owner_name;
 };
 
 struct FieldInfo {
@@ -624,6 +637,7 @@ public:
         o.call_timeout_ms = static_cast<uint32_t>(opts.call_timeout.count());
         o.stop_timeout_ms = static_cast<uint32_t>(opts.stop_timeout.count());
         o.disable_cache = opts.disable_cache ? 1 : 0;
+        o.disable_container_discovery = opts.disable_container_discovery ? 1 : 0;
         if (!opts.cache_dir.empty()) {
             o.cache_dir = opts.cache_dir.data();
             o.cache_dir_len = opts.cache_dir.size();
@@ -664,6 +678,43 @@ public:
         const grt_gadget *g = nullptr;
         detail::check(grt_gadget_load_bytes(rt_.get(), name.data(), name.size(), static_cast<const uint8_t *>(wasm), len, &g));
         return Gadget(g);
+    }
+
+    /// Adds (or replaces, by id) a container for this runtime's gadgets: enrichment
+    /// (runtime.*, k8s.*), selectors (containername, k8s-*) and the containers data source.
+    void add_container(const ContainerInfo &c) const {
+        grt_container_info i = GRT_CONTAINER_INFO_INIT;
+        auto set = [](const std::string &s, const char **p, size_t *n) {
+            *p = s.data();
+            *n = s.size();
+        };
+        std::string labels;
+        for (const auto &kv : c.k8s_pod_labels) {
+            if (!labels.empty()) labels += ',';
+            labels += kv.first + "=" + kv.second;
+        }
+        set(c.id, &i.id, &i.id_len);
+        set(c.name, &i.name, &i.name_len);
+        set(c.runtime, &i.runtime, &i.runtime_len);
+        set(c.image, &i.image, &i.image_len);
+        set(c.image_id, &i.image_id, &i.image_id_len);
+        set(c.image_digest, &i.image_digest, &i.image_digest_len);
+        set(c.k8s_node, &i.k8s_node, &i.k8s_node_len);
+        set(c.k8s_namespace, &i.k8s_namespace, &i.k8s_namespace_len);
+        set(c.k8s_pod, &i.k8s_pod, &i.k8s_pod_len);
+        set(c.k8s_container, &i.k8s_container, &i.k8s_container_len);
+        set(labels, &i.k8s_pod_labels, &i.k8s_pod_labels_len);
+        set(c.k8s_owner_kind, &i.k8s_owner_kind, &i.k8s_owner_kind_len);
+        set(c.k8s_owner_name, &i.k8s_owner_name, &i.k8s_owner_name_len);
+        i.pid = c.pid;
+        i.mntns = c.mntns;
+        i.netns = c.netns;
+        i.started_at_ns = c.started_at_ns;
+        detail::check(grt_runtime_add_container(rt_.get(), &i));
+    }
+    /// Removes a container added with add_container() (throws GRT_ERR_NOT_FOUND if none).
+    void remove_container(std::string_view id) const {
+        detail::check(grt_runtime_remove_container(rt_.get(), id.data(), id.size()));
     }
 
     const grt_runtime *get() const noexcept { return rt_.get(); }

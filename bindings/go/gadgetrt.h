@@ -27,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 /** Initialiser for grt_runtime_options: sets `size`, everything else default. */
-#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/** Initialiser for grt_container_info: sets `size`, everything else empty. */
+#define GRT_CONTAINER_INFO_INIT { sizeof(grt_container_info), NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
 /** Initialiser for grt_gadget_stats. */
 #define GRT_GADGET_STATS_INIT { sizeof(grt_gadget_stats), 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_field_info. */
@@ -490,7 +492,105 @@ typedef struct grt_runtime_options {
    * whose callbacks emit, ...; default 65536); the cascade also ends at the call deadline.
    */
   uint32_t cascade_packets;
+  /**
+   * Nonzero: this runtime's gadgets do not use built-in container discovery (Docker);
+   * they see only the containers added with `grt_runtime_add_container`.
+   * (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for the whole process.)
+   */
+  uint32_t disable_container_discovery;
 } grt_runtime_options;
+
+/**
+ * A container the embedder supplies (`grt_runtime_add_container`). Initialise with
+ * `GRT_CONTAINER_INFO_INIT` (which sets `size`); zero/empty fields are left empty, except
+ * `mntns`, `netns` and `started_at_ns`, which are read from `/proc/<pid>` when `pid` is
+ * given. Strings are UTF-8 (pointer, length); NULL only with length 0. Older, smaller
+ * structs are accepted; a larger struct whose unknown tail is not all zero is rejected.
+ */
+typedef struct grt_container_info {
+  /**
+   * `sizeof(grt_container_info)`.
+   */
+  size_t size;
+  /**
+   * Container id (required, unique per runtime): `runtime.containerId`.
+   */
+  const char *id;
+  size_t id_len;
+  /**
+   * `runtime.containerName`; matched by the `containername` selector.
+   */
+  const char *name;
+  size_t name_len;
+  /**
+   * `runtime.runtimeName` (e.g. `containerd`).
+   */
+  const char *runtime;
+  size_t runtime_len;
+  /**
+   * `runtime.containerImageName`.
+   */
+  const char *image;
+  size_t image_len;
+  /**
+   * Image id (`sha256:…`), matched by `runtime-containerimage-id` (not an output field).
+   */
+  const char *image_id;
+  size_t image_id_len;
+  /**
+   * `runtime.containerImageDigest`, matched by `runtime-containerimage-digest`.
+   */
+  const char *image_digest;
+  size_t image_digest_len;
+  /**
+   * The container's init pid in the host pid namespace (`runtime.containerPid`).
+   */
+  uint32_t pid;
+  /**
+   * Inode of the container's mount namespace (0: from `/proc/<pid>/ns/mnt`).
+   */
+  uint64_t mntns;
+  /**
+   * Inode of the container's network namespace (0: from `/proc/<pid>/ns/net`).
+   */
+  uint64_t netns;
+  /**
+   * `runtime.containerStartedAt` in ns since the epoch (0: mtime of `/proc/<pid>`, as IG).
+   */
+  int64_t started_at_ns;
+  /**
+   * `k8s.node`.
+   */
+  const char *k8s_node;
+  size_t k8s_node_len;
+  /**
+   * `k8s.namespace`, matched by `k8s-namespace`.
+   */
+  const char *k8s_namespace;
+  size_t k8s_namespace_len;
+  /**
+   * `k8s.podName`, matched by `k8s-podname`.
+   */
+  const char *k8s_pod;
+  size_t k8s_pod_len;
+  /**
+   * `k8s.containerName`, matched by `k8s-containername`.
+   */
+  const char *k8s_container;
+  size_t k8s_container_len;
+  /**
+   * Pod labels as `k=v,k=v` (`k8s.podLabels`, matched by `k8s-selector`).
+   */
+  const char *k8s_pod_labels;
+  size_t k8s_pod_labels_len;
+  /**
+   * `k8s.owner.kind` and `k8s.owner.name`.
+   */
+  const char *k8s_owner_kind;
+  size_t k8s_owner_kind_len;
+  const char *k8s_owner_name;
+  size_t k8s_owner_name_len;
+} grt_container_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1109,6 +1209,36 @@ struct grt_error *grt_runtime_new(const struct grt_runtime_options *opts,
  * fine to free the runtime before its gadgets. NULL is a no-op; double free is undefined.
  */
 void grt_runtime_free(const struct grt_runtime *rt);
+
+/**
+ * Adds (or replaces, by id) a container the embedder knows, for the gadgets of this
+ * runtime: events from its mount namespace (else its network namespace) carry its
+ * `runtime.*` and `k8s.*` fields (the `k8s.*` ones stay hidden in text output, as in IG
+ * outside Kubernetes, but are filled), the container selectors (`containername`, `k8s-*`,
+ * ...) match it, and the `containers` data source reports it — in gadgets already running
+ * too. It stays until `grt_runtime_remove_container` or until the runtime is freed.
+ *
+ * - `info`: borrowed for the call. `id` is required; with `pid` nonzero, zero
+ *   `mntns`/`netns`/`started_at_ns` are read from `/proc/<pid>` (`GRT_ERR_NOT_FOUND` if the
+ *   process is gone); without a pid, `mntns` or `netns` must be given.
+ *
+ * Thread-safe.
+ */
+struct grt_error *grt_runtime_add_container(const struct grt_runtime *rt,
+                                            const struct grt_container_info *info);
+
+/**
+ * Removes a container added with `grt_runtime_add_container` (`GRT_ERR_NOT_FOUND` if this
+ * runtime has none with this id). Running gadgets with a `containers` data source get a
+ * `DELETED` event; events already in flight are still enriched for 2 s (as IG).
+ *
+ * - `id`: UTF-8, `id_len` bytes, borrowed for the call.
+ *
+ * Thread-safe.
+ */
+struct grt_error *grt_runtime_remove_container(const struct grt_runtime *rt,
+                                               const char *id,
+                                               size_t id_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -77,6 +77,7 @@ type options struct {
 	disableCache  bool
 	cacheDir      string
 	logger        LogFunc
+	noDiscovery   bool
 }
 
 // Option configures NewRuntime.
@@ -103,6 +104,10 @@ func WithCacheDisabled() Option { return func(o *options) { o.disableCache = tru
 
 // WithCacheDir sets the compiled-module cache directory.
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithContainerDiscoveryDisabled makes this runtime's gadgets ignore built-in container
+// discovery (Docker): they see only the containers added with AddContainer.
+func WithContainerDiscoveryDisabled() Option { return func(o *options) { o.noDiscovery = true } }
 
 // WithLogger installs a log sink (default: logs are discarded).
 func WithLogger(fn LogFunc) Option { return func(o *options) { o.logger = fn } }
@@ -152,6 +157,9 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 	co.stop_timeout_ms = durationMs(o.stopTimeout)
 	if o.disableCache {
 		co.disable_cache = 1
+	}
+	if o.noDiscovery {
+		co.disable_container_discovery = 1
 	}
 	var cacheDir *C.char
 	if o.cacheDir != "" {
@@ -252,4 +260,88 @@ func (r *Runtime) LoadBytes(name string, wasm []byte) (*Gadget, error) {
 		wp, wn := cbytes(wasm)
 		return C.grt_gadget_load_bytes(rt, np, nn, wp, wn, out)
 	})
+}
+
+// ContainerInfo is a container the embedder knows (AddContainer). ID is required; with Pid
+// set, zero Mntns, Netns and StartedAtNs are read from /proc/<pid>.
+type ContainerInfo struct {
+	ID, Name, Runtime             string // runtime.containerId, containerName, runtimeName
+	Image, ImageID, ImageDigest   string // runtime.containerImageName; image id (selector only); digest
+	Pid                           uint32 // runtime.containerPid (host pid namespace)
+	Mntns, Netns                  uint64 // namespace inodes (0: from Pid)
+	StartedAtNs                   int64  // runtime.containerStartedAt (0: mtime of /proc/<pid>)
+	K8sNode, K8sNamespace, K8sPod string // k8s.node, k8s.namespace, k8s.podName
+	K8sContainer                  string // k8s.containerName
+	K8sPodLabels                  map[string]string
+	K8sOwnerKind, K8sOwnerName    string
+}
+
+// AddContainer adds (or replaces, by ID) a container for this runtime's gadgets: its events
+// carry the runtime.* and k8s.* fields, the container selectors (containername, k8s-*)
+// match it, and the containers data source reports it, in running gadgets too.
+func (r *Runtime) AddContainer(c ContainerInfo) error {
+	p, err := r.h.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.h.release()
+	var ci C.grt_container_info
+	ci.size = C.size_t(unsafe.Sizeof(ci))
+	// The struct is passed to C, so its strings must live in C memory.
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, f := range frees {
+			C.free(f)
+		}
+	}()
+	str := func(s string, ptr **C.char, n *C.size_t) {
+		if s == "" {
+			return
+		}
+		cs := C.CString(s)
+		frees = append(frees, unsafe.Pointer(cs))
+		*ptr, *n = cs, C.size_t(len(s))
+	}
+	str(c.ID, &ci.id, &ci.id_len)
+	str(c.Name, &ci.name, &ci.name_len)
+	str(c.Runtime, &ci.runtime, &ci.runtime_len)
+	str(c.Image, &ci.image, &ci.image_len)
+	str(c.ImageID, &ci.image_id, &ci.image_id_len)
+	str(c.ImageDigest, &ci.image_digest, &ci.image_digest_len)
+	str(c.K8sNode, &ci.k8s_node, &ci.k8s_node_len)
+	str(c.K8sNamespace, &ci.k8s_namespace, &ci.k8s_namespace_len)
+	str(c.K8sPod, &ci.k8s_pod, &ci.k8s_pod_len)
+	str(c.K8sContainer, &ci.k8s_container, &ci.k8s_container_len)
+	str(c.K8sOwnerKind, &ci.k8s_owner_kind, &ci.k8s_owner_kind_len)
+	str(c.K8sOwnerName, &ci.k8s_owner_name, &ci.k8s_owner_name_len)
+	labels := ""
+	for k, v := range c.K8sPodLabels {
+		if labels != "" {
+			labels += ","
+		}
+		labels += k + "=" + v
+	}
+	str(labels, &ci.k8s_pod_labels, &ci.k8s_pod_labels_len)
+	ci.pid = C.uint32_t(c.Pid)
+	ci.mntns = C.uint64_t(c.Mntns)
+	ci.netns = C.uint64_t(c.Netns)
+	ci.started_at_ns = C.int64_t(c.StartedAtNs)
+	e := C.grt_runtime_add_container((*C.grt_runtime)(p), &ci)
+	runtime.KeepAlive(r)
+	return takeError(e)
+}
+
+// RemoveContainer removes a container added with AddContainer (an error with CodeNotFound
+// if there is none with this id).
+func (r *Runtime) RemoveContainer(id string) error {
+	p, err := r.h.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.h.release()
+	ip, in := cstr(id)
+	e := C.grt_runtime_remove_container((*C.grt_runtime)(p), ip, in)
+	runtime.KeepAlive(id)
+	runtime.KeepAlive(r)
+	return takeError(e)
 }

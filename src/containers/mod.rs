@@ -50,11 +50,18 @@ pub struct Container {
     pub netns: u64,
     /// Whether the container shares PID 1's network namespace.
     pub host_network: bool,
+    /// `k8s.node` (IG fills it only with `enrich-with-k8s-apiserver`; embedders may).
+    pub k8s_node: String,
     pub k8s_namespace: String,
     pub k8s_pod: String,
     pub k8s_container: String,
     /// Pod labels (`k=v`), for `k8s.podLabels` and `k8s-selector`.
     pub pod_labels: BTreeMap<String, String>,
+    /// `k8s.owner.kind` / `k8s.owner.name` (IG: from the Kubernetes API only).
+    pub k8s_owner_kind: String,
+    pub k8s_owner_name: String,
+    /// Who supplied it; set by the collection when the container is added.
+    pub source: Source,
 }
 
 impl Container {
@@ -69,6 +76,37 @@ impl Container {
         self.host_network = host_netns() == Some(self.netns);
         let m = std::fs::metadata(&base)?;
         self.started_at = m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec());
+        Ok(())
+    }
+
+    /// Completes a container an embedder supplied: with a pid, a zero `mntns`, `netns` or
+    /// `started_at` is taken from `/proc/<pid>` as discovery does ([`Container::fill_from_proc`]);
+    /// `host_network` is recomputed from the network namespace. Fails when the id is empty,
+    /// when neither a pid nor a mount or network namespace is given, or when the pid's
+    /// namespaces are needed and the process is gone.
+    pub fn complete_embedder(&mut self) -> std::io::Result<()> {
+        use std::io::{Error, ErrorKind};
+        if self.id.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidInput, "the container id is empty"));
+        }
+        if self.pid == 0 && self.mntns == 0 && self.netns == 0 {
+            return Err(Error::new(ErrorKind::InvalidInput, "the container has neither a pid nor a mount or network namespace id"));
+        }
+        if self.pid != 0 && (self.mntns == 0 || self.netns == 0 || self.started_at == 0) {
+            let mut p = Container { pid: self.pid, ..Default::default() };
+            p.fill_from_proc()
+                .map_err(|e| Error::new(e.kind(), format!("reading the namespaces of pid {}: {e}", self.pid)))?;
+            if self.mntns == 0 {
+                self.mntns = p.mntns;
+            }
+            if self.netns == 0 {
+                self.netns = p.netns;
+            }
+            if self.started_at == 0 {
+                self.started_at = p.started_at;
+            }
+        }
+        self.host_network = self.netns != 0 && host_netns() == Some(self.netns);
         Ok(())
     }
 
@@ -109,12 +147,14 @@ pub enum Change {
 }
 
 /// Immutable lookup tables over the live containers (and the recently removed ones).
+/// Several sources (runtimes, embedders of different runtimes) may know a namespace, so each
+/// id maps to a list; lookups take the [`View`] of the asking gadget.
 #[derive(Default, Debug)]
 pub struct Index {
-    by_mntns: HashMap<u64, Arc<Container>>,
+    by_mntns: HashMap<u64, Vec<Arc<Container>>>,
     by_netns: HashMap<u64, Vec<Arc<Container>>>,
     /// Removed containers and when they stop enriching.
-    removed_by_mntns: HashMap<u64, (Instant, Arc<Container>)>,
+    removed_by_mntns: HashMap<u64, Vec<(Instant, Arc<Container>)>>,
 }
 
 impl Index {
@@ -122,29 +162,54 @@ impl Index {
         self.by_mntns.is_empty() && self.by_netns.is_empty() && self.removed_by_mntns.is_empty()
     }
 
-    /// The container with this mount namespace, live or removed less than
+    /// The container with this mount namespace that `view` sees, live or removed less than
     /// [`REMOVED_GRACE`] ago.
-    pub fn by_mntns(&self, mntns: u64) -> Option<&Arc<Container>> {
-        if let Some(c) = self.by_mntns.get(&mntns) {
+    pub fn by_mntns(&self, mntns: u64, view: &View) -> Option<&Arc<Container>> {
+        if let Some(c) = self.by_mntns.get(&mntns).and_then(|v| v.iter().find(|c| view.sees(c))) {
             return Some(c);
         }
-        self.removed_by_mntns.get(&mntns).filter(|(until, _)| Instant::now() < *until).map(|(_, c)| c)
+        let now = Instant::now();
+        self.removed_by_mntns.get(&mntns)?.iter().find(|(until, c)| now < *until && view.sees(c)).map(|(_, c)| c)
     }
 
-    /// The live containers in this network namespace.
-    pub fn by_netns(&self, netns: u64) -> &[Arc<Container>] {
-        self.by_netns.get(&netns).map(Vec::as_slice).unwrap_or(&[])
+    /// The live containers in this network namespace that `view` sees.
+    pub fn by_netns(&self, netns: u64, view: &View) -> Vec<&Arc<Container>> {
+        self.by_netns.get(&netns).map(|v| v.iter().filter(|c| view.sees(c)).collect()).unwrap_or_default()
     }
 }
 
 type Subscriber = Arc<dyn Fn(&Change) + Send + Sync>;
 
 /// Where a container came from: a runtime watcher, or the embedder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
+    #[default]
     Docker,
-    /// Supplied through the API (`Collection::add`), never touched by the watchers.
-    Embedder,
+    /// Supplied by the embedder of the runtime with this id (`Runtime::add_container`),
+    /// never touched by the watchers; seen only by that runtime's gadgets.
+    Embedder(u64),
+}
+
+/// Which containers a gadget sees: its runtime's own (embedder-supplied) ones and, unless
+/// the runtime turned discovery off, the discovered ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The runtime's id (its `Source::Embedder` containers).
+    pub runtime: u64,
+    /// Whether discovered containers (Docker, ...) are seen.
+    pub discovery: bool,
+}
+
+impl View {
+    /// Every container (tests, tools without a runtime).
+    pub const ALL: View = View { runtime: u64::MAX, discovery: true };
+
+    pub fn sees(&self, c: &Container) -> bool {
+        match c.source {
+            Source::Embedder(r) => self.runtime == u64::MAX || r == self.runtime,
+            _ => self.discovery,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -259,7 +324,8 @@ impl Collection {
         // Nobody watches: the runtime's containers would go stale.
         let mut st = self.lock();
         if st.watchers == 0 {
-            let ids: Vec<(Source, String)> = st.live.keys().filter(|(s, _)| *s != Source::Embedder).cloned().collect();
+            let ids: Vec<(Source, String)> =
+                st.live.keys().filter(|(s, _)| !matches!(s, Source::Embedder(_))).cloned().collect();
             for k in ids {
                 self.remove_locked(&mut st, &k);
             }
@@ -297,6 +363,19 @@ impl Collection {
         r
     }
 
+    /// Removes every container of `source` (a runtime's embedder containers when it is freed).
+    pub fn remove_source(&self, source: Source) {
+        let mut st = self.lock();
+        let ids: Vec<(Source, String)> = st.live.keys().filter(|(s, _)| *s == source).cloned().collect();
+        if ids.is_empty() {
+            return;
+        }
+        for k in ids {
+            self.remove_locked(&mut st, &k);
+        }
+        self.publish(&mut st);
+    }
+
     /// Makes `source`'s containers exactly `now` (a runtime's fresh listing).
     pub(crate) fn reconcile(&self, source: Source, now: Vec<Container>) {
         let mut st = self.lock();
@@ -312,7 +391,8 @@ impl Collection {
         self.publish(&mut st);
     }
 
-    fn add_locked(&self, st: &mut State, source: Source, c: Container) {
+    fn add_locked(&self, st: &mut State, source: Source, mut c: Container) {
+        c.source = source;
         let key = (source, c.id.clone());
         if st.live.get(&key).is_some_and(|old| **old == c) {
             return;
@@ -345,13 +425,12 @@ impl Collection {
         let mut ix = Index::default();
         for (until, c) in &st.removed {
             if c.mntns != 0 {
-                ix.removed_by_mntns.insert(c.mntns, (*until, c.clone()));
+                ix.removed_by_mntns.entry(c.mntns).or_default().push((*until, c.clone()));
             }
         }
         for c in st.live.values() {
             if c.mntns != 0 {
-                ix.by_mntns.insert(c.mntns, c.clone());
-                ix.removed_by_mntns.remove(&c.mntns);
+                ix.by_mntns.entry(c.mntns).or_default().push(c.clone());
             }
             if c.netns != 0 {
                 ix.by_netns.entry(c.netns).or_default().push(c.clone());
@@ -407,6 +486,7 @@ struct FilterInner {
     base: std::collections::HashSet<u64>,
     map: Option<Arc<crate::ebpf::maps::RawMap>>,
     selector: Selector,
+    view: View,
 }
 
 impl FilterInner {
@@ -414,7 +494,11 @@ impl FilterInner {
         match ch {
             Change::Added(c) => {
                 // IG skips containers with neither a runtime nor a k8s name (pause containers).
-                if c.mntns == 0 || (c.name.is_empty() && c.k8s_container.is_empty()) || !self.selector.matches(c) {
+                if c.mntns == 0
+                    || (c.name.is_empty() && c.k8s_container.is_empty())
+                    || !self.view.sees(c)
+                    || !self.selector.matches(c)
+                {
                     return;
                 }
                 let n = self.counts.entry(c.mntns).or_insert(0);
@@ -449,9 +533,15 @@ impl FilterUpdater {
     /// Starts following `col` for `selector`; `base` are ids always kept (the embedder's own
     /// filter). Returns the updater and the shared set, already holding the matching
     /// containers' mount namespaces.
-    pub fn start(col: &'static Collection, selector: Selector, base: std::collections::HashSet<u64>) -> (FilterUpdater, MntnsSet) {
+    pub fn start(
+        col: &'static Collection,
+        view: View,
+        selector: Selector,
+        base: std::collections::HashSet<u64>,
+    ) -> (FilterUpdater, MntnsSet) {
         let set: MntnsSet = Arc::new(RwLock::new(base.clone()));
-        let inner = Arc::new(Mutex::new(FilterInner { set: set.clone(), counts: HashMap::new(), base, map: None, selector }));
+        let inner =
+            Arc::new(Mutex::new(FilterInner { set: set.clone(), counts: HashMap::new(), base, map: None, selector, view }));
         let i2 = inner.clone();
         let (sub, now) = col.subscribe(move |ch| i2.lock().unwrap_or_else(|e| e.into_inner()).apply(ch));
         {
@@ -644,15 +734,18 @@ mod tests {
         let mut a = c("a");
         a.mntns = 42;
         a.netns = 7;
-        col.add(Source::Embedder, a);
-        assert_eq!(col.index().by_mntns(42).map(|c| c.name.as_str()), Some("a"));
-        assert_eq!(col.index().by_netns(7).len(), 1);
+        col.add(Source::Embedder(1), a);
+        let v = View { runtime: 1, discovery: false };
+        assert_eq!(col.index().by_mntns(42, &v).map(|c| c.name.as_str()), Some("a"));
+        assert_eq!(col.index().by_netns(7, &v).len(), 1);
+        let other = View { runtime: 2, discovery: true };
+        assert!(col.index().by_mntns(42, &other).is_none(), "another runtime does not see it");
         let g = col.generation();
-        assert!(col.remove(Source::Embedder, "id-a"));
+        assert!(col.remove(Source::Embedder(1), "id-a"));
         assert!(col.generation() > g);
         let ix = col.index();
-        assert_eq!(ix.by_mntns(42).map(|c| c.name.as_str()), Some("a"), "still enriches within the grace period");
-        assert!(ix.by_netns(7).is_empty());
-        assert!(!col.remove(Source::Embedder, "id-a"));
+        assert_eq!(ix.by_mntns(42, &v).map(|c| c.name.as_str()), Some("a"), "still enriches within the grace period");
+        assert!(ix.by_netns(7, &v).is_empty());
+        assert!(!col.remove(Source::Embedder(1), "id-a"));
     }
 }

@@ -111,6 +111,67 @@ pub struct grt_runtime_options {
     /// Most packets delivered by one emission cascade (callbacks emitting into data sources
     /// whose callbacks emit, ...; default 65536); the cascade also ends at the call deadline.
     pub cascade_packets: u32,
+    /// Nonzero: this runtime's gadgets do not use built-in container discovery (Docker);
+    /// they see only the containers added with `grt_runtime_add_container`.
+    /// (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for the whole process.)
+    pub disable_container_discovery: u32,
+}
+
+/// A container the embedder supplies (`grt_runtime_add_container`). Initialise with
+/// `GRT_CONTAINER_INFO_INIT` (which sets `size`); zero/empty fields are left empty, except
+/// `mntns`, `netns` and `started_at_ns`, which are read from `/proc/<pid>` when `pid` is
+/// given. Strings are UTF-8 (pointer, length); NULL only with length 0. Older, smaller
+/// structs are accepted; a larger struct whose unknown tail is not all zero is rejected.
+#[repr(C)]
+pub struct grt_container_info {
+    /// `sizeof(grt_container_info)`.
+    pub size: usize,
+    /// Container id (required, unique per runtime): `runtime.containerId`.
+    pub id: *const c_char,
+    pub id_len: usize,
+    /// `runtime.containerName`; matched by the `containername` selector.
+    pub name: *const c_char,
+    pub name_len: usize,
+    /// `runtime.runtimeName` (e.g. `containerd`).
+    pub runtime: *const c_char,
+    pub runtime_len: usize,
+    /// `runtime.containerImageName`.
+    pub image: *const c_char,
+    pub image_len: usize,
+    /// Image id (`sha256:…`), matched by `runtime-containerimage-id` (not an output field).
+    pub image_id: *const c_char,
+    pub image_id_len: usize,
+    /// `runtime.containerImageDigest`, matched by `runtime-containerimage-digest`.
+    pub image_digest: *const c_char,
+    pub image_digest_len: usize,
+    /// The container's init pid in the host pid namespace (`runtime.containerPid`).
+    pub pid: u32,
+    /// Inode of the container's mount namespace (0: from `/proc/<pid>/ns/mnt`).
+    pub mntns: u64,
+    /// Inode of the container's network namespace (0: from `/proc/<pid>/ns/net`).
+    pub netns: u64,
+    /// `runtime.containerStartedAt` in ns since the epoch (0: mtime of `/proc/<pid>`, as IG).
+    pub started_at_ns: i64,
+    /// `k8s.node`.
+    pub k8s_node: *const c_char,
+    pub k8s_node_len: usize,
+    /// `k8s.namespace`, matched by `k8s-namespace`.
+    pub k8s_namespace: *const c_char,
+    pub k8s_namespace_len: usize,
+    /// `k8s.podName`, matched by `k8s-podname`.
+    pub k8s_pod: *const c_char,
+    pub k8s_pod_len: usize,
+    /// `k8s.containerName`, matched by `k8s-containername`.
+    pub k8s_container: *const c_char,
+    pub k8s_container_len: usize,
+    /// Pod labels as `k=v,k=v` (`k8s.podLabels`, matched by `k8s-selector`).
+    pub k8s_pod_labels: *const c_char,
+    pub k8s_pod_labels_len: usize,
+    /// `k8s.owner.kind` and `k8s.owner.name`.
+    pub k8s_owner_kind: *const c_char,
+    pub k8s_owner_kind_len: usize,
+    pub k8s_owner_name: *const c_char,
+    pub k8s_owner_name_len: usize,
 }
 
 struct LogSink {
@@ -218,6 +279,9 @@ fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result
     if has!(disable_cache) {
         r.disable_cache = o.disable_cache != 0;
     }
+    if has!(disable_container_discovery) {
+        r.container_discovery = o.disable_container_discovery == 0;
+    }
     if has!(cache_dir_len) && !o.cache_dir.is_null() && o.cache_dir_len != 0 {
         // SAFETY: ptr+len provided by the caller.
         let d = unsafe { str_arg(o.cache_dir, o.cache_dir_len, "cache_dir")? };
@@ -279,5 +343,114 @@ pub unsafe extern "C" fn grt_runtime_free(rt: *const grt_runtime) {
             // SAFETY: from Arc::into_raw in grt_runtime_new, released once.
             drop(unsafe { Arc::from_raw(rt as *const Runtime) });
         }
+    })
+}
+
+/// Parses `k=v,k=v` pod labels (IG's `k8s.podLabels` format); empty parts are skipped.
+fn parse_labels(s: &str) -> crate::Result<std::collections::BTreeMap<String, String>> {
+    let mut m = std::collections::BTreeMap::new();
+    for kv in s.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("k8s_pod_labels: {kv:?} is not k=v")))?;
+        m.insert(k.to_string(), v.to_string());
+    }
+    Ok(m)
+}
+
+fn container_info(o: &grt_container_info) -> crate::Result<crate::containers::Container> {
+    let known = std::mem::size_of::<grt_container_info>();
+    if o.size < std::mem::size_of::<usize>() {
+        return Err(Error::new(ErrorCode::InvalidArgument, "info.size is not set (use GRT_CONTAINER_INFO_INIT)"));
+    }
+    if o.size > known {
+        // SAFETY: the caller declares `size` readable bytes.
+        let tail = unsafe { std::slice::from_raw_parts((o as *const _ as *const u8).add(known), o.size - known) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Error::new(ErrorCode::InvalidArgument, "container info is newer than this library (non-zero unknown fields)"));
+        }
+    }
+    macro_rules! has {
+        ($f:ident) => {
+            std::mem::offset_of!(grt_container_info, $f) + std::mem::size_of_val(&o.$f) <= o.size
+        };
+    }
+    macro_rules! text {
+        ($p:ident, $l:ident) => {
+            if has!($l) {
+                // SAFETY: ptr+len provided by the caller.
+                unsafe { str_arg(o.$p, o.$l, stringify!($p))? }.to_string()
+            } else {
+                String::new()
+            }
+        };
+    }
+    let mut c = crate::containers::Container {
+        id: text!(id, id_len),
+        name: text!(name, name_len),
+        runtime: text!(runtime, runtime_len),
+        image_name: text!(image, image_len),
+        image_id: text!(image_id, image_id_len),
+        image_digest: text!(image_digest, image_digest_len),
+        k8s_node: text!(k8s_node, k8s_node_len),
+        k8s_namespace: text!(k8s_namespace, k8s_namespace_len),
+        k8s_pod: text!(k8s_pod, k8s_pod_len),
+        k8s_container: text!(k8s_container, k8s_container_len),
+        k8s_owner_kind: text!(k8s_owner_kind, k8s_owner_kind_len),
+        k8s_owner_name: text!(k8s_owner_name, k8s_owner_name_len),
+        ..Default::default()
+    };
+    c.pod_labels = parse_labels(&text!(k8s_pod_labels, k8s_pod_labels_len))?;
+    if has!(pid) {
+        c.pid = o.pid;
+    }
+    if has!(mntns) {
+        c.mntns = o.mntns;
+    }
+    if has!(netns) {
+        c.netns = o.netns;
+    }
+    if has!(started_at_ns) {
+        c.started_at = o.started_at_ns;
+    }
+    Ok(c)
+}
+
+/// Adds (or replaces, by id) a container the embedder knows, for the gadgets of this
+/// runtime: events from its mount namespace (else its network namespace) carry its
+/// `runtime.*` and `k8s.*` fields (the `k8s.*` ones stay hidden in text output, as in IG
+/// outside Kubernetes, but are filled), the container selectors (`containername`, `k8s-*`,
+/// ...) match it, and the `containers` data source reports it — in gadgets already running
+/// too. It stays until `grt_runtime_remove_container` or until the runtime is freed.
+///
+/// - `info`: borrowed for the call. `id` is required; with `pid` nonzero, zero
+///   `mntns`/`netns`/`started_at_ns` are read from `/proc/<pid>` (`GRT_ERR_NOT_FOUND` if the
+///   process is gone); without a pid, `mntns` or `netns` must be given.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_runtime_add_container(rt: *const grt_runtime, info: *const grt_container_info) -> *mut grt_error {
+    ffi_try(|| {
+        let rt = runtime_ref(rt)?;
+        // SAFETY: info is NULL or points to a caller-initialised struct of `size` bytes.
+        let info = unsafe { info.as_ref() }.ok_or_else(|| null_err("info"))?;
+        rt.add_container(container_info(info)?)
+    })
+}
+
+/// Removes a container added with `grt_runtime_add_container` (`GRT_ERR_NOT_FOUND` if this
+/// runtime has none with this id). Running gadgets with a `containers` data source get a
+/// `DELETED` event; events already in flight are still enriched for 2 s (as IG).
+///
+/// - `id`: UTF-8, `id_len` bytes, borrowed for the call.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_runtime_remove_container(rt: *const grt_runtime, id: *const c_char, id_len: usize) -> *mut grt_error {
+    ffi_try(|| {
+        let rt = runtime_ref(rt)?;
+        // SAFETY: ptr+len provided by the caller.
+        let id = unsafe { str_arg(id, id_len, "id")? };
+        rt.remove_container(id)
     })
 }

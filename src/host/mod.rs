@@ -119,6 +119,8 @@ pub struct HostState {
     /// Captured from `mntns_filter` when the gadget starts (like the reference host), plus
     /// the mount namespaces of selected containers (kept up to date while the gadget runs).
     pub active_mntns_filter: Option<crate::containers::MntnsSet>,
+    /// Which containers this gadget's runtime sees (enrichment, selection, `containers`).
+    pub container_view: crate::containers::View,
     pub queue: Arc<EventQueue>,
     /// While a batch is emitted, events for the embedder gather here and reach the queue
     /// together (one lock, one wake-up) at [`HostState::flush_staged`].
@@ -176,6 +178,7 @@ impl HostState {
             config,
             mntns_filter: None,
             active_mntns_filter: None,
+            container_view: crate::containers::View::ALL,
             queue,
             staged: None,
             guest_depth: 0,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{OpCtx, OpResult, RecordOp, SchemaEdit};
-use crate::containers::{Collection, Container, Index};
+use crate::containers::{Collection, Container, Index, View};
 use crate::datasource::{field_bytes, kind, set_bytes, set_scalar, FieldLoc, NewField, Record, Schema};
 
 struct Sub {
@@ -85,7 +85,7 @@ fn container(ed: &mut SchemaEdit, name: &str, parent: Option<usize>) -> Result<u
 
 /// Adds the `k8s.*` and `runtime.*` fields when the data source has a mount- or
 /// network-namespace id field; returns the enricher to subscribe at priority 0 if it did.
-pub fn instantiate(ed: &mut SchemaEdit) -> Result<Option<Enricher>, String> {
+pub fn instantiate(ed: &mut SchemaEdit, view: View) -> Result<Option<Enricher>, String> {
     let mntns = ed.fields_with_tag("type:gadget_mntns_id").first().copied();
     let netns = ed.fields_with_tag("type:gadget_netns_id").first().copied();
     if mntns.is_none() && netns.is_none() {
@@ -119,6 +119,9 @@ pub fn instantiate(ed: &mut SchemaEdit) -> Result<Option<Enricher>, String> {
         mntns: input(mntns),
         netns: input(netns),
         out: Outputs {
+            k8s_node: loc(ed, "k8s.node")?,
+            k8s_owner_kind: loc(ed, "k8s.owner.kind")?,
+            k8s_owner_name: loc(ed, "k8s.owner.name")?,
             k8s_namespace: loc(ed, "k8s.namespace")?,
             k8s_pod: loc(ed, "k8s.podName")?,
             k8s_container: loc(ed, "k8s.containerName")?,
@@ -133,12 +136,16 @@ pub fn instantiate(ed: &mut SchemaEdit) -> Result<Option<Enricher>, String> {
             started_at: loc(ed, "runtime.containerStartedAt")?,
         },
         collection: Collection::global(),
+        view,
         cached: (0, Arc::new(Index::default())),
         labels: String::new(),
     }))
 }
 
 struct Outputs {
+    k8s_node: FieldLoc,
+    k8s_owner_kind: FieldLoc,
+    k8s_owner_name: FieldLoc,
     k8s_namespace: FieldLoc,
     k8s_pod: FieldLoc,
     k8s_container: FieldLoc,
@@ -160,6 +167,8 @@ pub struct Enricher {
     netns: Option<FieldLoc>,
     out: Outputs,
     collection: &'static Collection,
+    /// The containers of this gadget's runtime.
+    view: View,
     /// The index snapshot and its generation (refreshed when the collection changes).
     cached: (u64, Arc<Index>),
     labels: String,
@@ -198,6 +207,9 @@ impl Enricher {
         self.set_pod(rec, c);
         let o = &self.out;
         let _ = set_bytes(rec, o.k8s_container, c.k8s_container.as_bytes());
+        let _ = set_bytes(rec, o.k8s_node, c.k8s_node.as_bytes());
+        let _ = set_bytes(rec, o.k8s_owner_kind, c.k8s_owner_kind.as_bytes());
+        let _ = set_bytes(rec, o.k8s_owner_name, c.k8s_owner_name.as_bytes());
         let _ = set_scalar(rec, o.k8s_hostnetwork, kind::BOOL, c.host_network as u64);
         let _ = set_bytes(rec, o.name, c.name.as_bytes());
         let _ = set_bytes(rec, o.id, c.id.as_bytes());
@@ -218,16 +230,19 @@ impl RecordOp for Enricher {
             return Ok(());
         }
         let ix = self.cached.1.clone();
-        if let Some(c) = self.mntns.and_then(|l| read_id(rec, l)).filter(|&id| id != 0).and_then(|id| ix.by_mntns(id)) {
+        let view = self.view;
+        if let Some(c) = self.mntns.and_then(|l| read_id(rec, l)).filter(|&id| id != 0).and_then(|id| ix.by_mntns(id, &view)) {
             self.set_all(rec, c);
             return Ok(());
         }
         let Some(id) = self.netns.and_then(|l| read_id(rec, l)).filter(|&id| id != 0) else { return Ok(()) };
-        match ix.by_netns(id) {
+        let found = ix.by_netns(id, &view);
+        match found.as_slice() {
             [] => {}
             [first, ..] if first.host_network => {}
             [one] => self.set_all(rec, one),
             [first, rest @ ..] => {
+                let first: &Container = first;
                 // Several containers: only the pod-level fields, and only if they all belong
                 // to one Kubernetes pod.
                 let pod = |c: &Container| (c.k8s_namespace.clone(), c.k8s_pod.clone());

@@ -257,6 +257,7 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
     let config = st.config.clone();
     let logger = st.logger.clone();
     let gadget = st.gadget.clone();
+    let view = st.container_view;
     let mut planned: Vec<(String, i32, Op)> = Vec::new();
     // IG instantiates operator by operator: LocalManager (-1) fields, formatters for every
     // data source, then names.
@@ -265,7 +266,7 @@ pub fn instantiate(st: &mut crate::host::HostState, maps: ustack::SharedMaps) ->
         let schema = std::sync::Arc::make_mut(&mut st.dss[*i].schema);
         // IG subscribes LocalManager's enrichment at priority 0 in its PreStart, which runs
         // before the formatters' (LocalManager's operator priority is -1).
-        if let Some(e) = containers::instantiate(&mut SchemaEdit { schema, config: ds_cfg })
+        if let Some(e) = containers::instantiate(&mut SchemaEdit { schema, config: ds_cfg }, view)
             .map_err(|e| format!("instantiating operator \"LocalManager\": {e}"))?
         {
             planned.push((name.clone(), 0, Op::Record(Box::new(e))));

@@ -666,6 +666,104 @@ static void test_baderrptr(void) {
     CHECK_EQ_I(logs.freed, 1);
 }
 
+/* ---- containers supplied by the embedder -------------------------------------------------- */
+
+typedef struct {
+    int created, deleted;
+    uint64_t mntns;
+    char name[64];
+} ctr_ctx;
+
+static int32_t containers_cb(void *userdata, const grt_event *ev) {
+    ctr_ctx *c = (ctr_ctx *)userdata;
+    const uint8_t *ty = NULL, *name = NULL;
+    size_t tyn = 0, namen = 0;
+    if (!OK(grt_event_get_bytes_by_name(ev, 0, S("event_type"), &ty, &tyn))) return 0;
+    if (!OK(grt_event_get_bytes_by_name(ev, 0, S("name"), &name, &namen))) return 0;
+    if (namen != strlen(c->name) || memcmp(name, c->name, namen) != 0) return 0;
+    if (tyn == 7 && memcmp(ty, "CREATED", 7) == 0) {
+        ++c->created;
+        OK(grt_event_get_u64_by_name(ev, 0, S("mntns_id"), &c->mntns));
+    } else if (tyn == 7 && memcmp(ty, "DELETED", 7) == 0) {
+        ++c->deleted;
+    }
+    return 0;
+}
+
+/* grt_runtime_add_container / _remove_container: argument checks, and a gadget whose
+ * gadget.yaml enables the `containers` data source reports the container (CREATED at start,
+ * DELETED on removal). No container runtime or root needed: the "container" is this process. */
+static void test_embedder_containers(void) {
+    printf("-- embedder-supplied containers\n");
+    grt_runtime_options o = GRT_RUNTIME_OPTIONS_INIT;
+    o.disable_container_discovery = 1;
+    const grt_runtime *rt = NULL;
+    if (!OK(grt_runtime_new(&o, &rt))) return;
+
+    grt_container_info ci = GRT_CONTAINER_INFO_INIT;
+    ERR(GRT_ERR_NULL_PARAMETER, grt_runtime_add_container(NULL, &ci));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_runtime_add_container(rt, NULL));
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_runtime_add_container(rt, &ci)); /* no id */
+    ci.size = 0;
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_runtime_add_container(rt, &ci)); /* size not set */
+    ci.size = sizeof ci;
+    ci.id = "c-id";
+    ci.id_len = 4;
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_runtime_add_container(rt, &ci)); /* neither pid nor namespaces */
+    ci.id = "\xff";
+    ci.id_len = 1;
+    ci.pid = (uint32_t)getpid();
+    ERR(GRT_ERR_INVALID_UTF8, grt_runtime_add_container(rt, &ci));
+    ci.k8s_pod_labels = "nokv";
+    ci.k8s_pod_labels_len = 4;
+    ci.id = "c-id";
+    ci.id_len = 4;
+    ERR(GRT_ERR_INVALID_ARGUMENT, grt_runtime_add_container(rt, &ci)); /* labels not k=v */
+    ci.k8s_pod_labels = "app=web,tier=db";
+    ci.k8s_pod_labels_len = strlen(ci.k8s_pod_labels);
+    ctr_ctx ctx = {0};
+    snprintf(ctx.name, sizeof ctx.name, "c-test-%d", (int)getpid());
+    ci.name = ctx.name;
+    ci.name_len = strlen(ctx.name);
+    ci.k8s_container = "app";
+    ci.k8s_container_len = 3;
+    OK(grt_runtime_add_container(rt, &ci));
+
+    /* demo.wasm + a gadget.yaml with enable-containers-datasource. */
+    char dir[] = "/tmp/grt-c-containers-XXXXXX", path[4200], wasm[4096];
+    if (!mkdtemp(dir)) DIE("mkdtemp");
+    snprintf(path, sizeof path, "%s/program.wasm", dir);
+    if (symlink(gadget_path("demo", wasm, sizeof wasm), path) != 0) DIE("symlink %s", wasm);
+    snprintf(path, sizeof path, "%s/gadget.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) DIE("fopen %s", path);
+    fputs("name: demo\nannotations:\n  enable-containers-datasource: true\n", f);
+    fclose(f);
+    const grt_gadget *g = NULL;
+    if (OK(grt_gadget_load_path(rt, dir, strlen(dir), NULL, 0, &g))) {
+        OK(grt_gadget_set_param(g, S("containername"), ctx.name, strlen(ctx.name)));
+        OK(grt_gadget_subscribe(g, S("containers"), 0, containers_cb, &ctx, NULL, NULL));
+        OK(grt_gadget_start(g));
+        for (int i = 0; i < 100 && ctx.created == 0; i++) grt_gadget_poll(g, 20);
+        CHECK_EQ_I(ctx.created, 1);
+        struct stat st;
+        if (stat("/proc/self/ns/mnt", &st) == 0) CHECK_EQ_U(ctx.mntns, (uint64_t)st.st_ino); /* from /proc/<pid> */
+        OK(grt_runtime_remove_container(rt, S("c-id")));
+        ERR(GRT_ERR_NOT_FOUND, grt_runtime_remove_container(rt, S("c-id")));
+        for (int i = 0; i < 100 && ctx.deleted == 0; i++) grt_gadget_poll(g, 20);
+        CHECK_EQ_I(ctx.deleted, 1);
+        OK(grt_gadget_stop(g));
+        grt_gadget_free(g);
+    }
+    ERR(GRT_ERR_NULL_PARAMETER, grt_runtime_remove_container(NULL, S("c-id")));
+    snprintf(path, sizeof path, "%s/program.wasm", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/gadget.yaml", dir);
+    unlink(path);
+    rmdir(dir);
+    grt_runtime_free(rt);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) g_gadget_dir = argv[1];
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -691,6 +789,7 @@ int main(int argc, char **argv) {
     test_callback_stop(rt);
     test_event_fd(rt);
     grt_runtime_free(rt);
+    test_embedder_containers();
     test_finalizers();
     test_baderrptr();
     return finish("test_contract");

@@ -1097,6 +1097,8 @@ class Runtime(_Managed):
         disable_cache / cache_dir: compiled-module cache.
         logger: ``logger(level, gadget_name, message)``; may be called from any thread.
             Exceptions it raises are swallowed (stored in ``Runtime.last_log_exception``).
+        disable_container_discovery: this runtime's gadgets ignore built-in container
+            discovery (Docker) and see only the containers added with :meth:`add_container`.
     """
 
     last_log_exception: Optional[BaseException] = None
@@ -1112,6 +1114,7 @@ class Runtime(_Managed):
         disable_cache: bool = False,
         cache_dir: Optional[str] = None,
         logger: Optional[Logger] = None,
+        disable_container_discovery: bool = False,
     ):
         if log_level is not None and not 1 <= int(log_level) <= 5:
             raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, f"invalid log level {log_level}")
@@ -1123,6 +1126,7 @@ class Runtime(_Managed):
         opts.call_timeout_ms = call_timeout_ms
         opts.stop_timeout_ms = stop_timeout_ms
         opts.disable_cache = 1 if disable_cache else 0
+        opts.disable_container_discovery = 1 if disable_container_discovery else 0
         cd = _enc(cache_dir)
         if cd is not None:
             opts.cache_dir = cd
@@ -1147,6 +1151,70 @@ class Runtime(_Managed):
 
     def _free(self, ptr) -> None:
         lib.grt_runtime_free(ptr)
+
+    def add_container(
+        self,
+        id: str,
+        *,
+        name: str = "",
+        runtime: str = "",
+        image: str = "",
+        image_id: str = "",
+        image_digest: str = "",
+        pid: int = 0,
+        mntns: int = 0,
+        netns: int = 0,
+        started_at_ns: int = 0,
+        k8s_node: str = "",
+        k8s_namespace: str = "",
+        k8s_pod: str = "",
+        k8s_container: str = "",
+        k8s_pod_labels: Optional[dict[str, str]] = None,
+        k8s_owner_kind: str = "",
+        k8s_owner_name: str = "",
+    ) -> None:
+        """Adds (or replaces, by ``id``) a container for this runtime's gadgets: its events
+        carry the ``runtime.*`` and ``k8s.*`` fields, the container selectors
+        (``containername``, ``k8s-*``) match it and the ``containers`` data source reports
+        it, in running gadgets too. With ``pid``, zero ``mntns``/``netns``/``started_at_ns``
+        are read from ``/proc/<pid>``."""
+        info = _ffi.grt_container_info()
+        info.size = ctypes.sizeof(_ffi.grt_container_info)
+        labels = ",".join(f"{k}={v}" for k, v in (k8s_pod_labels or {}).items())
+        keep = []
+        for field, value in [
+            ("id", id),
+            ("name", name),
+            ("runtime", runtime),
+            ("image", image),
+            ("image_id", image_id),
+            ("image_digest", image_digest),
+            ("k8s_node", k8s_node),
+            ("k8s_namespace", k8s_namespace),
+            ("k8s_pod", k8s_pod),
+            ("k8s_container", k8s_container),
+            ("k8s_pod_labels", labels),
+            ("k8s_owner_kind", k8s_owner_kind),
+            ("k8s_owner_name", k8s_owner_name),
+        ]:
+            b = value.encode()
+            keep.append(b)
+            if b:
+                setattr(info, field, b)
+                setattr(info, field + "_len", len(b))
+        info.pid = pid
+        info.mntns = mntns
+        info.netns = netns
+        info.started_at_ns = started_at_ns
+        with self._use() as p:
+            _check(lib.grt_runtime_add_container(p, byref(info)))
+
+    def remove_container(self, id: str) -> None:
+        """Removes a container added with :meth:`add_container` (:class:`NotFoundError` if
+        there is none with this id)."""
+        b = id.encode()
+        with self._use() as p:
+            _check(lib.grt_runtime_remove_container(p, b, len(b)))
 
     def _open(self, fn, a: bytes, b: Optional[bytes], name: str) -> Gadget:
         out = POINTER(_ffi.grt_gadget)()

@@ -132,6 +132,43 @@ class grt_runtime_options(Structure):
         ("field_value_bytes", c_uint32),
         ("datasources", c_uint32),
         ("cascade_packets", c_uint32),
+        ("disable_container_discovery", c_uint32),
+    ]
+
+
+class grt_container_info(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("id", c_char_p),
+        ("id_len", c_size_t),
+        ("name", c_char_p),
+        ("name_len", c_size_t),
+        ("runtime", c_char_p),
+        ("runtime_len", c_size_t),
+        ("image", c_char_p),
+        ("image_len", c_size_t),
+        ("image_id", c_char_p),
+        ("image_id_len", c_size_t),
+        ("image_digest", c_char_p),
+        ("image_digest_len", c_size_t),
+        ("pid", c_uint32),
+        ("mntns", c_uint64),
+        ("netns", c_uint64),
+        ("started_at_ns", c_int64),
+        ("k8s_node", c_char_p),
+        ("k8s_node_len", c_size_t),
+        ("k8s_namespace", c_char_p),
+        ("k8s_namespace_len", c_size_t),
+        ("k8s_pod", c_char_p),
+        ("k8s_pod_len", c_size_t),
+        ("k8s_container", c_char_p),
+        ("k8s_container_len", c_size_t),
+        ("k8s_pod_labels", c_char_p),
+        ("k8s_pod_labels_len", c_size_t),
+        ("k8s_owner_kind", c_char_p),
+        ("k8s_owner_kind_len", c_size_t),
+        ("k8s_owner_name", c_char_p),
+        ("k8s_owner_name_len", c_size_t),
     ]
 
 
@@ -260,6 +297,8 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     # runtime
     "grt_runtime_new": (_err, [_P(grt_runtime_options), _P(_rt)]),
     "grt_runtime_free": (None, [_rt]),
+    "grt_runtime_add_container": (_err, [_rt, _P(grt_container_info)]),
+    "grt_runtime_remove_container": (_err, [_rt, c_char_p, c_size_t]),
     # typed event getters
     "grt_event_get_u64": (_err, [_ev, c_size_t, c_size_t, _P(c_uint64)]),
     "grt_event_get_u64_by_name": (_err, [_ev, c_size_t, c_char_p, c_size_t, _P(c_uint64)]),

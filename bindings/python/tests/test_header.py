@@ -30,6 +30,7 @@ OPAQUE = {
     "grt_field_info": _ffi.grt_field_info,
     "grt_gadget_stats": _ffi.grt_gadget_stats,
     "grt_runtime_options": _ffi.grt_runtime_options,
+    "grt_container_info": _ffi.grt_container_info,
 }
 TYPEDEFS = {
     "grt_event_fn": _ffi.grt_event_fn,
@@ -153,6 +154,7 @@ def test_struct_layouts_match_header():
         ("grt_gadget_stats", _ffi.grt_gadget_stats),
         ("grt_log_params", _ffi.grt_log_params),
         ("grt_runtime_options", _ffi.grt_runtime_options),
+        ("grt_container_info", _ffi.grt_container_info),
     ]:
         m = re.search(r"typedef struct %s \{(.*?)\} %s;" % (cname, cname), text, re.S)
         assert m, cname
