@@ -756,52 +756,11 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
 /// Go `time.Duration.String()`: `"0s"`, `"999ns"`, `"343.118µs"`, `"2.622617ms"`, `"3s"`,
 /// `"1m1.5s"`, `"1h2m3s"`.
 pub fn go_duration_string(d: i64) -> String {
-    let neg = d < 0;
-    let mut u = d.unsigned_abs();
-    let mut s = String::new();
-    if u < 1_000_000_000 {
-        let (prec, unit) = match u {
-            0 => return "0s".to_string(),
-            u if u < 1_000 => (0, "ns"),
-            u if u < 1_000_000 => (3, "µs"),
-            _ => (6, "ms"),
-        };
-        let frac = fmt_frac(&mut u, prec);
-        s.push_str(&u.to_string());
-        s.push_str(&frac);
-        s.push_str(unit);
-    } else {
-        let frac = fmt_frac(&mut u, 9);
-        let secs = u % 60;
-        u /= 60;
-        if u > 0 {
-            let mins = u % 60;
-            u /= 60;
-            if u > 0 {
-                s.push_str(&format!("{u}h"));
-            }
-            s.push_str(&format!("{mins}m"));
-        }
-        s.push_str(&format!("{secs}{frac}s"));
-    }
-    if neg {
-        s.insert(0, '-');
-    }
-    s
+    let mut out = String::new();
+    crate::operators::values::go_duration_string(d, &mut out);
+    out
 }
 
-/// Go's `fmtFrac`: the `prec` low decimal digits of `v` as `.ddd` without trailing zeros
-/// (empty when they are all zero); `v` keeps the integer part.
-fn fmt_frac(v: &mut u64, prec: u32) -> String {
-    let p = 10u64.pow(prec);
-    let frac = *v % p;
-    *v /= p;
-    if frac == 0 {
-        return String::new();
-    }
-    let digits = format!("{:0width$}", frac, width = prec as usize);
-    format!(".{}", digits.trim_end_matches('0'))
-}
 
 // -------------------------------------------------------------------------------------------
 // Small shared helpers

@@ -393,42 +393,8 @@ impl Rule {
 // ---------------------------------------------------------------------------------------------
 // Go compatibility helpers (strconv error strings, %q quoting, RE2 syntax differences).
 
-/// Go's `strconv.Quote` (as used by `%q`). Non-ASCII characters are kept unless they are
-/// control, space or common format characters (an approximation of `unicode.IsPrint`).
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_ascii() => out.push(c),
-            c if c.is_control()
-                || (c.is_whitespace())
-                || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}') =>
-            {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `strconv.Quote` (one implementation: `values::go_quote`).
+pub use super::values::go_quote;
 
 fn num_error(func: &str, s: &str, range: bool) -> String {
     format!(

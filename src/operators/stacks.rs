@@ -200,37 +200,8 @@ fn go_path_error(op: &str, path: &str, e: &io::Error) -> String {
     format!("{op} {path}: {}", go_io_error(e))
 }
 
-/// Go's `%q` (`strconv.Quote`) for the strings that appear in IG's messages.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `strconv.Quote` (one implementation: `values::go_quote`).
+pub use super::values::go_quote;
 
 /// cilium/ebpf v0.22 `Map.Lookup` error text for a failed `BPF_MAP_LOOKUP_ELEM`.
 fn cilium_lookup_error(e: &io::Error) -> String {

@@ -1472,6 +1472,15 @@ pub fn go_fmt_f(v: f64, prec: usize, out: &mut String) {
 
 const LOWERHEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Go's `strconv.Quote(s)`, quotes included (error messages quote values this way).
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    go_quote_inner(s.as_bytes(), &mut out);
+    out.push('"');
+    out
+}
+
 /// `strconv.Quote(s)` without the surrounding `"`.
 ///
 /// * invalid UTF-8 bytes → `\xHH` (each byte of an invalid sequence on its
