@@ -272,22 +272,7 @@ const BPF_PROG_LOAD: i64 = 5;
 const BPF_MAP_TYPE_PROG_ARRAY: u32 = 3;
 const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
 
-fn sys_bpf(cmd: i64, attr: &mut [u8]) -> io::Result<i64> {
-    // SAFETY: bpf(2) with a buffer of the given size.
-    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len() as u32) };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn put32(a: &mut [u8], off: usize, v: u32) {
-    a[off..off + 4].copy_from_slice(&v.to_ne_bytes());
-}
-fn put64(a: &mut [u8], off: usize, v: u64) {
-    a[off..off + 8].copy_from_slice(&v.to_ne_bytes());
-}
+use super::loader::raw::{put32, put64, sys_bpf};
 
 /// The network namespace inode of `/proc/<pid>/ns/net` (`self` for ours).
 pub fn netns_inode(pid: &str) -> io::Result<u64> {

@@ -817,7 +817,8 @@ pub mod raw {
     pub const BPF_RAW_TRACEPOINT_OPEN: i64 = 17;
     pub const BPF_LINK_CREATE: i64 = 28;
 
-    fn sys_bpf(cmd: i64, attr: &mut [u8]) -> io::Result<i64> {
+    pub(crate) fn sys_bpf(cmd: i64, attr: &mut [u8]) -> io::Result<i64> {
+        // SAFETY: bpf(2) with a buffer of the given size.
         let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len() as u32) };
         if r < 0 {
             Err(io::Error::last_os_error())
@@ -826,10 +827,10 @@ pub mod raw {
         }
     }
 
-    fn put32(a: &mut [u8], off: usize, v: u32) {
+    pub(crate) fn put32(a: &mut [u8], off: usize, v: u32) {
         a[off..off + 4].copy_from_slice(&v.to_ne_bytes());
     }
-    fn put64(a: &mut [u8], off: usize, v: u64) {
+    pub(crate) fn put64(a: &mut [u8], off: usize, v: u64) {
         a[off..off + 8].copy_from_slice(&v.to_ne_bytes());
     }
 

@@ -1439,6 +1439,7 @@ struct CoreRelo {
     sec_name_off: u32,
     insn_off: u32,
     type_id: u32,
+    access_str_off: u32,
     kind: u32,
 }
 
@@ -1472,7 +1473,13 @@ fn btf_ext_core_relo_records(data: &[u8], big: bool) -> Result<Vec<CoreRelo>> {
         let n = rd(p + 4)? as usize;
         for r in 0..n {
             let ro = p + 8 + r * rec_size;
-            out.push(CoreRelo { sec_name_off: sec, insn_off: rd(ro)?, type_id: rd(ro + 4)?, kind: rd(ro + 12)? });
+            out.push(CoreRelo {
+                sec_name_off: sec,
+                insn_off: rd(ro)?,
+                type_id: rd(ro + 4)?,
+                access_str_off: rd(ro + 8)?,
+                kind: rd(ro + 12)?,
+            });
         }
         p += 8 + n * rec_size;
     }
@@ -1481,40 +1488,7 @@ fn btf_ext_core_relo_records(data: &[u8], big: bool) -> Result<Vec<CoreRelo>> {
 
 /// `(type_id, access_str_off, kind)` of every CO-RE relocation in `.BTF.ext`.
 fn btf_ext_core_relos(data: &[u8], big: bool) -> Result<Vec<(u32, u32, u32)>> {
-    let rd = |off: usize| -> Result<u32> {
-        let b = data.get(off..off + 4).ok_or_else(|| anyhow!("truncated .BTF.ext at {off}"))?;
-        let a = [b[0], b[1], b[2], b[3]];
-        Ok(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
-    };
-    let mut out = Vec::new();
-    if data.len() < 8 {
-        return Ok(out);
-    }
-    let hdr_len = rd(4)? as usize;
-    if hdr_len < 32 {
-        return Ok(out);
-    }
-    let off = rd(24)? as usize;
-    let len = rd(28)? as usize;
-    if len == 0 {
-        return Ok(out);
-    }
-    let start = hdr_len + off;
-    let end = start + len;
-    let rec_size = rd(start)? as usize;
-    if rec_size < 16 {
-        bail!("CO-RE relocation record size {rec_size} < 16");
-    }
-    let mut p = start + 4;
-    while p < end {
-        let n = rd(p + 4)? as usize;
-        for r in 0..n {
-            let ro = p + 8 + r * rec_size;
-            out.push((rd(ro + 4)?, rd(ro + 8)?, rd(ro + 12)?));
-        }
-        p += 8 + n * rec_size;
-    }
-    Ok(out)
+    Ok(btf_ext_core_relo_records(data, big)?.into_iter().map(|r| (r.type_id, r.access_str_off, r.kind)).collect())
 }
 
 /// If aya-obj 0.3 would reject the local access spec `access` (e.g.

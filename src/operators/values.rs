@@ -1194,27 +1194,24 @@ pub fn format_rfc3339_seconds(unix_secs: i64, out: &mut String) {
 // ---------------------------------------------------------------------------
 
 /// Fixed-capacity stack buffer for `core::fmt` output.
-struct StackBuf {
-    buf: [u8; 48],
+pub(crate) struct StackBuf<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl StackBuf {
-    fn new() -> Self {
-        StackBuf {
-            buf: [0; 48],
-            len: 0,
-        }
+impl<const N: usize> StackBuf<N> {
+    pub(crate) fn new() -> Self {
+        StackBuf { buf: [0; N], len: 0 }
     }
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 }
 
-impl std::fmt::Write for StackBuf {
+impl<const N: usize> std::fmt::Write for StackBuf<N> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let b = s.as_bytes();
-        if self.len + b.len() > self.buf.len() {
+        if self.len + b.len() > N {
             return Err(std::fmt::Error);
         }
         self.buf[self.len..self.len + b.len()].copy_from_slice(b);
@@ -1306,7 +1303,7 @@ pub fn go_json_float(v: f64, bits: u32, out: &mut String) {
 /// `digits[..count]` (zero is the single digit `0`). `None` only if formatting failed.
 pub fn go_shortest_digits(v: f64, bits: u32, digits: &mut [u8; 24]) -> Option<(bool, usize, i32)> {
     let abs = v.abs();
-    let mut sb = StackBuf::new();
+    let mut sb = StackBuf::<48>::new();
     let r = if bits == 32 {
         write!(sb, "{:e}", v as f32)
     } else {

@@ -25,33 +25,9 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-/// A small stack buffer implementing `fmt::Write`, so floats can be formatted without heap
-/// allocation.
-struct StackBuf {
-    buf: [u8; 400],
-    len: usize,
-}
-
-impl StackBuf {
-    fn new() -> Self {
-        StackBuf { buf: [0; 400], len: 0 }
-    }
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl std::fmt::Write for StackBuf {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let b = s.as_bytes();
-        if self.len + b.len() > self.buf.len() {
-            return Err(std::fmt::Error);
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-        self.len += b.len();
-        Ok(())
-    }
-}
+/// A stack buffer implementing `fmt::Write`, so floats can be formatted without heap
+/// allocation (%f with a large precision needs the room).
+type StackBuf = crate::operators::values::StackBuf<400>;
 
 /// Shortest round-trip decimal digits of a finite `v` at `bits` (32 or 64) precision:
 /// (negative, digits without leading zeros, decimal point position `dp` such that the value
