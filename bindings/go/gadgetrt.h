@@ -786,6 +786,7 @@ struct grt_error *grt_event_get_bytes_by_name(const struct grt_event *e,
  * lowercase hex, hidden fields included, unreferenced ones left out. `out_len` receives the
  * length (also on `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
  * Allocation-free in steady state. Thread-safe; `e` is borrowed.
+ * NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL.
  */
 struct grt_error *grt_event_to_json(const struct grt_event *e,
                                     char *buf,
@@ -800,6 +801,8 @@ struct grt_error *grt_event_to_json(const struct grt_event *e,
  * `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
  * field, and for YAML records IG cannot serialize (control characters; IG leaves them out
  * with a warning; nothing is written then). Thread-safe; `e` and `fields` are borrowed.
+ * NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL. `fields` may
+ * be NULL when `fields_len` is 0.
  */
 struct grt_error *grt_event_format(const struct grt_event *e,
                                    uint32_t mode,
@@ -813,6 +816,8 @@ struct grt_error *grt_event_format(const struct grt_event *e,
  * Writes the columns header line (no newline, no NUL) for the event's data source and
  * `fields` (as in `grt_event_format`) into `buf`. `out_len` receives the length (also on
  * `GRT_ERR_INSUFFICIENT_SIZE`). Thread-safe; arguments are borrowed.
+ * NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL. `fields` may
+ * be NULL when `fields_len` is 0.
  */
 struct grt_error *grt_event_columns_header(const struct grt_event *e,
                                            const char *fields,

@@ -360,6 +360,7 @@ pub unsafe extern "C" fn grt_event_get_bytes_by_name(
 /// lowercase hex, hidden fields included, unreferenced ones left out. `out_len` receives the
 /// length (also on `GRT_ERR_INSUFFICIENT_SIZE`, so a call with `cap` 0 queries the size).
 /// Allocation-free in steady state. Thread-safe; `e` is borrowed.
+/// NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL.
 #[no_mangle]
 pub unsafe extern "C" fn grt_event_to_json(e: *const grt_event, buf: *mut c_char, cap: usize, out_len: *mut usize) -> *mut grt_error {
     ffi_try(|| {
@@ -416,6 +417,8 @@ unsafe fn fields_arg<'a>(fields: *const c_char, fields_len: usize) -> crate::Res
 /// `GRT_ERR_INSUFFICIENT_SIZE`). Errors: `GRT_ERR_INVALID_ARGUMENT` for an unknown mode or
 /// field, and for YAML records IG cannot serialize (control characters; IG leaves them out
 /// with a warning; nothing is written then). Thread-safe; `e` and `fields` are borrowed.
+/// NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL. `fields` may
+/// be NULL when `fields_len` is 0.
 #[no_mangle]
 pub unsafe extern "C" fn grt_event_format(
     e: *const grt_event,
@@ -446,6 +449,8 @@ pub unsafe extern "C" fn grt_event_format(
 /// Writes the columns header line (no newline, no NUL) for the event's data source and
 /// `fields` (as in `grt_event_format`) into `buf`. `out_len` receives the length (also on
 /// `GRT_ERR_INSUFFICIENT_SIZE`). Thread-safe; arguments are borrowed.
+/// NULL `e`: `GRT_ERR_NULL_PARAMETER`; `buf` may be NULL when `cap` is 0; `out_len` may be NULL. `fields` may
+/// be NULL when `fields_len` is 0.
 #[no_mangle]
 pub unsafe extern "C" fn grt_event_columns_header(
     e: *const grt_event,
