@@ -477,7 +477,10 @@ impl Collector for ProcessCollector {
             }
             if let (Some(x), Some(y)) = (i.start_time, i.start_time_str) {
                 put_scalar(schema, &mut r, x, p.start_time);
-                put_str(schema, &mut r, y, &rfc3339_local(p.start_time_ns));
+                let mut t = String::new();
+                let secs = p.start_time_ns.div_euclid(1_000_000_000);
+                crate::operators::values::format_rfc3339_seconds(secs, &mut t);
+                put_str(schema, &mut r, y, &t);
             }
             if let (Some(x), Some(y)) = (i.cpu_time, i.cpu_time_str) {
                 put_scalar(schema, &mut r, x, p.cpu_time);
@@ -804,64 +807,6 @@ fn pad3(n: i64) -> String {
     }
 }
 
-/// Go `t.Format(time.RFC3339)` of Unix ns `ns` in the local zone (`TZ`, else /etc/localtime):
-/// `2006-01-02T15:04:05Z07:00` (no fraction; `Z` when the offset is 0).
-pub fn rfc3339_local(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let t: libc::time_t = secs as libc::time_t;
-    // SAFETY: tm is plain data filled by localtime_r; tzset reads TZ.
-    let tm = unsafe {
-        extern "C" {
-            fn tzset();
-        }
-        tzset();
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return rfc3339_with_offset(secs, 0);
-        }
-        tm
-    };
-    rfc3339_with_offset(secs, tm.tm_gmtoff as i64)
-}
-
-/// RFC 3339 (seconds) of Unix seconds `secs` at a fixed UTC offset (seconds east).
-pub fn rfc3339_with_offset(secs: i64, offset: i64) -> String {
-    let local = secs + offset;
-    let days = local.div_euclid(86_400);
-    let sod = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        y,
-        m,
-        d,
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    if offset == 0 {
-        s.push('Z');
-    } else {
-        let sign = if offset < 0 { '-' } else { '+' };
-        let o = offset.abs() / 60;
-        s.push_str(&format!("{}{:02}:{:02}", sign, o / 60, o % 60));
-    }
-    s
-}
-
-/// Days since 1970-01-01 → (year, month, day) (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
 
 /// `btime` of /proc/stat (Unix seconds).
 pub fn boot_time() -> Option<i64> {
@@ -944,24 +889,6 @@ mod tests {
         assert_eq!(cpu_time_str(6123), "1:01.230");
         assert_eq!(cpu_time_str(1), "0:00.010");
         assert_eq!(cpu_time_str(123_456_789), "20576:07.890");
-    }
-
-    #[test]
-    fn rfc3339() {
-        assert_eq!(rfc3339_with_offset(0, 0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339_with_offset(1_795_969_067, 0),
-            "2026-11-29T16:17:47Z"
-        );
-        assert_eq!(
-            rfc3339_with_offset(1_795_969_067, 3600),
-            "2026-11-29T17:17:47+01:00"
-        );
-        assert_eq!(
-            rfc3339_with_offset(1_795_969_067, -(5 * 3600 + 1800)),
-            "2026-11-29T10:47:47-05:30"
-        );
-        assert_eq!(rfc3339_with_offset(951_782_400, 0), "2000-02-29T00:00:00Z");
     }
 
     #[test]

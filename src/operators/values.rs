@@ -1189,6 +1189,12 @@ pub fn format_rfc3339_seconds(unix_secs: i64, out: &mut String) {
     push_rfc3339(unix_secs, None, &zone, out);
 }
 
+/// Go `time.RFC3339` (no fraction) in an explicit zone, e.g. [`ZoneAt::utc`]
+/// for image creation times.
+pub fn format_rfc3339_seconds_in_zone(unix_secs: i64, zone: &ZoneAt, out: &mut String) {
+    push_rfc3339(unix_secs, None, zone, out);
+}
+
 // ---------------------------------------------------------------------------
 // Go number formatting
 // ---------------------------------------------------------------------------
@@ -1488,55 +1494,83 @@ pub fn go_quote(s: &str) -> String {
 /// * `\a \b \f \n \r \t \v`; other C0 controls and DEL → `\xHH`;
 /// * other non-printable runes → `\uHHHH` or `\UHHHHHHHH` (lowercase hex).
 pub fn go_quote_inner(s: &[u8], out: &mut String) {
+    quote_into(s, out)
+}
+
+/// [`go_quote_inner`] appended to a byte buffer (the output encoders' reused buffers).
+pub fn go_quote_inner_bytes(s: &[u8], out: &mut Vec<u8>) {
+    quote_into(s, out)
+}
+
+/// Where [`go_quote_inner`] writes: a `String` or a byte buffer (always valid UTF-8 text).
+trait TextSink {
+    fn put(&mut self, c: char);
+    fn put_ascii(&mut self, b: u8) {
+        self.put(b as char)
+    }
+}
+
+impl TextSink for String {
+    fn put(&mut self, c: char) {
+        self.push(c)
+    }
+}
+
+impl TextSink for Vec<u8> {
+    fn put(&mut self, c: char) {
+        let mut b = [0u8; 4];
+        self.extend_from_slice(c.encode_utf8(&mut b).as_bytes())
+    }
+    fn put_ascii(&mut self, b: u8) {
+        self.push(b)
+    }
+}
+
+fn quote_into<S: TextSink>(s: &[u8], out: &mut S) {
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             push_escaped_rune(c, out);
         }
         for &b in chunk.invalid() {
-            out.push_str("\\x");
-            out.push(LOWERHEX[(b >> 4) as usize] as char);
-            out.push(LOWERHEX[(b & 0xF) as usize] as char);
+            push_hex_escape(out, b'x', b as u32, 2);
         }
     }
 }
 
-fn push_escaped_rune(c: char, out: &mut String) {
+/// `\` + `tag` + `digits` lowercase hex digits of `v`.
+fn push_hex_escape<S: TextSink>(out: &mut S, tag: u8, v: u32, digits: u32) {
+    out.put_ascii(b'\\');
+    out.put_ascii(tag);
+    for k in (0..digits).rev() {
+        out.put_ascii(LOWERHEX[((v >> (k * 4)) & 0xF) as usize]);
+    }
+}
+
+fn push_escaped_rune<S: TextSink>(c: char, out: &mut S) {
     if c == '"' || c == '\\' {
-        out.push('\\');
-        out.push(c);
+        out.put_ascii(b'\\');
+        out.put(c);
         return;
     }
     if go_is_print(c) {
-        out.push(c);
+        out.put(c);
         return;
     }
     let r = c as u32;
-    match c {
-        '\x07' => out.push_str("\\a"),
-        '\x08' => out.push_str("\\b"),
-        '\x0c' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\x0b' => out.push_str("\\v"),
-        _ => {
-            if r < 0x20 || r == 0x7f {
-                out.push_str("\\x");
-                out.push(LOWERHEX[(r >> 4) as usize & 0xF] as char);
-                out.push(LOWERHEX[(r & 0xF) as usize] as char);
-            } else if r < 0x10000 {
-                out.push_str("\\u");
-                for sh in [12, 8, 4, 0] {
-                    out.push(LOWERHEX[((r >> sh) & 0xF) as usize] as char);
-                }
-            } else {
-                out.push_str("\\U");
-                for sh in [28, 24, 20, 16, 12, 8, 4, 0] {
-                    out.push(LOWERHEX[((r >> sh) & 0xF) as usize] as char);
-                }
-            }
-        }
-    }
+    let short = match c {
+        '\x07' => b'a',
+        '\x08' => b'b',
+        '\x0c' => b'f',
+        '\n' => b'n',
+        '\r' => b'r',
+        '\t' => b't',
+        '\x0b' => b'v',
+        _ if r < 0x20 || r == 0x7f => return push_hex_escape(out, b'x', r, 2),
+        _ if r < 0x10000 => return push_hex_escape(out, b'u', r, 4),
+        _ => return push_hex_escape(out, b'U', r, 8),
+    };
+    out.put_ascii(b'\\');
+    out.put_ascii(short);
 }
 
 /// First index `i` with `s[i] >= v` (Go `strconv.bsearch`).
@@ -2063,6 +2097,21 @@ mod tests {
     }
 
     const TS: i64 = 1795969067924599555;
+
+    #[test]
+    fn rfc3339_seconds_fixed_zones() {
+        let r = |secs: i64, off: i32| {
+            w(|s| format_rfc3339_seconds_in_zone(secs, &ZoneAt::new(off, ""), s))
+        };
+        assert_eq!(r(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(r(1_795_969_067, 0), "2026-11-29T16:17:47Z");
+        assert_eq!(r(1_795_969_067, 3600), "2026-11-29T17:17:47+01:00");
+        assert_eq!(
+            r(1_795_969_067, -(5 * 3600 + 1800)),
+            "2026-11-29T10:47:47-05:30"
+        );
+        assert_eq!(r(951_782_400, 0), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn rfc3339_nano_fixed_zones() {

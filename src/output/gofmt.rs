@@ -1,6 +1,6 @@
 //! Go-compatible number and text formatting used by the output encoders (allocation-free
-//! where it matters). Overlaps with `operators::values`; kept separate so this module has no
-//! dependency on it.
+//! where it matters), on byte buffers; Go's tables and rules themselves live in
+//! `operators::values` (one implementation).
 
 /// Appends the decimal form of `v` (Go `strconv.AppendUint`).
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
@@ -191,77 +191,11 @@ pub fn push_float_f(out: &mut Vec<u8>, v: f64, prec: i32) {
 
 const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Whether Go's `strconv.IsPrint` holds for `c` (approximation without Unicode tables:
-/// controls, non-ASCII spaces, line/paragraph separators, common format characters,
-/// private-use and noncharacters are not printable; unassigned code points count as
-/// printable).
-pub fn go_is_print(c: char) -> bool {
-    let u = c as u32;
-    if u < 0x20 || (0x7f..=0x9f).contains(&u) {
-        return false;
-    }
-    if u < 0x7f {
-        return true;
-    }
-    !matches!(u,
-        0xa0 | 0xad | 0x61c | 0x6dd | 0x70f | 0x8e2 | 0x180e | 0x1680
-        | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
-        | 0x3000 | 0xd800..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0xfffe | 0xffff
-        | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a
-        | 0xe0001 | 0xe0020..=0xe007f | 0xf0000..=0x10ffff)
-        && (u & 0xfffe != 0xfffe)
-}
-
-/// Go `strconv.Quote(s)` without the surrounding quotes, appended to `out`. Invalid UTF-8
-/// bytes become `\xHH`.
+/// Go `strconv.Quote(s)` without the surrounding quotes, appended to `out` (invalid UTF-8
+/// bytes become `\xHH`); Go's exact printable tables, see
+/// [`go_quote_inner`](crate::operators::values::go_quote_inner).
 pub fn push_quote_inner(out: &mut Vec<u8>, s: &[u8]) {
-    let mut i = 0;
-    while i < s.len() {
-        let b = s[i];
-        if b < 0x80 {
-            i += 1;
-            match b {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                0x20..=0x7e => out.push(b),
-                0x07 => out.extend_from_slice(b"\\a"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                0x0b => out.extend_from_slice(b"\\v"),
-                _ => {
-                    out.extend_from_slice(b"\\x");
-                    out.push(LOWER_HEX[(b >> 4) as usize]);
-                    out.push(LOWER_HEX[(b & 15) as usize]);
-                }
-            }
-            continue;
-        }
-        match decode_utf8(&s[i..]) {
-            Some((c, n)) => {
-                if go_is_print(c) {
-                    out.extend_from_slice(&s[i..i + n]);
-                } else {
-                    let u = c as u32;
-                    let (pfx, w): (&[u8], u32) =
-                        if u < 0x10000 { (b"\\u", 4) } else { (b"\\U", 8) };
-                    out.extend_from_slice(pfx);
-                    for k in (0..w).rev() {
-                        out.push(LOWER_HEX[((u >> (k * 4)) & 15) as usize]);
-                    }
-                }
-                i += n;
-            }
-            None => {
-                out.extend_from_slice(b"\\x");
-                out.push(LOWER_HEX[(b >> 4) as usize]);
-                out.push(LOWER_HEX[(b & 15) as usize]);
-                i += 1;
-            }
-        }
-    }
+    crate::operators::values::go_quote_inner_bytes(s, out)
 }
 
 /// Decodes one UTF-8 sequence at the start of `s` (Go `utf8.DecodeRune` rules: overlong
