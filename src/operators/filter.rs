@@ -6,7 +6,8 @@
 //! (IG's per-element `Subscribe` on array data sources).
 //!
 //! Error strings are IG's (without the runtime's `instantiating operator "filter": ` prefix).
-//! The expression filter (`-E` / `--filter-expr`, expr-lang) is not implemented here.
+//! The expression filter (`-E` / `--filter-expr` / `--filter-expr.<ds>`, expr-lang) is
+//! compiled by [`super::filter_expr`] and applied by the same [`Filter`] (AND with the rules).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use crate::datasource::{field_bytes, kind, FieldLoc, PacketData, Record, Schema}
 pub const PRIORITY: i32 = 9000;
 /// Param key applying to every data source (`-F`); offered only when the gadget has one DS.
 pub const PARAM_FILTER: &str = "filter";
-/// Param key of the expression filter (`-E`); not implemented by this module.
+/// Param key of the expression filter (`-E`), see [`super::filter_expr`].
 pub const PARAM_FILTER_EXPR: &str = "filter-expr";
 
 /// Comparison of a rule (IG's `comparisonType`; `!=` and `!~` are `Match`/`Regex` negated).
@@ -58,9 +59,11 @@ pub struct Rule {
 }
 
 /// A compiled set of filter rules for one data source (all must match).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Filter {
     pub rules: Vec<Rule>,
+    /// `--filter-expr` expressions (IG adds them after the rules).
+    pub exprs: Vec<super::filter_expr::ExprFilter>,
 }
 
 impl Filter {
@@ -94,23 +97,34 @@ impl Filter {
         params: &BTreeMap<String, String>,
     ) -> Result<Option<Filter>, String> {
         let exprs = exprs_for_ds(params, &schema.name);
-        if exprs.is_empty() {
+        let expr_filters = values_for_ds(params, PARAM_FILTER_EXPR, &schema.name);
+        if exprs.is_empty() && expr_filters.is_empty() {
             return Ok(None);
         }
         let mut f = Filter::default();
         for e in exprs {
             f.add(schema, e)?;
         }
+        for e in expr_filters {
+            let x = super::filter_expr::ExprFilter::compile(schema, e).map_err(|err| {
+                format!(
+                    "compiling filter expression {} for datasource {}: compiling filter expression: {err}",
+                    go_quote(e),
+                    schema.name
+                )
+            })?;
+            f.exprs.push(x);
+        }
         Ok(Some(f))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.exprs.is_empty()
     }
 
-    /// Whether a record passes every rule. Does not allocate.
+    /// Whether a record passes every rule and expression. The rules do not allocate.
     pub fn matches(&self, _schema: &Schema, rec: &Record) -> bool {
-        self.rules.iter().all(|r| r.matches(rec))
+        self.rules.iter().all(|r| r.matches(rec)) && self.exprs.iter().all(|e| e.matches(rec))
     }
 
     /// Applies the filter to a packet: `false` means "discard this single packet" (IG's
@@ -118,7 +132,7 @@ impl Filter {
     /// elements (the removed records go back to the schema's pool) and always return `true`,
     /// even when the array becomes empty.
     pub fn apply(&self, schema: &Schema, data: &mut PacketData) -> bool {
-        if self.rules.is_empty() {
+        if self.is_empty() {
             return true;
         }
         match data {
@@ -138,18 +152,17 @@ impl Filter {
 /// The `-F` values that apply to data source `ds`, in IG's order: `filter.<ds>` then
 /// `filter`, empty values skipped.
 pub fn exprs_for_ds<'a>(params: &'a BTreeMap<String, String>, ds: &str) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    if let Some(v) = params.get(&format!("{PARAM_FILTER}.{ds}")) {
-        if !v.is_empty() {
-            out.push(v.as_str());
-        }
-    }
-    if let Some(v) = params.get(PARAM_FILTER) {
-        if !v.is_empty() {
-            out.push(v.as_str());
-        }
-    }
-    out
+    values_for_ds(params, PARAM_FILTER, ds)
+}
+
+/// The non-empty values of `<key>.<ds>` then `<key>` (IG's order for both filter params).
+fn values_for_ds<'a>(params: &'a BTreeMap<String, String>, key: &str, ds: &str) -> Vec<&'a str> {
+    [params.get(&format!("{key}.{ds}")), params.get(key)]
+        .into_iter()
+        .flatten()
+        .filter(|v| !v.is_empty())
+        .map(String::as_str)
+        .collect()
 }
 
 /// The param keys the filter operator offers for a gadget with these data sources (IG

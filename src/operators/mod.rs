@@ -13,6 +13,7 @@ pub mod cgroup;
 pub mod collector;
 pub mod containers;
 pub mod filter;
+pub mod filter_expr;
 pub mod formatters;
 pub mod histogram;
 pub mod limiter;
@@ -354,8 +355,14 @@ pub fn configure(st: &mut crate::host::HostState, params: &BTreeMap<String, Stri
 struct FilterOp(filter::Filter);
 
 impl PacketOp for FilterOp {
-    fn apply(&mut self, _cx: &OpCtx, schema: &Schema, data: &mut PacketData) -> OpResult {
-        if self.0.apply(schema, data) {
+    fn apply(&mut self, cx: &OpCtx, schema: &Schema, data: &mut PacketData) -> OpResult {
+        let keep = self.0.apply(schema, data);
+        for e in &self.0.exprs {
+            for msg in e.take_errors() {
+                cx.logger.log(LogLevel::Error, cx.gadget, &msg);
+            }
+        }
+        if keep {
             Ok(())
         } else {
             Err(OpError::Discard)

@@ -43,6 +43,7 @@ fn runner_args() -> Vec<Arg> {
             .help("Specifies output mode for all (\"mode1\") or per data source (\"datasource:mode1,datasource2:mode2\"): columns, json, jsonpretty, yaml, none"),
         opt("fields").value_name("string").help("Columns to show: f1,f2 | +f | -f, or per data source ds:f1,f2;ds2:f3"),
         opt("filter").short('F').value_name("string").help("Filter rules (field==value, field!=value, field>=value, field~regex, ...; comma-separated, all must match). --filter.<datasource> for one data source"),
+        opt("filter-expr").short('E').value_name("string").help("Filter rules with an expression language (https://expr-lang.org/), e.g. 'proc.comm in [\"cat\"] and fd > 0'. --filter-expr.<datasource> for one data source"),
         opt("sort").value_name("string").help("Sort array data sources by these fields: f1,-f2 or ds:f1;ds2:f2"),
         opt("max-entries").value_name("string").help("Cut arrays to this many entries (-1: no limit), or ds:N,ds2:M"),
         opt("datasource").value_name("string").action(ArgAction::Append).help("Print only this data source; repeatable"),
@@ -95,6 +96,11 @@ pub fn command(g: &GadgetFlags) -> Command {
     for ds in g.datasources {
         let id = format!("filter.{}", ds.name);
         cmd = cmd.arg(Arg::new(id.clone()).long(id).value_name("string").action(ArgAction::Set).help(format!("Filter rules for the data source \"{}\"", ds.name)));
+        let id = format!("filter-expr.{}", ds.name);
+        cmd = cmd.arg(Arg::new(id.clone()).long(id).value_name("string").action(ArgAction::Set).help(format!(
+            "Filter rules with an expression language for the datasource \"{}\".\n                 See [https://expr-lang.org/] for more information on the syntax",
+            ds.name
+        )));
     }
     for p in g.params.iter().filter(|p| p.side != ParamSide::Operator) {
         if taken.contains(&p.key) || p.key.is_empty() || p.key.starts_with('-') {
@@ -252,7 +258,8 @@ pub fn take_datasource_filters(args: &mut Vec<OsString>, known: &[&Schema]) -> V
             None => (name.to_string(), None),
         };
         let is_ds_filter = key.starts_with("filter.") || key.starts_with("filter-expr.");
-        if !is_ds_filter || (key.starts_with("filter.") && known.iter().any(|s| format!("filter.{}", s.name) == key)) {
+        let known_ds = known.iter().any(|s| format!("filter.{}", s.name) == key || format!("filter-expr.{}", s.name) == key);
+        if !is_ds_filter || known_ds {
             i += 1;
             continue;
         }
@@ -287,6 +294,7 @@ pub fn params_in_order(m: &ArgMatches, cmd: &Command) -> Result<Vec<(String, Str
     })?;
     for (id, key) in [
         ("filter", "filter"),
+        ("filter-expr", "filter-expr"),
         ("sort", "sort"),
         ("max-entries", "max-entries"),
         ("containername", "containername"),
@@ -299,7 +307,7 @@ pub fn params_in_order(m: &ArgMatches, cmd: &Command) -> Result<Vec<(String, Str
         let id = a.get_id().as_str();
         if let Some(key) = id.strip_prefix(PARAM_ID) {
             push_all(id, &|s| Ok((key.to_string(), s.to_string())))?;
-        } else if id.starts_with("filter.") {
+        } else if id.starts_with("filter.") || id.starts_with("filter-expr.") {
             push_all(id, &|s| Ok((id.to_string(), s.to_string())))?;
         }
     }
@@ -411,6 +419,7 @@ pub fn render_help(cmd: &Command, g: Option<&GadgetFlags>) -> String {
                     l.default = gadgetrt::output::default_output_param(dss);
                 }
                 "filter" if dss.len() == 1 => l.usage = format!("Synonym for --filter.{}", dss[0].name),
+                "filter-expr" if dss.len() == 1 => l.usage = format!("Synonym for --filter-expr.{}", dss[0].name),
                 _ => {}
             }
         }
