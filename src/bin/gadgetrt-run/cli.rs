@@ -64,6 +64,11 @@ fn runner_args() -> Vec<Arg> {
         opt("insecure-registries").value_name("strings")
             .help("Registries (host:port, comma-separated) reached over plain HTTP; loopback registries always are"),
         opt("authfile").value_name("string").help("Docker-style auth file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)"),
+        opt("verify-image").num_args(0..=1).require_equals(true).default_missing_value("true")
+            .value_parser(clap::builder::BoolishValueParser::new())
+            .help("Verify the signature of an image reference with the public keys (default true; --verify-image=false runs unsigned images)"),
+        opt("public-keys").value_name("strings")
+            .help("Public keys (PEM text or PEM files, comma-separated) a signature may be made with (default: Inspektor Gadget's key)"),
         flag("help").short('h').help("Help for gadgetrt-run (with GADGET: its params and fields)"),
     ]
 }
@@ -167,7 +172,7 @@ impl Prescan {
 pub fn prescan(args: &[OsString]) -> Prescan {
     let mut found = Prescan::default();
     let cmd = command(&GadgetFlags::default());
-    let takes_value = |a: &Arg| a.get_action().takes_values();
+    let takes_value = |a: &Arg| a.get_action().takes_values() && a.get_num_args().is_none_or(|r| r.min_values() > 0);
     let long = |n: &str| cmd.get_arguments().find(|a| a.get_long() == Some(n) || a.get_all_aliases().is_some_and(|v| v.contains(&n)));
     let short = |c: char| cmd.get_arguments().find(|a| a.get_short() == Some(c));
     let mut cands: Vec<(String, bool)> = Vec::new();

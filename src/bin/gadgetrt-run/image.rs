@@ -70,6 +70,7 @@ fn run(m: &ArgMatches) -> Result<(), String> {
             .unwrap_or_default(),
         auth_file: sm.get_one::<String>("authfile").map(PathBuf::from),
         credentials: None,
+        ..Default::default()
     };
     let e = |e: anyhow::Error| format!("{e:#}");
     match sub {
