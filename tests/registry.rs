@@ -320,9 +320,11 @@ fn signatures_are_verified_like_ig_run() {
         GadgetSource::from_reference(r, Some(&store), PullPolicy::Always, o)
     };
 
+    // The same image content in three repositories (same digest): signatures live per
+    // repository (cosign's `sha256-<hex>.sig` tag), so each case gets its own.
     // Signed with test.key: accepted with its public key (also among others), refused with
     // IG's default key.
-    let good = format!("{}/gadgets/params:signed", reg.addr);
+    let good = format!("{}/gadgets/signed:v1", reg.addr);
     let o = pack_push(&good, &[]);
     assert!(o.status.success() && text(&o).contains("signed"), "{}", text(&o));
     run_params(load(&good, &with(vec![pubk.clone()])).unwrap());
@@ -332,7 +334,7 @@ fn signatures_are_verified_like_ig_run() {
     assert!(e.message.contains(&format!("signature verification failed for {good}")) && e.message.contains("not signed by the provided keys"), "{e}");
 
     // Signed with another key: refused.
-    let other = format!("{}/gadgets/params:other-key", reg.addr);
+    let other = format!("{}/gadgets/other-key:v1", reg.addr);
     let ok = key("other.key");
     let o = pack_push_unsigned(&other, &["--sign-key", ok.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
@@ -341,7 +343,7 @@ fn signatures_are_verified_like_ig_run() {
     assert!(e.message.contains("signature verification failed"), "{e}");
 
     // Unsigned: "no signature found"; runs with verification off (runner: --verify-image=false).
-    let unsigned = format!("{}/gadgets/params:unsigned", reg.addr);
+    let unsigned = format!("{}/gadgets/unsigned:v1", reg.addr);
     let o = pack_push_unsigned(&unsigned, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let e = load(&unsigned, &with(vec![pubk.clone()])).err().unwrap();

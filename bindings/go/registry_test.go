@@ -46,7 +46,7 @@ func TestImagesByReference(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = exec.Command("bash", fixture, "stop", dir).Run() })
 	addr := strings.TrimSpace(string(out))
-	signed, unsigned := addr+"/gadgets/params:signed", addr+"/gadgets/params:unsigned"
+	signed, unsigned := addr+"/gadgets/signed:v1", addr+"/gadgets/unsigned:v1"
 	key, err := os.ReadFile(filepath.Join(repo, "tests", "fixtures", "signing", "test.pub"))
 	must(t, err)
 	opts := &ImageOptions{StoreDir: t.TempDir(), PublicKeys: []string{string(key)}}

@@ -381,15 +381,26 @@ impl ImageStore {
         Ok(StoredImage { reference: d, digest: root.digest, created: None })
     }
 
-    /// Remove `reference`; blobs no longer reachable from a tag are deleted.
+    /// Remove `reference`; its signature goes too when no other tag of the repository
+    /// names the same image; blobs no longer reachable from a tag are deleted.
     pub fn remove(&self, reference: &str) -> Result<()> {
         let n = normalize_reference(reference);
         let _l = self.lock()?;
         let mut idx = self.read_index()?;
-        let before = idx.manifests.len();
-        idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(n.as_str()));
-        if idx.manifests.len() == before {
+        let Some(gone) = idx.manifests.iter().find(|d| d.annotation(ak::REF_NAME) == Some(n.as_str())).cloned() else {
             bail!("image {n} is not in the local store {}", self.root.display());
+        };
+        idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(n.as_str()));
+        if let Ok(remote) = RemoteRef::parse(&n) {
+            let repo = format!("{}/{}:", remote.registry, remote.repository);
+            let shared = idx.manifests.iter().any(|d| {
+                d.digest == gone.digest && d.annotation(ak::REF_NAME).is_some_and(|r| r.starts_with(&repo) && !r.ends_with(".sig"))
+            });
+            if !shared {
+                if let Ok(sref) = signature_ref(&remote, &gone.digest) {
+                    idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(sref.as_str()));
+                }
+            }
         }
         self.write_index(&idx)?;
         self.gc(&idx)

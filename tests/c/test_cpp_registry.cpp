@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     std::string addr = slurp(std::string(argv[1]) + "/addr");
     addr.erase(addr.find_last_not_of("\r\n") + 1);
     CHECK(!addr.empty());
-    const std::string signed_ref = addr + "/gadgets/params:signed", unsigned_ref = addr + "/gadgets/params:unsigned";
+    const std::string signed_ref = addr + "/gadgets/signed:v1", unsigned_ref = addr + "/gadgets/unsigned:v1";
     char tmpl[] = "/tmp/gadgetrt-cpp-store-XXXXXX";
     if (!mkdtemp(tmpl)) return 1;
     gadgetrt::ImageOptions o;

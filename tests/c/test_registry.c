@@ -1,6 +1,6 @@
 /* Images by reference through the C API, against the real registry of the ctest fixture
- * (scripts/registry-fixture.sh: ADDR/gadgets/params:signed, signed with
- * tests/fixtures/signing/test.key, and ADDR/gadgets/params:unsigned):
+ * (scripts/registry-fixture.sh: ADDR/gadgets/signed:v1, signed with
+ * tests/fixtures/signing/test.key, and ADDR/gadgets/unsigned:v1):
  * grt_image_pull, grt_image_list_json, grt_gadget_load_ref, grt_image_remove, signature
  * verification (default IG key, test key, disabled) and the contract (NULL, options).
  *
@@ -45,8 +45,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     addr[strcspn(addr, "\r\n")] = 0;
-    snprintf(signed_ref, sizeof signed_ref, "%s/gadgets/params:signed", addr);
-    snprintf(unsigned_ref, sizeof unsigned_ref, "%s/gadgets/params:unsigned", addr);
+    snprintf(signed_ref, sizeof signed_ref, "%s/gadgets/signed:v1", addr);
+    snprintf(unsigned_ref, sizeof unsigned_ref, "%s/gadgets/unsigned:v1", addr);
     snprintf(path, sizeof path, "%s/test.pub", argv[2]);
     char *key = read_file(path, &keylen);
     CHECK(key != NULL);

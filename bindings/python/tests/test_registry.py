@@ -48,7 +48,7 @@ def registry(tmp_path_factory, gadgets):
 
 
 def test_pull_and_run_by_reference(registry, tmp_path, rt):
-    signed, unsigned = f"{registry}/gadgets/params:signed", f"{registry}/gadgets/params:unsigned"
+    signed, unsigned = f"{registry}/gadgets/signed:v1", f"{registry}/gadgets/unsigned:v1"
     opts = ImageOptions(store_dir=tmp_path, public_keys=[(KEYS / "test.pub").read_text()])
     digest = gadgetrt.pull_image(signed, opts)
     assert digest.startswith("sha256:") and len(digest) == 71
