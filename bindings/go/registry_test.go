@@ -67,7 +67,7 @@ func TestImagesByReference(t *testing.T) {
 	never.Pull = PullNever
 	g, err := rt.LoadRef(signed, &never)
 	must(t, err)
-	must(t, g.SetParam("param-key", "from-go"))
+	must(t, g.SetParam("param-key", "param-value"))
 	must(t, g.Start())
 	must(t, g.Stop())
 	must(t, g.Close())

@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
         gadgetrt::Runtime rt;
         o.pull = gadgetrt::PullPolicy::Never;
         auto g = rt.load_ref(signed_ref, o);
-        g.set_param("param-key", "from-c++");
+        g.set_param("param-key", "param-value");
         g.start();
         g.stop();
         // Unsigned: refused with GRT_ERR_SIGNATURE, accepted with verification off.

@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
     never.pull_policy = GRT_PULL_NEVER;
     const grt_gadget *g = NULL;
     if (OK(grt_gadget_load_ref(rt, signed_ref, strlen(signed_ref), &never, &g))) {
-        OK(grt_gadget_set_param(g, S("param-key"), S("from-c")));
+        OK(grt_gadget_set_param(g, S("param-key"), S("param-value")));
         OK(grt_gadget_start(g));
         OK(grt_gadget_stop(g));
         grt_gadget_free(g);

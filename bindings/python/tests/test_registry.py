@@ -57,7 +57,7 @@ def test_pull_and_run_by_reference(registry, tmp_path, rt):
 
     never = ImageOptions(store_dir=tmp_path, pull="never", public_keys=opts.public_keys)
     with rt.load_ref(signed, never) as g:
-        g.set_param("param-key", "from-python")
+        g.set_param("param-key", "param-value")
         g.start()
         g.stop()
 
