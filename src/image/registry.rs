@@ -535,23 +535,27 @@ pub(crate) fn credentials_for(registry: &str, opts: &RegistryOptions) -> Result<
         .and_then(|(_, n)| n.as_str())
         .or_else(|| v.get("credsStore").and_then(|s| s.as_str()))
         .filter(|n| !n.is_empty());
+    // A helper that fails (not installed, crashed) leaves the registry to decide: public
+    // images still pull anonymously, and a refusal names the helper's error.
+    let mut helper_note = String::new();
     if let Some(name) = helper {
         let server = if key == "index.docker.io" { "https://index.docker.io/v1/" } else { registry };
-        if let Some(found) = credential_helper(name, server)
-            .with_context(|| format!("credential helper docker-credential-{name} (from {})", path.display()))?
-        {
-            return Ok(found);
+        match credential_helper(name, server) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => helper_note = format!("; docker-credential-{name} has none for {server}"),
+            Err(e) => helper_note = format!("; credential helper from {} failed: {e:#}", path.display()),
         }
     }
+    let anonymous = |why: String| Ok((RegistryAuth::Anonymous, format!("anonymous: {why}{helper_note}")));
     let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else {
-        return Ok((RegistryAuth::Anonymous, format!("anonymous: no auths in {}", path.display())));
+        return anonymous(format!("no auths in {}", path.display()));
     };
     let entry = auths.iter().find(|(k, _)| {
         let host = host_of(k);
         host == key || (key == "index.docker.io" && host == "docker.io")
     });
     let Some((_, e)) = entry else {
-        return Ok((RegistryAuth::Anonymous, format!("anonymous: no entry for {registry} in {}", path.display())));
+        return anonymous(format!("no entry for {registry} in {}", path.display()));
     };
     let from = format!("credentials for {registry} from {}", path.display());
     if let Some(a) = e.get("auth").and_then(|a| a.as_str()).filter(|a| !a.is_empty()) {
@@ -574,7 +578,7 @@ pub(crate) fn credentials_for(registry: &str, opts: &RegistryOptions) -> Result<
     if let Some(t) = e.get("identitytoken").and_then(|x| x.as_str()) {
         return Ok((RegistryAuth::Bearer(t.to_string()), format!("{from} (identity token)")));
     }
-    Ok((RegistryAuth::Anonymous, format!("anonymous: empty entry for {registry} in {}", path.display())))
+    anonymous(format!("empty entry for {registry} in {}", path.display()))
 }
 
 /// `host[:port]` of a docker config key (`https://host/v1/`, `host`).
