@@ -155,12 +155,16 @@ fn pack_push_then_pull_and_run_by_reference() {
     let o = runner(&store3, &["image", "pull", &r2]);
     assert!(o.status.success(), "{}", text(&o));
     // The signature belongs to the first repository: r2 has none (`image push` copies the
-    // image only, like ig), so it runs only without verification.
+    // image only, like ig), so it runs only without verification, until `image sign`.
     let e = GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &opts).err().unwrap();
     assert_eq!(e.code, ErrorCode::Signature, "{e}");
     assert!(e.message.contains(&format!("no signature found for {r2}")), "{e}");
     let unverified = RegistryOptions { verify: VerifyOptions::disabled(), ..Default::default() };
     run_params(GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &unverified).unwrap());
+    let o = runner(&store, &["image", "sign", "--key", key("test.key").to_str().unwrap(), &r2]);
+    assert!(o.status.success() && text(&o).contains("sha256-"), "{}", text(&o));
+    let store4 = tmpdir("roundtrip-store4");
+    run_params(GadgetSource::from_reference(&r2, Some(&store4), PullPolicy::Missing, &opts).unwrap());
     // Same content, same digest everywhere.
     let d = |s: &Path, r: &str| ImageStore::open(s).unwrap().find(r).unwrap().unwrap().digest;
     assert_eq!(d(&store, &r), d(&store3, &r2));

@@ -90,7 +90,7 @@ fn parse_output(v: &str) -> Result<String, String> {
 pub fn command(g: &GadgetFlags) -> Command {
     let mut cmd = Command::new("gadgetrt-run")
         .about("Run a gadget")
-        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish")
+        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|sign|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish")
         .disable_help_flag(true)
         .disable_version_flag(true)
         .args_override_self(true)
@@ -387,7 +387,7 @@ pub fn render_help(cmd: &Command, g: Option<&GadgetFlags>) -> String {
     if g.is_none() {
         out.push_str("Specify the gadget to get more information about it\n\n");
     }
-    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
+    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|sign|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
     let params: BTreeMap<&str, &ParamDecl> = g.map(|g| g.params.iter().map(|p| (p.key.as_str(), p)).collect()).unwrap_or_default();
     let mut lines = Vec::new();
     for a in cmd.get_arguments() {
