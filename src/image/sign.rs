@@ -349,4 +349,16 @@ mod tests {
         assert!(format!("{e:#}").contains("signature verification failed for r"), "{e:#}");
         assert_eq!(signature_tag(&digest).unwrap(), format!("sha256-{}.sig", &digest[7..]));
     }
+
+    #[test]
+    fn concatenated_pem_keys_are_split() {
+        let two = format!("{IG_PUBLIC_KEY}\n{}", public_key_pem(KEY).unwrap());
+        let keys = split_pem_keys(&two);
+        assert_eq!(keys.len(), 2);
+        check_public_keys(&keys).unwrap();
+        assert_eq!(keys[0], IG_PUBLIC_KEY);
+        assert!(check_public_keys(&split_pem_keys("garbage")).is_err());
+        assert!(check_public_keys(&[]).is_err());
+        assert!(signing_key(IG_PUBLIC_KEY).is_err(), "a public key does not sign");
+    }
 }

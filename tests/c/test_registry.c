@@ -91,6 +91,23 @@ int main(int argc, char **argv) {
         g = NULL;
     }
 
+    /* Several keys (concatenated PEM): any one may have signed. */
+    snprintf(path, sizeof path, "%s/other.pub", argv[2]);
+    size_t otherlen = 0;
+    char *other = read_file(path, &otherlen);
+    char both[8192];
+    int bn = snprintf(both, sizeof both, "%s%s", other ? other : "", key ? key : "");
+    grt_image_options two = never;
+    two.public_keys = both;
+    two.public_keys_len = (size_t)bn;
+    if (OK(grt_gadget_open_ref(rt, signed_ref, strlen(signed_ref), &two, &g))) grt_gadget_free(g);
+    g = NULL;
+    two.public_keys = other;
+    two.public_keys_len = otherlen;
+    has_message(grt_gadget_open_ref(rt, signed_ref, strlen(signed_ref), &two, &g), GRT_ERR_SIGNATURE,
+                "signature verification failed for");
+    free(other);
+
     /* Signatures: IG's default key refuses the test signature; unsigned images need opting out. */
     grt_image_options ig = GRT_IMAGE_OPTIONS_INIT;
     ig.store_dir = store;
