@@ -30,6 +30,8 @@
 #define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_container_info: sets `size`, everything else empty. */
 #define GRT_CONTAINER_INFO_INIT { sizeof(grt_container_info), NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
+/** Initialiser for grt_image_options: sets `size`, everything else default (default store, pull when missing, signatures verified with Inspektor Gadget's key). */
+#define GRT_IMAGE_OPTIONS_INIT { sizeof(grt_image_options), NULL, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
 /** Initialiser for grt_gadget_stats. */
 #define GRT_GADGET_STATS_INIT { sizeof(grt_gadget_stats), 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_field_info. */
@@ -156,6 +158,12 @@
 #define GRT_ERR_INTERNAL 20
 
 /**
+ * An image's signature is missing ("no signature found for ...") or does not verify with
+ * the given public keys ("signature verification failed for ...").
+ */
+#define GRT_ERR_SIGNATURE 21
+
+/**
  * Field kinds (numbered like the gadget ABI).
  */
 #define GRT_KIND_INVALID 0
@@ -242,6 +250,22 @@
 #define GRT_DS_SINGLE 1
 
 #define GRT_DS_ARRAY 2
+
+/**
+ * Pull policies (`grt_image_options.pull_policy`, `ig run --pull`). 0 is the default,
+ * `GRT_PULL_MISSING`: pull only when the image is not in the store.
+ */
+#define GRT_PULL_MISSING 0
+
+/**
+ * Always pull (replacing the stored image of that reference).
+ */
+#define GRT_PULL_ALWAYS 1
+
+/**
+ * Never pull: the image must be in the store.
+ */
+#define GRT_PULL_NEVER 2
 
 /**
  * Log levels (`grt_runtime_options.log_level`, `grt_log_params.level`). 0 in the options
@@ -351,6 +375,65 @@ typedef struct grt_gadget_stats {
    */
   uint64_t queued;
 } grt_gadget_stats;
+
+/**
+ * Options for images by reference. Initialise with `GRT_IMAGE_OPTIONS_INIT` (which sets
+ * `size`); zero/empty fields mean the default. Strings are UTF-8 (pointer, length), NULL
+ * only with length 0. Older, smaller structs are accepted; a larger struct whose unknown
+ * tail is not all zero is rejected. Borrowed for the call only.
+ */
+typedef struct grt_image_options {
+  /**
+   * `sizeof(grt_image_options)`.
+   */
+  size_t size;
+  /**
+   * Image store directory (an OCI image layout, created if missing); empty =
+   * `$GADGETRT_IMAGE_STORE`, else `/var/lib/gadgetrt/images` (root) or
+   * `$XDG_DATA_HOME/gadgetrt/images`.
+   */
+  const char *store_dir;
+  size_t store_dir_len;
+  /**
+   * `GRT_PULL_*` (default `GRT_PULL_MISSING`); used by `grt_gadget_open_ref` and
+   * `grt_gadget_load_ref` (`grt_image_pull` always pulls).
+   */
+  uint32_t pull_policy;
+  /**
+   * Nonzero: do not verify image signatures (`ig run --verify-image=false`). By default
+   * an image loaded by reference must carry a cosign signature (tag `sha256-<hex>.sig` in
+   * its repository) made with one of `public_keys`, else `GRT_ERR_SIGNATURE`.
+   */
+  uint32_t disable_verify;
+  /**
+   * PEM public keys (ECDSA P-256, PKIX `PUBLIC KEY` blocks, one or more concatenated)
+   * that signatures may be made with; empty = Inspektor Gadget's key (as `ig run`).
+   * Given keys replace IG's key, like `ig run --public-keys`.
+   */
+  const char *public_keys;
+  size_t public_keys_len;
+  /**
+   * Docker-style auth file (`ig --authfile`); empty = `$DOCKER_CONFIG/config.json`, else
+   * `~/.docker/config.json` when present. Its `credHelpers`/`credsStore` run
+   * `docker-credential-<name> get`.
+   */
+  const char *auth_file;
+  size_t auth_file_len;
+  /**
+   * Registries (`host:port`, comma-separated) reached over plain HTTP besides the loopback
+   * ones (`ig --insecure-registries`).
+   */
+  const char *insecure_registries;
+  size_t insecure_registries_len;
+  /**
+   * Explicit registry credentials (both non-empty to be used); they take precedence over
+   * the auth file.
+   */
+  const char *username;
+  size_t username_len;
+  const char *password;
+  size_t password_len;
+} grt_image_options;
 
 /**
  * One log message, borrowed for the duration of the log callback.
@@ -614,9 +697,10 @@ uint32_t grt_gadget_api_version(void);
 
 /**
  * Whether a named feature is compiled in (1) or not (0); -1 if `name` is NULL or not UTF-8.
- * Known names: "wasm", "ebpf", "oci", "module-cache".
+ * Known names: "wasm", "ebpf", "oci", "module-cache", "registry" (pull/push, image store), "signature" (cosign verification).
  */
-int32_t grt_has_feature(const char *name, size_t name_len);
+int32_t grt_has_feature(const char *name,
+                        size_t name_len);
 
 /**
  * The stable error code (`GRT_ERR_*`) of `err`; 0 if `err` is NULL.
@@ -1129,6 +1213,80 @@ struct grt_error *grt_gadget_datasource_lost(const struct grt_gadget *g,
                                              const char *ds,
                                              size_t ds_len,
                                              uint64_t *out);
+
+/**
+ * Opens a gadget by image reference without running guest code, as `ig run REF` finds it:
+ * `reference` is normalised like IG (`trace_open` →
+ * `ghcr.io/inspektor-gadget/gadget/trace_open:latest`, no tag → `:latest`), looked up in the
+ * local image store and pulled from its registry according to `opts->pull_policy`; then,
+ * unless `opts->disable_verify`, its cosign signature is verified with `opts->public_keys`
+ * (default: Inspektor Gadget's key) — `GRT_ERR_SIGNATURE` when it is missing ("no signature
+ * found for ...") or wrong ("signature verification failed for ..."). Other errors:
+ * `GRT_ERR_NOT_FOUND` (unknown image, or not in the store with `GRT_PULL_NEVER`),
+ * `GRT_ERR_IMAGE` (registry unreachable, digest mismatch, malformed image), `GRT_ERR_IO`.
+ *
+ * - `opts`: borrowed; NULL = all defaults.
+ * - `out`: receives a new reference on success; free with `grt_gadget_free`.
+ *
+ * Blocks for the network transfer. Thread-safe (the store is locked while written).
+ */
+struct grt_error *grt_gadget_open_ref(const struct grt_runtime *rt,
+                                      const char *reference,
+                                      size_t reference_len,
+                                      const struct grt_image_options *opts,
+                                      const struct grt_gadget **out);
+
+/**
+ * `grt_gadget_open_ref` followed by `grt_gadget_init` (instantiation and `gadgetInit`).
+ */
+struct grt_error *grt_gadget_load_ref(const struct grt_runtime *rt,
+                                      const char *reference,
+                                      size_t reference_len,
+                                      const struct grt_image_options *opts,
+                                      const struct grt_gadget **out);
+
+/**
+ * Pulls image `reference` (normalised like IG) from its registry into the store (always,
+ * whatever `opts->pull_policy` says), with its signature when the registry has one; then
+ * verifies the signature unless `opts->disable_verify` (`GRT_ERR_SIGNATURE` as for
+ * `grt_gadget_open_ref`; the pulled image stays in the store but does not load with
+ * verification on).
+ *
+ * - `opts`: borrowed; NULL = all defaults.
+ * - `digest_buf`, `digest_cap`, `digest_len`: receive the image's digest (`sha256:<hex>`,
+ *   71 bytes, not NUL-terminated); all three may be NULL/0 when not wanted.
+ *   `GRT_ERR_INSUFFICIENT_SIZE` (after the pull) when `digest_cap` is too small.
+ *
+ * Blocks for the network transfer. Thread-safe.
+ */
+struct grt_error *grt_image_pull(const struct grt_image_options *opts,
+                                 const char *reference,
+                                 size_t reference_len,
+                                 char *digest_buf,
+                                 size_t digest_cap,
+                                 size_t *digest_len);
+
+/**
+ * Removes image `reference` (normalised like IG) from the store; blobs no other image uses
+ * are deleted. `GRT_ERR_NOT_FOUND` when it is not there. `opts`: borrowed, NULL = defaults
+ * (only `store_dir` is used). Thread-safe.
+ */
+struct grt_error *grt_image_remove(const struct grt_image_options *opts,
+                                   const char *reference,
+                                   size_t reference_len);
+
+/**
+ * The images in the store as a JSON array of
+ * `{"reference": "<registry/repo:tag>", "digest": "sha256:<hex>", "created": "<RFC 3339>"|null}`
+ * (UTF-8, not NUL-terminated), written to `buf` (`cap` bytes); `out_len` (may be NULL)
+ * receives the needed length, `GRT_ERR_INSUFFICIENT_SIZE` when `cap` is too small (`buf`
+ * may be NULL with `cap` 0 to ask for the size). `opts`: borrowed, NULL = defaults (only
+ * `store_dir` is used). Thread-safe.
+ */
+struct grt_error *grt_image_list_json(const struct grt_image_options *opts,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *out_len);
 
 /**
  * Creates an empty packet for data source `ds` (a single packet has one zeroed record; an

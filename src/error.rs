@@ -46,6 +46,8 @@ pub enum ErrorCode {
     Unsupported = 19,
     /// An internal invariant failed.
     Internal = 20,
+    /// An image's signature is missing or does not verify with the given public keys.
+    Signature = 21,
 }
 
 impl ErrorCode {
@@ -71,6 +73,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::Internal => "internal error",
+            ErrorCode::Signature => "signature error",
         }
     }
 }

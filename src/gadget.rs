@@ -88,7 +88,9 @@ impl GadgetSource {
     /// Loads image `reference` (normalised like IG: `trace_open` →
     /// `ghcr.io/inspektor-gadget/gadget/trace_open:latest`) from the local image `store`
     /// (default: [`crate::image::default_store_root`]), pulling it from its registry first
-    /// according to `pull` (`ig run`'s `--pull`, default `missing`).
+    /// according to `pull` (`ig run`'s `--pull`, default `missing`), then verifying its
+    /// signature unless `opts.verify` says not to (`ig run --verify-image`, on by default with
+    /// IG's public key; `ErrorCode::Signature` when missing or wrong).
     pub fn from_reference(
         reference: &str,
         store: Option<&Path>,
@@ -100,15 +102,7 @@ impl GadgetSource {
             None => crate::image::ImageStore::open_default(),
         }
         .map_err(|e| Error::new(ErrorCode::Io, format!("{e:#}")))?;
-        let img = crate::image::load_from_store(&st, reference, pull, opts).map_err(|e| {
-            let msg = format!("{e:#}");
-            let code = if msg.contains("not found in registry") || msg.contains("not in the local store") {
-                ErrorCode::NotFound
-            } else {
-                ErrorCode::Image
-            };
-            Error::new(code, msg)
-        })?;
+        let img = crate::image::load_from_store(&st, reference, pull, opts).map_err(image_error)?;
         let fallback = reference.rsplit('/').next().unwrap_or(reference).to_string();
         Self::from_gadget_image(img, &fallback)
     }
@@ -145,7 +139,20 @@ impl GadgetSource {
     }
 }
 
-/// Parses gadget.yaml text.
+/// The [`Error`] for a failure of the image store or a registry: `Signature` for a missing or
+/// wrong signature, `NotFound` for an unknown image, else `Image`.
+pub fn image_error(e: anyhow::Error) -> Error {
+    let msg = format!("{e:#}");
+    let code = if crate::image::sign::is_signature_error(&e) {
+        ErrorCode::Signature
+    } else if msg.contains("not found in registry") || msg.contains("not in the local store") {
+        ErrorCode::NotFound
+    } else {
+        ErrorCode::Image
+    };
+    Error::new(code, msg)
+}
+
 /// Parses gadget.yaml text. IG reads it through viper, whose keys are case-insensitive: the
 /// sections gadgetrt looks up (`datasources`, `params`, `operator`, `programs` and, under a
 /// data source, `annotations`, `fields`, `tags`) are renamed to their lower-case spelling

@@ -1,7 +1,9 @@
 //! Images through a real OCI registry: Debian's `docker-registry` (distribution 2.x) started
 //! on 127.0.0.1 by `scripts/registry.sh` (which installs it when missing). gadgetrt-pack
 //! pushes, the store pulls (digest-verified), the runner and the library load by reference;
-//! a tampered layer, wrong credentials and unknown references give clear errors.
+//! a tampered layer, wrong credentials and unknown references give clear errors. Images are
+//! signed (cosign format, `gadgetrt-pack --sign-key`) with the throwaway keys of
+//! `tests/fixtures/signing`; missing, wrong and tampered signatures are refused.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use gadgetrt::image::{ImageStore, PullPolicy, RegistryOptions};
+use gadgetrt::image::{ImageStore, PullPolicy, RegistryOptions, VerifyOptions};
 use gadgetrt::{ErrorCode, Gadget, GadgetSource};
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -52,7 +54,27 @@ impl Drop for Registry {
     }
 }
 
+fn key(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/signing").join(name)
+}
+
+/// Verification with the test key (the images of these tests are signed with test.key).
+fn signed_opts() -> RegistryOptions {
+    RegistryOptions {
+        verify: VerifyOptions { verify: true, public_keys: vec![std::fs::read_to_string(key("test.pub")).unwrap()] },
+        ..Default::default()
+    }
+}
+
+/// gadgetrt-pack --push, signed with test.key.
 fn pack_push(dest: &str, extra: &[&str]) -> Output {
+    let k = key("test.key");
+    let mut e: Vec<&str> = vec!["--sign-key", k.to_str().unwrap()];
+    e.extend_from_slice(extra);
+    pack_push_unsigned(dest, &e)
+}
+
+fn pack_push_unsigned(dest: &str, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gadgetrt-pack"))
         .arg("--wasm")
         .arg(go_gadget("params"))
@@ -91,14 +113,15 @@ fn pack_push_then_pull_and_run_by_reference() {
 
     // The runner pulls a missing image into the store (--pull=missing) and loads it by reference.
     let store = tmpdir("roundtrip-store");
-    let o = runner(&store, &["--help-params", &r]);
+    let pubk = key("test.pub");
+    let o = runner(&store, &["--help-params", "--public-keys", pubk.to_str().unwrap(), &r]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("param-key"), "{}", text(&o));
     let o = runner(&store, &["image", "list", "--no-trunc"]);
     assert!(text(&o).contains(&format!("{}/gadgets/params", reg.addr)) && text(&o).contains("v1"), "{}", text(&o));
 
     // The whole gadget runs through the library API from the store.
-    let opts = RegistryOptions::default();
+    let opts = signed_opts();
     run_params(GadgetSource::from_reference(&r, Some(&store), PullPolicy::Never, &opts).unwrap());
 
     // rm; --pull=never then refuses; the library pulls it again.
@@ -131,7 +154,17 @@ fn pack_push_then_pull_and_run_by_reference() {
     let store3 = tmpdir("roundtrip-store3");
     let o = runner(&store3, &["image", "pull", &r2]);
     assert!(o.status.success(), "{}", text(&o));
-    run_params(GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &opts).unwrap());
+    // The signature belongs to the first repository: r2 has none (`image push` copies the
+    // image only, like ig), so it runs only without verification, until `image sign`.
+    let e = GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &opts).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains(&format!("no signature found for {r2}")), "{e}");
+    let unverified = RegistryOptions { verify: VerifyOptions::disabled(), ..Default::default() };
+    run_params(GadgetSource::from_reference(&r2, Some(&store3), PullPolicy::Never, &unverified).unwrap());
+    let o = runner(&store, &["image", "sign", "--key", key("test.key").to_str().unwrap(), &r2]);
+    assert!(o.status.success() && text(&o).contains("sha256-"), "{}", text(&o));
+    let store4 = tmpdir("roundtrip-store4");
+    run_params(GadgetSource::from_reference(&r2, Some(&store4), PullPolicy::Missing, &opts).unwrap());
     // Same content, same digest everywhere.
     let d = |s: &Path, r: &str| ImageStore::open(s).unwrap().find(r).unwrap().unwrap().digest;
     assert_eq!(d(&store, &r), d(&store3, &r2));
@@ -204,11 +237,173 @@ fn credentials_come_from_the_docker_config_and_wrong_ones_are_refused() {
     let o = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
         .env("GADGETRT_IMAGE_STORE", &store)
         .env("DOCKER_CONFIG", &docker)
-        .args(["--help-params", &r])
+        .args(["--help-params", "--public-keys", key("test.pub").to_str().unwrap(), &r])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("param-key"));
+}
+
+/// `docker-credential-<name>` helper scripts (docker's protocol) in a directory for PATH:
+/// `good` answers alice's password, `bad` a wrong one, `none` has no credentials.
+fn credential_helpers(dir: &Path, addr: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    for (name, body) in [
+        ("good", format!(r#"read host; [ "$host" = "{addr}" ] || {{ echo "unexpected host $host" >&2; exit 1; }}; echo '{{"ServerURL":"{addr}","Username":"alice","Secret":"s3cret"}}'"#)),
+        ("bad", r#"read host; echo '{"Username":"alice","Secret":"nope"}'"#.to_string()),
+        ("none", r#"read host; echo "credentials not found in native keychain"; exit 1"#.to_string()),
+    ] {
+        let p = dir.join(format!("docker-credential-{name}"));
+        std::fs::write(&p, format!("#!/bin/sh\n[ \"$1\" = get ] || exit 2\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn credential_helpers_from_the_docker_config() {
+    let reg = Registry::start("helpers", Some("alice:s3cret"));
+    let bin = tmpdir("helpers-bin");
+    let path = credential_helpers(&bin, &reg.addr);
+    let r = format!("{}/private/params:v1", reg.addr);
+    let cfgdir = |name: &str, json: String| {
+        let d = tmpdir(&format!("helpers-{name}"));
+        std::fs::write(d.join("config.json"), json).unwrap();
+        d
+    };
+    let store_good = cfgdir("store-good", r#"{"credsStore":"good"}"#.into());
+    let store_bad = cfgdir("store-bad", r#"{"credsStore":"bad"}"#.into());
+    // credHelpers for this host wins over credsStore.
+    let per_host = cfgdir("per-host", format!(r#"{{"credsStore":"bad","credHelpers":{{"{}":"good"}}}}"#, reg.addr));
+    let none = cfgdir("none", r#"{"credsStore":"none"}"#.into());
+    let missing = cfgdir("missing", r#"{"credsStore":"not-installed"}"#.into());
+    let tool = |exe: &str, cfg: &Path, args: &[&str], store: &Path| {
+        Command::new(exe).env("PATH", &path).env("DOCKER_CONFIG", cfg).env("GADGETRT_IMAGE_STORE", store).args(args).output().unwrap()
+    };
+    let store = tmpdir("helpers-store");
+    let wasm = go_gadget("params");
+    let yaml = repo().join("tests/gadgets/go/params/gadget.yaml");
+    let push = |cfg: &Path| {
+        tool(
+            env!("CARGO_BIN_EXE_gadgetrt-pack"),
+            cfg,
+            &["--wasm", wasm.to_str().unwrap(), "--metadata", yaml.to_str().unwrap(), "--push", &r],
+            &store,
+        )
+    };
+    let o = push(&store_bad);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refused access") && text(&o).contains("docker-credential-bad"), "{}", text(&o));
+    let o = push(&store_good);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let pull = |cfg: &Path| tool(env!("CARGO_BIN_EXE_gadgetrt-run"), cfg, &["image", "pull", &r], &store);
+    let o = pull(&per_host);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = pull(&store_bad);
+    assert!(!o.status.success() && text(&o).contains("refused access"), "{}", text(&o));
+    // A helper without credentials for the host: anonymous, refused by this registry.
+    let o = pull(&none);
+    assert!(!o.status.success() && text(&o).contains("refused access") && text(&o).contains("anonymous"), "{}", text(&o));
+    // A helper that is not installed: anonymous (public images still pull); the refusal names it.
+    let o = pull(&missing);
+    assert!(!o.status.success() && text(&o).contains("refused access"), "{}", text(&o));
+    assert!(text(&o).contains("docker-credential-not-installed"), "{}", text(&o));
+    // The runner by reference (unsigned image: --verify-image=false).
+    let o = tool(env!("CARGO_BIN_EXE_gadgetrt-run"), &store_good, &["--pull", "always", "--verify-image=false", "--help-params", &r], &store);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("param-key"), "{}", text(&o));
+}
+
+#[test]
+fn signatures_are_verified_like_ig_run() {
+    let reg = Registry::start("sign", None);
+    let pubk = std::fs::read_to_string(key("test.pub")).unwrap();
+    let with = |keys: Vec<String>| RegistryOptions { verify: VerifyOptions { verify: true, public_keys: keys }, ..Default::default() };
+    let load = |r: &str, o: &RegistryOptions| {
+        let store = tmpdir("sign-store");
+        GadgetSource::from_reference(r, Some(&store), PullPolicy::Always, o)
+    };
+
+    // The same image content in three repositories (same digest): signatures live per
+    // repository (cosign's `sha256-<hex>.sig` tag), so each case gets its own.
+    // Signed with test.key: accepted with its public key (also among others), refused with
+    // IG's default key.
+    let good = format!("{}/gadgets/signed:v1", reg.addr);
+    let o = pack_push(&good, &[]);
+    assert!(o.status.success() && text(&o).contains("signed"), "{}", text(&o));
+    run_params(load(&good, &with(vec![pubk.clone()])).unwrap());
+    run_params(load(&good, &with(vec![gadgetrt::image::IG_PUBLIC_KEY.into(), pubk.clone()])).unwrap());
+    let e = load(&good, &RegistryOptions::default()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains(&format!("signature verification failed for {good}")) && e.message.contains("not signed by the provided keys"), "{e}");
+
+    // Signed with another key: refused.
+    let other = format!("{}/gadgets/other-key:v1", reg.addr);
+    let ok = key("other.key");
+    let o = pack_push_unsigned(&other, &["--sign-key", ok.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let e = load(&other, &with(vec![pubk.clone()])).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains("signature verification failed"), "{e}");
+
+    // Unsigned: "no signature found"; runs with verification off (runner: --verify-image=false).
+    let unsigned = format!("{}/gadgets/unsigned:v1", reg.addr);
+    let o = pack_push_unsigned(&unsigned, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let e = load(&unsigned, &with(vec![pubk.clone()])).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains(&format!("no signature found for {unsigned}")), "{e}");
+    run_params(load(&unsigned, &RegistryOptions { verify: VerifyOptions::disabled(), ..Default::default() }).unwrap());
+    let store = tmpdir("sign-runner");
+    let o = runner(&store, &["--help-params", &unsigned]);
+    assert!(!o.status.success() && text(&o).contains("no signature found"), "{}", text(&o));
+    let o = runner(&store, &["--verify-image=false", "--help-params", &unsigned]);
+    assert!(o.status.success() && text(&o).contains("param-key"), "{}", text(&o));
+    let o = runner(&store, &["--public-keys", key("test.pub").to_str().unwrap(), "--help-params", &good]);
+    assert!(o.status.success() && text(&o).contains("param-key"), "{}", text(&o));
+
+    // A tampered signature (one flipped byte of the ECDSA signature) and a valid signature of
+    // another image pushed under this image's tag: refused.
+    let digest = ImageStore::open(tmpdir("sign-digest")).unwrap();
+    let d = digest.pull(&good, &RegistryOptions::default()).unwrap().digest;
+    let remote = gadgetrt::image::RemoteRef::parse(&good).unwrap();
+    let repo_name = format!("{}/{}", remote.registry, remote.repository);
+    let pem = std::fs::read_to_string(key("test.key")).unwrap();
+    let mut g = gadgetrt::image::sign::signature_graph(&repo_name, &d, &pem).unwrap();
+    let (md, mb) = g.pop().unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&mb).unwrap();
+    let ann = &mut m["layers"][0]["annotations"][gadgetrt::image::sign::SIGNATURE_ANNOTATION];
+    use base64::Engine;
+    let mut der = base64::engine::general_purpose::STANDARD.decode(ann.as_str().unwrap()).unwrap();
+    let n = der.len();
+    der[n - 2] ^= 0x01;
+    *ann = base64::engine::general_purpose::STANDARD.encode(&der).into();
+    let mb2 = serde_json::to_vec(&m).unwrap();
+    let md2 = gadgetrt::image::Descriptor {
+        digest: format!("sha256:{}", {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&mb2))
+        }),
+        size: mb2.len() as u64,
+        ..md
+    };
+    g.push((md2, mb2));
+    let tag = gadgetrt::image::sign::signature_tag(&d).unwrap();
+    gadgetrt::image::push_graph_as(&remote, &tag, &g, &RegistryOptions::default()).unwrap();
+    let e = load(&good, &with(vec![pubk.clone()])).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains("signature verification failed"), "{e}");
+
+    let foreign = gadgetrt::image::sign::signature_graph(&repo_name, &format!("sha256:{}", "ab".repeat(32)), &pem).unwrap();
+    gadgetrt::image::push_graph_as(&remote, &tag, &foreign, &RegistryOptions::default()).unwrap();
+    let e = load(&good, &with(vec![pubk.clone()])).err().unwrap();
+    assert_eq!(e.code, ErrorCode::Signature, "{e}");
+    assert!(e.message.contains("payload digest does not correspond to image"), "{e}");
+
+    // Re-signing repairs it.
+    gadgetrt::image::push_signature(&good, &d, &pem, &RegistryOptions::default()).unwrap();
+    run_params(load(&good, &with(vec![pubk])).unwrap());
 }
 
 #[test]

@@ -197,6 +197,83 @@ struct ContainerInfo {
     std::string k8s_owner_kind, k8s_owner_name;
 };
 
+/// When an image reference is pulled (`ig run --pull`).
+enum class PullPolicy : uint32_t {
+    Missing = GRT_PULL_MISSING, ///< default: only when not in the store
+    Always = GRT_PULL_ALWAYS,
+    Never = GRT_PULL_NEVER,
+};
+
+/// Options for images by reference (grt_image_options). Defaults: the default store, pull when
+/// missing, signatures verified with Inspektor Gadget's public key.
+struct ImageOptions {
+    std::string store_dir;                    ///< empty: $GADGETRT_IMAGE_STORE or the default store
+    PullPolicy pull = PullPolicy::Missing;
+    bool verify = true;                       ///< false: run unsigned images (--verify-image=false)
+    std::vector<std::string> public_keys;     ///< PEM ECDSA P-256 keys; empty: IG's key (replaced when given)
+    std::string auth_file;                    ///< docker-style config (credHelpers/credsStore run)
+    std::vector<std::string> insecure_registries; ///< plain HTTP (loopback registries always are)
+    std::string username, password;           ///< both set: used instead of the auth file
+};
+
+namespace detail {
+/// A grt_image_options view of `o`, borrowing `keys`/`insecure` (joined strings kept by the caller).
+inline grt_image_options image_options(const ImageOptions &o, std::string &keys, std::string &insecure) {
+    grt_image_options c = GRT_IMAGE_OPTIONS_INIT;
+    auto set = [](const std::string &s, const char **p, size_t *n) {
+        *p = s.data();
+        *n = s.size();
+    };
+    for (const auto &k : o.public_keys) keys += k + "\n";
+    for (const auto &r : o.insecure_registries) insecure += (insecure.empty() ? "" : ",") + r;
+    set(o.store_dir, &c.store_dir, &c.store_dir_len);
+    c.pull_policy = static_cast<uint32_t>(o.pull);
+    c.disable_verify = o.verify ? 0 : 1;
+    set(keys, &c.public_keys, &c.public_keys_len);
+    set(o.auth_file, &c.auth_file, &c.auth_file_len);
+    set(insecure, &c.insecure_registries, &c.insecure_registries_len);
+    set(o.username, &c.username, &c.username_len);
+    set(o.password, &c.password, &c.password_len);
+    return c;
+}
+} // namespace detail
+
+/// Pulls an image (and its signature) into the store, then verifies the signature unless
+/// `opts.verify` is false (GRT_ERR_SIGNATURE when missing or wrong). Returns the digest.
+inline std::string pull_image(std::string_view reference, const ImageOptions &opts = {}) {
+    std::string keys, insecure;
+    grt_image_options c = detail::image_options(opts, keys, insecure);
+    char buf[128];
+    size_t n = 0;
+    detail::check(grt_image_pull(&c, reference.data(), reference.size(), buf, sizeof buf, &n));
+    return std::string(buf, n);
+}
+
+/// Removes an image from the store (GRT_ERR_NOT_FOUND when absent).
+inline void remove_image(std::string_view reference, const ImageOptions &opts = {}) {
+    std::string keys, insecure;
+    grt_image_options c = detail::image_options(opts, keys, insecure);
+    detail::check(grt_image_remove(&c, reference.data(), reference.size()));
+}
+
+/// The store's images as JSON: `[{"reference", "digest", "created"}]`.
+inline std::string list_images_json(const ImageOptions &opts = {}) {
+    std::string keys, insecure;
+    grt_image_options c = detail::image_options(opts, keys, insecure);
+    std::string out(4096, '\0');
+    for (;;) {
+        size_t n = 0;
+        grt_error *e = grt_image_list_json(&c, out.data(), out.size(), &n);
+        if (!e) {
+            out.resize(n);
+            return out;
+        }
+        if (grt_error_code(e) != GRT_ERR_INSUFFICIENT_SIZE) detail::check(e);
+        grt_error_free(e);
+        out.assign(n, '\0');
+    }
+}
+
 struct FieldInfo {
     Kind kind;
     bool hidden;
@@ -667,6 +744,23 @@ public:
     Gadget load(const std::string &path, std::string_view reference = {}) const {
         const grt_gadget *g = nullptr;
         detail::check(grt_gadget_load_path(rt_.get(), path.data(), path.size(), reference.data(), reference.size(), &g));
+        return Gadget(g);
+    }
+    /// Opens a gadget by image reference without running guest code, like `ig run REF`: from the
+    /// local store or pulled (opts.pull), signature verified unless opts.verify is false.
+    Gadget open_ref(std::string_view reference, const ImageOptions &opts = {}) const {
+        std::string keys, insecure;
+        grt_image_options c = detail::image_options(opts, keys, insecure);
+        const grt_gadget *g = nullptr;
+        detail::check(grt_gadget_open_ref(rt_.get(), reference.data(), reference.size(), &c, &g));
+        return Gadget(g);
+    }
+    /// open_ref() + init().
+    Gadget load_ref(std::string_view reference, const ImageOptions &opts = {}) const {
+        std::string keys, insecure;
+        grt_image_options c = detail::image_options(opts, keys, insecure);
+        const grt_gadget *g = nullptr;
+        detail::check(grt_gadget_load_ref(rt_.get(), reference.data(), reference.size(), &c, &g));
         return Gadget(g);
     }
     Gadget open_bytes(std::string_view name, const void *wasm, size_t len) const {

@@ -29,6 +29,7 @@ const (
 	CodeTimeout          Code = 18
 	CodeUnsupported      Code = 19
 	CodeInternal         Code = 20
+	CodeSignature        Code = 21
 )
 
 // String returns the code's name from the library (grt_error_code_name) without the
@@ -90,6 +91,7 @@ var (
 	ErrTimeout          = &Error{Code: CodeTimeout}
 	ErrUnsupported      = &Error{Code: CodeUnsupported}
 	ErrInternal         = &Error{Code: CodeInternal}
+	ErrSignature        = &Error{Code: CodeSignature}
 )
 
 // ErrClosed is returned when a closed Runtime or Gadget is used. It matches ErrBadState.

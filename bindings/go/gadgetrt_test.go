@@ -895,7 +895,7 @@ func TestHeaderCopyInSync(t *testing.T) {
 func TestErrorCodeNames(t *testing.T) {
 	for c, want := range map[Code]string{
 		0: "OK", CodeNullParameter: "NULL_PARAMETER", CodeNotFound: "NOT_FOUND", CodeParam: "PARAM",
-		CodeInternal: "INTERNAL", 21: "UNKNOWN(21)", 1 << 31: "UNKNOWN(2147483648)",
+		CodeInternal: "INTERNAL", CodeSignature: "SIGNATURE", 22: "UNKNOWN(22)", 1 << 31: "UNKNOWN(2147483648)",
 	} {
 		if got := c.String(); got != want {
 			t.Errorf("Code(%d).String() = %q, want %q", uint32(c), got, want)

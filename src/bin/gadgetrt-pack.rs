@@ -27,6 +27,9 @@ Options:
                        config file; loopback registries are reached over plain HTTP
   --insecure-registries LIST  registries (host:port, comma-separated) reached over plain HTTP
   --authfile FILE      docker-style auth file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)
+  --sign-key FILE      with --push: sign the pushed image like `cosign sign --key` (PEM EC P-256
+                       private key, PKCS#8 or SEC1, unencrypted) and push the signature as
+                       sha256-<digest>.sig, which `gadgetrt-run --public-keys` (and ig run) verify
   --dir                write a layout directory instead of a tar
   -h, --help           show this help
 
@@ -44,6 +47,7 @@ struct Args {
     push: Option<String>,
     insecure: Vec<String>,
     authfile: Option<PathBuf>,
+    sign_key: Option<PathBuf>,
 }
 
 enum Parsed {
@@ -64,6 +68,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, String> {
         push: None,
         insecure: Vec::new(),
         authfile: None,
+        sign_key: None,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -120,6 +125,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, String> {
             "--insecure-registries" => {
                 a.insecure.extend(value("--insecure-registries")?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
             }
+            "--sign-key" => {
+                once(a.sign_key.is_some(), "--sign-key")?;
+                a.sign_key = Some(value("--sign-key")?.into());
+            }
             "--authfile" => {
                 once(a.authfile.is_some(), "--authfile")?;
                 a.authfile = Some(value("--authfile")?.into());
@@ -163,6 +172,9 @@ fn run() -> Result<Option<String>, String> {
         }
         (None, None) => return Err("missing -o OUT (see --help)".into()),
     };
+    if args.sign_key.is_some() && args.push.is_none() {
+        return Err("--sign-key needs --push (the signature is pushed next to the image)".into());
+    }
     if args.ebpf.is_none() && args.wasm.is_none() {
         return Err("nothing to pack: give --ebpf and/or --wasm (see --help)".into());
     }
@@ -187,6 +199,7 @@ fn run() -> Result<Option<String>, String> {
         insecure_registries: args.insecure.clone(),
         auth_file: args.authfile.clone(),
         credentials: None,
+        ..Default::default()
     };
     let pushed = gadgetrt::image::push_layout(&out, None, dest, &opts).map_err(|e| format!("{e:#}"));
     if args.output.is_none() {
@@ -194,9 +207,17 @@ fn run() -> Result<Option<String>, String> {
     }
     let digest = pushed?;
     let n = gadgetrt::image::oci::normalize_reference(dest);
+    let signed = match &args.sign_key {
+        Some(k) => {
+            let pem = std::fs::read_to_string(k).map_err(|e| format!("cannot read --sign-key {}: {e}", k.display()))?;
+            let sig = gadgetrt::image::push_signature(dest, &digest, &pem, &opts).map_err(|e| format!("signing {n}: {e:#}"))?;
+            format!("\nsigned {n} ({sig})")
+        }
+        None => String::new(),
+    };
     Ok(Some(match &args.output {
-        Some(o) => format!("wrote {}\npushed {n} ({digest})", o.display()),
-        None => format!("pushed {n} ({digest})"),
+        Some(o) => format!("wrote {}\npushed {n} ({digest}){signed}", o.display()),
+        None => format!("pushed {n} ({digest}){signed}"),
     }))
 }
 

@@ -195,7 +195,7 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
     for attempt in 0..2 {
         let gpath = PathBuf::from(&path);
         let pull: gadgetrt::image::PullPolicy = pre.value("pull").unwrap_or("missing").parse().map_err(Fail::Run)?;
-        let src = GadgetSource::from_path_or_reference(&path, reference.as_deref(), pull, &registry_options(&pre))
+        let src = GadgetSource::from_path_or_reference(&path, reference.as_deref(), pull, &registry_options(&pre).map_err(Fail::Run)?)
             .map_err(|e| format!("loading {path}: {e}"))?;
         let gadget = Gadget::open(&rt, src).map_err(|e| format!("loading {path}: {e}"))?;
         let params = gadget.params();
@@ -233,16 +233,33 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
     unreachable!("the loop returns on its second attempt")
 }
 
-/// Registry options from `--insecure-registries` and `--authfile`.
-fn registry_options(pre: &cli::Prescan) -> gadgetrt::image::RegistryOptions {
-    gadgetrt::image::RegistryOptions {
+/// Registry options from `--insecure-registries`, `--authfile`, `--verify-image` and
+/// `--public-keys`.
+fn registry_options(pre: &cli::Prescan) -> Result<gadgetrt::image::RegistryOptions, String> {
+    let verify = match pre.value("verify-image") {
+        None => true,
+        Some(v) => matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y"),
+    };
+    let mut keys = Vec::new();
+    if let Some(v) = pre.value("public-keys") {
+        for k in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if k.contains("-----BEGIN") {
+                keys.push(k.to_string());
+            } else {
+                keys.push(std::fs::read_to_string(k).map_err(|e| format!("--public-keys: cannot read {k}: {e}"))?);
+            }
+        }
+    }
+    let public_keys = if keys.is_empty() { vec![gadgetrt::image::IG_PUBLIC_KEY.to_string()] } else { keys };
+    Ok(gadgetrt::image::RegistryOptions {
+        verify: gadgetrt::image::VerifyOptions { verify, public_keys },
         insecure_registries: pre
             .value("insecure-registries")
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
         auth_file: pre.value("authfile").map(PathBuf::from),
         credentials: None,
-    }
+    })
 }
 
 /// Sets a param; a `-p` key with `_` that is not declared is tried with `-` (IG's names).

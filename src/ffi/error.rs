@@ -69,6 +69,7 @@ pub(crate) fn code_name(code: u32) -> &'static std::ffi::CStr {
         GRT_ERR_TIMEOUT => c"TIMEOUT",
         GRT_ERR_UNSUPPORTED => c"UNSUPPORTED",
         GRT_ERR_INTERNAL => c"INTERNAL",
+        GRT_ERR_SIGNATURE => c"SIGNATURE",
         _ => c"UNKNOWN",
     }
 }
@@ -125,6 +126,9 @@ pub const GRT_ERR_TIMEOUT: u32 = 18;
 pub const GRT_ERR_UNSUPPORTED: u32 = 19;
 /// An internal invariant failed.
 pub const GRT_ERR_INTERNAL: u32 = 20;
+/// An image's signature is missing ("no signature found for ...") or does not verify with
+/// the given public keys ("signature verification failed for ...").
+pub const GRT_ERR_SIGNATURE: u32 = 21;
 
 #[cfg(test)]
 mod tests {
@@ -141,6 +145,7 @@ mod tests {
             (super::GRT_ERR_GUEST, C::Guest), (super::GRT_ERR_ABI, C::Abi), (super::GRT_ERR_IMAGE, C::Image),
             (super::GRT_ERR_EBPF, C::Ebpf), (super::GRT_ERR_PARAM, C::Param), (super::GRT_ERR_TIMEOUT, C::Timeout),
             (super::GRT_ERR_UNSUPPORTED, C::Unsupported), (super::GRT_ERR_INTERNAL, C::Internal),
+            (super::GRT_ERR_SIGNATURE, C::Signature),
         ];
         for (c, r) in pairs {
             assert_eq!(c, r as u32, "{r:?}");
@@ -157,10 +162,10 @@ mod code_name_tests {
     fn every_code_has_a_name() {
         // Every ErrorCode value (1..=20 today) is named; the next value is not (a new code
         // must be added to code_name and to the wrappers' tables).
-        for c in 1..=ErrorCode::Internal as u32 {
+        for c in 1..=ErrorCode::Signature as u32 {
             assert_ne!(code_name(c).to_bytes(), b"UNKNOWN", "code {c}");
         }
-        assert_eq!(code_name(ErrorCode::Internal as u32 + 1).to_bytes(), b"UNKNOWN");
+        assert_eq!(code_name(ErrorCode::Signature as u32 + 1).to_bytes(), b"UNKNOWN");
         assert_eq!(code_name(0).to_bytes(), b"OK");
         assert_eq!(code_name(u32::MAX).to_bytes(), b"UNKNOWN");
         assert_eq!(code_name(ErrorCode::NotFound as u32).to_bytes(), b"NOT_FOUND");

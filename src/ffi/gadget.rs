@@ -61,7 +61,7 @@ pub(crate) fn gadget_ref<'a>(g: *const grt_gadget) -> Result<&'a Gadget> {
     unsafe { (g as *const Gadget).as_ref() }.ok_or_else(|| null_err("gadget"))
 }
 
-unsafe fn publish(out: *mut *const grt_gadget, g: Gadget) {
+pub(crate) unsafe fn publish(out: *mut *const grt_gadget, g: Gadget) {
     // SAFETY: caller checked `out`.
     unsafe { *out = Arc::into_raw(Arc::new(g)) as *const grt_gadget };
 }

@@ -15,6 +15,7 @@
 pub mod error;
 pub mod event;
 pub mod gadget;
+pub mod image;
 pub mod packet;
 pub mod runtime;
 
@@ -140,10 +141,10 @@ mod tests {
 }
 
 /// Feature names `grt_has_feature` answers 1 for.
-const FEATURES: &[&str] = &["wasm", "ebpf", "oci", "module-cache"];
+const FEATURES: &[&str] = &["wasm", "ebpf", "oci", "module-cache", "registry", "signature"];
 
 /// Whether a named feature is compiled in (1) or not (0); -1 if `name` is NULL or not UTF-8.
-/// Known names: "wasm", "ebpf", "oci", "module-cache".
+/// Known names: "wasm", "ebpf", "oci", "module-cache", "registry" (pull/push, image store), "signature" (cosign verification).
 #[no_mangle]
 pub unsafe extern "C" fn grt_has_feature(name: *const c_char, name_len: usize) -> i32 {
     ffi_value(-1, || match unsafe { str_arg(name, name_len, "name") } {

@@ -9,6 +9,7 @@
 //! * [`pack`]: writing an image in the exact layout IG exports
 //!   ([`pack_tar`], [`pack_dir`]).
 //! * [`registry`]: pulling from and pushing to OCI registries (`oci-client`).
+//! * [`sign`]: cosign signatures as IG verifies them ([`VerifyOptions`]).
 //! * [`store`]: the local image store ([`ImageStore`]).
 //! * [`cache`]: on-disk cache for compiled wasm modules ([`ModuleCache`]).
 //!
@@ -20,6 +21,7 @@ pub mod metadata;
 pub mod oci;
 pub mod pack;
 pub mod registry;
+pub mod sign;
 pub mod store;
 
 #[cfg(test)]
@@ -36,7 +38,8 @@ pub use oci::{
 };
 pub use pack::{pack_dir, pack_tar, PackInput};
 pub use registry::{RegistryOptions, RemoteRef};
-pub use store::{default_store_root, load_from_store, push_layout, ImageStore, PullPolicy, StoredImage};
+pub use sign::{VerifyOptions, IG_PUBLIC_KEY};
+pub use store::{default_store_root, load_from_store, pull_verified, push_graph_as, push_layout, push_signature, ImageStore, PullPolicy, StoredImage};
 
 /// Media types used by gadget images (spec A.1) and the OCI types around them.
 pub mod media_types {

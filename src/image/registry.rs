@@ -13,7 +13,9 @@
 //! * Credentials: explicit ones, else the docker config file
 //!   (`$DOCKER_CONFIG/config.json`, `~/.docker/config.json`: `auths.<host>.auth`
 //!   = base64 `user:password`, or `username`/`password`), else anonymous.
-//!   Credential helpers (`credsStore`) are not supported.
+//!   Credential helpers: `credHelpers.<host>`, else `credsStore`, run as
+//!   `docker-credential-<name> get` (docker's protocol); when the helper has none,
+//!   `auths` is used.
 //! * Plain HTTP only for loopback registries (`localhost`, `127.0.0.1`,
 //!   `[::1]`, any port) and the hosts in
 //!   [`RegistryOptions::insecure_registries`] (ig's `--insecure-registries`).
@@ -43,6 +45,8 @@ pub struct RegistryOptions {
     pub auth_file: Option<PathBuf>,
     /// Explicit user name and password; take precedence over the file.
     pub credentials: Option<(String, String)>,
+    /// Signature verification of images loaded by reference (default: on, with IG's key).
+    pub verify: super::sign::VerifyOptions,
 }
 
 /// A reference split for the distribution API.
@@ -111,6 +115,18 @@ impl RemoteRef {
     }
 }
 
+/// Does `e` say the manifest or repository does not exist?
+fn is_not_found(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code: 404, .. } | OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|x| {
+            let c = format!("{:?}", x.code);
+            c.contains("Unknown") || c.contains("NotFound")
+        }),
+        _ => false,
+    }
+}
+
 /// Is `host[:port]` a loopback registry (plain HTTP allowed)?
 pub fn is_loopback_registry(registry: &str) -> bool {
     let host = if let Some(rest) = registry.strip_prefix('[') {
@@ -158,6 +174,10 @@ impl Session {
     }
 
     fn explain(&self, e: OciDistributionError, doing: &str) -> anyhow::Error {
+        if is_not_found(&e) {
+            let r = &self.remote;
+            return anyhow!("{doing}: image {} not found in registry {}: {e}", r.normalized, r.registry);
+        }
         let r = &self.remote;
         let msg = match &e {
             OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
@@ -273,6 +293,42 @@ impl Session {
     pub(crate) fn pull_graph(&self, arch: &str) -> Result<(Descriptor, Vec<(Descriptor, Vec<u8>)>)> {
         self.authenticate(RegistryOperation::Pull)?;
         let root_bytes = self.pull_manifest(&self.remote.oci())?;
+        self.graph_from_root(root_bytes, arch)
+    }
+
+    /// The cosign signature (tag `sha256-<hex>.sig`, see [`super::sign`]) of the image
+    /// `digest` in this repository, children first; `None` when there is none.
+    pub(crate) fn pull_signature(&self, digest: &str) -> Result<Option<Vec<(Descriptor, Vec<u8>)>>> {
+        let tag = super::sign::signature_tag(digest)?;
+        let r = Reference::with_tag(self.remote.registry.clone(), self.remote.repository.clone(), tag.clone());
+        let bytes = match self.rt.block_on(self.client.pull_manifest_raw(&r, &self.auth, &MANIFEST_TYPES)) {
+            Ok((b, _)) => b.to_vec(),
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.explain(e, &format!("pulling signature {r}"))),
+        };
+        if bytes.len() as u64 > MAX_JSON_SIZE {
+            bail!("signature manifest {r} is too large ({} bytes)", bytes.len());
+        }
+        let media_type = json_media_type(&bytes).with_context(|| format!("pulling signature {r}"))?;
+        if is_index_type(&media_type) {
+            bail!("signature {r} is an image index; expected a cosign signature manifest");
+        }
+        let root = Descriptor {
+            media_type,
+            digest: super::oci::sha256_digest(&bytes),
+            size: bytes.len() as u64,
+            annotations: None,
+            data: None,
+            platform: None,
+            artifact_type: None,
+        };
+        let mut out = Vec::new();
+        self.pull_manifest_children(&bytes, &root.digest, &mut HashSet::new(), &mut out)?;
+        out.push((root, bytes));
+        Ok(Some(out))
+    }
+
+    fn graph_from_root(&self, root_bytes: Vec<u8>, arch: &str) -> Result<(Descriptor, Vec<(Descriptor, Vec<u8>)>)> {
         let digest = super::oci::sha256_digest(&root_bytes);
         if let Some(want) = &self.remote.digest {
             let (alg, _) = parse_digest(want)?;
@@ -472,16 +528,34 @@ pub(crate) fn credentials_for(registry: &str, opts: &RegistryOptions) -> Result<
     let v: serde_json::Value = serde_json::from_slice(&text)
         .with_context(|| format!("auth file {} is not valid JSON", path.display()))?;
     let key = if registry == "docker.io" { "index.docker.io" } else { registry };
+    let helper = v
+        .get("credHelpers")
+        .and_then(|h| h.as_object())
+        .and_then(|h| h.iter().find(|(k, _)| host_of(k) == key || (key == "index.docker.io" && host_of(k) == "docker.io")))
+        .and_then(|(_, n)| n.as_str())
+        .or_else(|| v.get("credsStore").and_then(|s| s.as_str()))
+        .filter(|n| !n.is_empty());
+    // A helper that fails (not installed, crashed) leaves the registry to decide: public
+    // images still pull anonymously, and a refusal names the helper's error.
+    let mut helper_note = String::new();
+    if let Some(name) = helper {
+        let server = if key == "index.docker.io" { "https://index.docker.io/v1/" } else { registry };
+        match credential_helper(name, server) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => helper_note = format!("; docker-credential-{name} has none for {server}"),
+            Err(e) => helper_note = format!("; credential helper from {} failed: {e:#}", path.display()),
+        }
+    }
+    let anonymous = |why: String| Ok((RegistryAuth::Anonymous, format!("anonymous: {why}{helper_note}")));
     let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else {
-        return Ok((RegistryAuth::Anonymous, format!("anonymous: no auths in {}", path.display())));
+        return anonymous(format!("no auths in {}", path.display()));
     };
     let entry = auths.iter().find(|(k, _)| {
-        let k = k.trim_start_matches("https://").trim_start_matches("http://");
-        let host = k.split('/').next().unwrap_or("");
+        let host = host_of(k);
         host == key || (key == "index.docker.io" && host == "docker.io")
     });
     let Some((_, e)) = entry else {
-        return Ok((RegistryAuth::Anonymous, format!("anonymous: no entry for {registry} in {}", path.display())));
+        return anonymous(format!("no entry for {registry} in {}", path.display()));
     };
     let from = format!("credentials for {registry} from {}", path.display());
     if let Some(a) = e.get("auth").and_then(|a| a.as_str()).filter(|a| !a.is_empty()) {
@@ -504,7 +578,85 @@ pub(crate) fn credentials_for(registry: &str, opts: &RegistryOptions) -> Result<
     if let Some(t) = e.get("identitytoken").and_then(|x| x.as_str()) {
         return Ok((RegistryAuth::Bearer(t.to_string()), format!("{from} (identity token)")));
     }
-    Ok((RegistryAuth::Anonymous, format!("anonymous: empty entry for {registry} in {}", path.display())))
+    anonymous(format!("empty entry for {registry} in {}", path.display()))
+}
+
+/// `host[:port]` of a docker config key (`https://host/v1/`, `host`).
+fn host_of(k: &str) -> &str {
+    let k = k.trim_start_matches("https://").trim_start_matches("http://");
+    k.split('/').next().unwrap_or("")
+}
+
+/// Ask `docker-credential-<name> get` (found on `PATH`) for `server`'s credentials, as
+/// docker does: the server on stdin, `{"Username": ..., "Secret": ...}` on stdout
+/// (`Username` `<token>`: `Secret` is an identity token). `None` when the helper has
+/// none ("credentials not found"). The helper gets 60 s, then it is killed.
+fn credential_helper(name: &str, server: &str) -> Result<Option<(RegistryAuth, String)>> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        bail!("invalid credential helper name {name:?}");
+    }
+    let prog = format!("docker-credential-{name}");
+    let mut child = Command::new(&prog)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {prog} (is it on PATH?)"))?;
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(server.as_bytes());
+    }
+    let mut so = child.stdout.take().expect("piped");
+    let mut se = child.stderr.take().expect("piped");
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.by_ref().take(1 << 20).read_to_end(&mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.by_ref().take(1 << 16).read_to_end(&mut b);
+        b
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{prog} did not answer within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let out = out_t.join().unwrap_or_default();
+    let err = err_t.join().unwrap_or_default();
+    if !status.success() {
+        let msg = String::from_utf8_lossy(if out.is_empty() { &err } else { &out }).trim().to_string();
+        if msg.to_lowercase().contains("credentials not found") {
+            return Ok(None);
+        }
+        bail!("{prog} get failed ({status}): {msg}");
+    }
+    #[derive(serde::Deserialize)]
+    struct Creds {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let c: Creds = serde_json::from_slice(&out).with_context(|| format!("{prog} get printed no credentials JSON"))?;
+    let from = format!("credentials for {server} from {prog}");
+    if c.username == "<token>" {
+        return Ok(Some((RegistryAuth::Bearer(c.secret), format!("{from} (identity token)"))));
+    }
+    if c.username.is_empty() && c.secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((RegistryAuth::Basic(c.username.clone(), c.secret), format!("{from}, user {:?}", c.username))))
 }
 
 #[cfg(test)]

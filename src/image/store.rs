@@ -292,9 +292,68 @@ impl ImageStore {
     pub fn pull(&self, reference: &str, opts: &RegistryOptions) -> Result<StoredImage> {
         let remote = RemoteRef::parse(reference)?;
         let session = Session::new(remote.clone(), opts)?;
-        let (_root, graph) = session.pull_graph(super::oci::host_arch())?;
-        self.add(&remote.normalized, &graph)
-            .with_context(|| format!("storing {} in {}", remote.normalized, self.root.display()))
+        let (root, graph) = session.pull_graph(super::oci::host_arch())?;
+        // The signature comes along when there is one (like IG's pull); a missing
+        // one is not an error here, only when the image is verified.
+        let sig = session.pull_signature(&root.digest);
+        let stored = self
+            .add(&remote.normalized, &graph)
+            .with_context(|| format!("storing {} in {}", remote.normalized, self.root.display()))?;
+        if let Ok(Some(sig)) = sig {
+            self.add(&signature_ref(&remote, &root.digest)?, &sig)
+                .with_context(|| format!("storing the signature of {} in {}", remote.normalized, self.root.display()))?;
+        }
+        Ok(stored)
+    }
+
+    /// Fetch the signature of the stored image `reference` from its registry into the
+    /// store. Returns false when the registry has none.
+    pub fn pull_signature(&self, reference: &str, opts: &RegistryOptions) -> Result<bool> {
+        let remote = RemoteRef::parse(reference)?;
+        let img = self
+            .find(&remote.normalized)?
+            .ok_or_else(|| anyhow!("image {} is not in the local store {}", remote.normalized, self.root.display()))?;
+        let session = Session::new(remote.clone(), opts)?;
+        match session.pull_signature(&img.digest)? {
+            Some(sig) => {
+                self.add(&signature_ref(&remote, &img.digest)?, &sig)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Verify the cosign signature of the stored image `reference` (see
+    /// [`super::sign`]) with the signature held in the store. Fails with a
+    /// [`super::sign::SignatureError`] when it is missing or wrong.
+    pub fn verify(&self, reference: &str, keys: &[String]) -> Result<()> {
+        let remote = RemoteRef::parse(reference)?;
+        let n = &remote.normalized;
+        let img = self
+            .find(n)?
+            .ok_or_else(|| anyhow!("image {n} is not in the local store {}", self.root.display()))?;
+        let sref = signature_ref(&remote, &img.digest)?;
+        let idx = self.read_index()?;
+        let Some(sd) = idx.manifests.iter().find(|d| d.annotation(ak::REF_NAME) == Some(sref.as_str())) else {
+            return Err(super::sign::missing(n));
+        };
+        let layout = self.layout()?;
+        let mb = layout.read_blob(sd, MAX_JSON_SIZE, "signature manifest")?;
+        super::sign::verify_signature(n, &img.digest, &mb, &|d| layout.read_blob(d, MAX_JSON_SIZE, "signature payload"), keys)
+    }
+
+    /// Sign the stored image `reference` with the PEM private key `key_pem` (cosign
+    /// format) and keep the signature in the store (push it with
+    /// [`super::sign`] + [`push_signature`]).
+    pub fn sign(&self, reference: &str, key_pem: &str) -> Result<String> {
+        let remote = RemoteRef::parse(reference)?;
+        let img = self
+            .find(&remote.normalized)?
+            .ok_or_else(|| anyhow!("image {} is not in the local store {}", remote.normalized, self.root.display()))?;
+        let g = super::sign::signature_graph(&format!("{}/{}", remote.registry, remote.repository), &img.digest, key_pem)?;
+        let sref = signature_ref(&remote, &img.digest)?;
+        self.add(&sref, &g)?;
+        Ok(sref)
     }
 
     /// Push the stored image `reference` to its registry. Returns the digest.
@@ -322,15 +381,26 @@ impl ImageStore {
         Ok(StoredImage { reference: d, digest: root.digest, created: None })
     }
 
-    /// Remove `reference`; blobs no longer reachable from a tag are deleted.
+    /// Remove `reference`; its signature goes too when no other tag of the repository
+    /// names the same image; blobs no longer reachable from a tag are deleted.
     pub fn remove(&self, reference: &str) -> Result<()> {
         let n = normalize_reference(reference);
         let _l = self.lock()?;
         let mut idx = self.read_index()?;
-        let before = idx.manifests.len();
-        idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(n.as_str()));
-        if idx.manifests.len() == before {
+        let Some(gone) = idx.manifests.iter().find(|d| d.annotation(ak::REF_NAME) == Some(n.as_str())).cloned() else {
             bail!("image {n} is not in the local store {}", self.root.display());
+        };
+        idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(n.as_str()));
+        if let Ok(remote) = RemoteRef::parse(&n) {
+            let repo = format!("{}/{}:", remote.registry, remote.repository);
+            let shared = idx.manifests.iter().any(|d| {
+                d.digest == gone.digest && d.annotation(ak::REF_NAME).is_some_and(|r| r.starts_with(&repo) && !r.ends_with(".sig"))
+            });
+            if !shared {
+                if let Ok(sref) = signature_ref(&remote, &gone.digest) {
+                    idx.manifests.retain(|d| d.annotation(ak::REF_NAME) != Some(sref.as_str()));
+                }
+            }
         }
         self.write_index(&idx)?;
         self.gc(&idx)
@@ -422,6 +492,30 @@ impl ImageStore {
     }
 }
 
+/// Store name of the signature of `digest` in `remote`'s repository:
+/// `registry/repo:sha256-<hex>.sig`.
+fn signature_ref(remote: &RemoteRef, digest: &str) -> Result<String> {
+    Ok(format!("{}/{}:{}", remote.registry, remote.repository, super::sign::signature_tag(digest)?))
+}
+
+/// Sign the image `digest` of `dest`'s repository with `key_pem` and push the
+/// signature to `dest`'s registry under `sha256-<hex>.sig` (what `cosign sign --key`
+/// does). Returns the signature tag.
+pub fn push_signature(dest: &str, digest: &str, key_pem: &str, opts: &RegistryOptions) -> Result<String> {
+    let remote = RemoteRef::parse(dest)?;
+    let g = super::sign::signature_graph(&format!("{}/{}", remote.registry, remote.repository), digest, key_pem)?;
+    push_graph_as(&remote, &super::sign::signature_tag(digest)?, &g, opts)
+}
+
+/// Push a graph (children first, root manifest last) to `remote`'s repository under
+/// `tag`. Returns the reference pushed.
+pub fn push_graph_as(remote: &RemoteRef, tag: &str, graph: &[(Descriptor, Vec<u8>)], opts: &RegistryOptions) -> Result<String> {
+    let r = RemoteRef::parse(&format!("{}/{}:{tag}", remote.registry, remote.repository))?;
+    let n = r.normalized.clone();
+    Session::new(r, opts)?.push_graph(graph)?;
+    Ok(n)
+}
+
 fn root_created(graph: &[(Descriptor, Vec<u8>)]) -> Option<String> {
     let (_, b) = graph.last()?;
     let v: serde_json::Value = serde_json::from_slice(b).ok()?;
@@ -488,7 +582,38 @@ pub fn load_from_store(store: &ImageStore, reference: &str, pull: PullPolicy, op
         ),
         _ => {}
     }
+    if opts.verify.verify {
+        super::sign::check_public_keys(&opts.verify.public_keys)?;
+        match store.verify(reference, &opts.verify.public_keys) {
+            Ok(()) => {}
+            // Like IG: no signature in the store → fetch it from the registry and
+            // try again (not with --pull=never: then nothing goes to the network).
+            Err(e) if pull != PullPolicy::Never && is_missing(&e) => {
+                store.pull_signature(reference, opts).context("fetching the image's signature")?;
+                store.verify(reference, &opts.verify.public_keys)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
     store.load(reference)
+}
+
+/// Pull `reference` into `store` (always), then verify its signature unless
+/// `opts.verify` says not to. A refused image stays in the store (as after `ig image
+/// pull`) but loading it by reference with verification on fails the same way.
+pub fn pull_verified(store: &ImageStore, reference: &str, opts: &RegistryOptions) -> Result<StoredImage> {
+    if opts.verify.verify {
+        super::sign::check_public_keys(&opts.verify.public_keys)?;
+    }
+    let img = store.pull(reference, opts)?;
+    if opts.verify.verify {
+        store.verify(reference, &opts.verify.public_keys)?;
+    }
+    Ok(img)
+}
+
+fn is_missing(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<super::sign::SignatureError>().is_some_and(|s| s.missing))
 }
 
 /// When to pull (ig run's `--pull`).

@@ -342,7 +342,7 @@ static void test_error_code_names(void) {
         {GRT_ERR_IO, "IO"}, {GRT_ERR_WASM_LOAD, "WASM_LOAD"}, {GRT_ERR_GUEST, "GUEST"}, {GRT_ERR_ABI, "ABI"},
         {GRT_ERR_IMAGE, "IMAGE"}, {GRT_ERR_EBPF, "EBPF"}, {GRT_ERR_PARAM, "PARAM"}, {GRT_ERR_TIMEOUT, "TIMEOUT"},
         {GRT_ERR_UNSUPPORTED, "UNSUPPORTED"}, {GRT_ERR_INTERNAL, "INTERNAL"},
-        {21, "UNKNOWN"}, {1000, "UNKNOWN"}, {UINT32_MAX, "UNKNOWN"},
+        {GRT_ERR_SIGNATURE, "SIGNATURE"}, {22, "UNKNOWN"}, {1000, "UNKNOWN"}, {UINT32_MAX, "UNKNOWN"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *n = grt_error_code_name(names[i].code);

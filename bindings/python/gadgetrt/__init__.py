@@ -23,6 +23,7 @@ from ._core import (
     EventSnapshot,
     FieldInfo,
     Gadget,
+    ImageOptions,
     Kind,
     LogLevel,
     OUTPUT_COLUMNS,
@@ -39,6 +40,9 @@ from ._core import (
     abi_version,
     gadget_api_version,
     has_feature,
+    list_images,
+    pull_image,
+    remove_image,
     version,
 )
 from ._ffi import ABI_VERSION, LIB_PATH
@@ -46,6 +50,10 @@ from .errors import *  # noqa: F401,F403
 from .errors import ErrorCode, GadgetError, error_from_code
 
 __all__ = [
+    "ImageOptions",
+    "list_images",
+    "pull_image",
+    "remove_image",
     "ABI_VERSION",
     "ARRAY_OF",
     "LIB_PATH",
@@ -94,6 +102,7 @@ __all__ = [
     "TimeoutError_",
     "UnsupportedError",
     "InternalError",
+    "SignatureError",
 ]
 
 __version__ = "0.1.0"

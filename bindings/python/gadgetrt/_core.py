@@ -15,7 +15,7 @@ from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass, field
 from enum import IntEnum
 from os import PathLike, fspath
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from . import _ffi
 from ._ffi import lib
@@ -1231,6 +1231,26 @@ class Runtime(_Managed):
         """:meth:`open_path` + :meth:`Gadget.init`."""
         return self._open(lib.grt_gadget_load_path, _enc(path), _enc(reference), fspath(path))
 
+    def _open_ref(self, fn, reference: str, options: Optional["ImageOptions"]) -> Gadget:
+        r = _enc(reference) or b""
+        out = POINTER(_ffi.grt_gadget)()
+        opts, _keep = _image_options(options)
+        with self._use() as p:
+            _check(fn(p, r, len(r), opts, byref(out)))
+        return Gadget(out, reference)
+
+    def open_ref(self, reference: str, options: Optional["ImageOptions"] = None) -> Gadget:
+        """Opens a gadget by image reference without running guest code, like ``ig run REF``:
+        normalised like IG (``trace_open`` -> ``ghcr.io/inspektor-gadget/gadget/trace_open:latest``),
+        taken from the local image store or pulled (``options.pull``), and its signature
+        verified unless ``options.verify`` is false (:class:`SignatureError` when missing or
+        wrong)."""
+        return self._open_ref(lib.grt_gadget_open_ref, reference, options)
+
+    def load_ref(self, reference: str, options: Optional["ImageOptions"] = None) -> Gadget:
+        """:meth:`open_ref` + :meth:`Gadget.init`."""
+        return self._open_ref(lib.grt_gadget_load_ref, reference, options)
+
     def open_bytes(self, wasm: bytes, name: str = "") -> Gadget:
         n = _enc(name)
         out = POINTER(_ffi.grt_gadget)()
@@ -1244,3 +1264,82 @@ class Runtime(_Managed):
         with self._use() as p:
             _check(lib.grt_gadget_load_bytes(p, n, len(n), bytes(wasm), len(wasm), byref(out)))
         return Gadget(out, name)
+
+
+# ---------------------------------------------------------------------------------------
+# Images by reference: the local image store and registries
+# ---------------------------------------------------------------------------------------
+
+PULL_MISSING = 0
+PULL_ALWAYS = 1
+PULL_NEVER = 2
+_PULL = {"missing": PULL_MISSING, "always": PULL_ALWAYS, "never": PULL_NEVER}
+
+
+@dataclass
+class ImageOptions:
+    """Options for images by reference (``grt_image_options``); the defaults are the default
+    store, pull when missing and signatures verified with Inspektor Gadget's public key.
+
+    ``pull`` is ``"missing"``, ``"always"`` or ``"never"`` (``ig run --pull``); ``verify=False``
+    runs unsigned images (``--verify-image=false``); ``public_keys`` are PEM ECDSA P-256 keys
+    that replace IG's key (``--public-keys``); ``auth_file`` a docker-style config (its
+    ``credHelpers``/``credsStore`` helpers are run); ``insecure_registries`` are reached over
+    plain HTTP (loopback registries always are); ``username``/``password`` take precedence over
+    the auth file."""
+
+    store_dir: Optional[Union[str, PathLike]] = None
+    pull: str = "missing"
+    verify: bool = True
+    public_keys: Sequence[str] = ()
+    auth_file: Optional[Union[str, PathLike]] = None
+    insecure_registries: Sequence[str] = ()
+    username: str = ""
+    password: str = ""
+
+
+def _image_options(o: Optional[ImageOptions]):
+    """A ``grt_image_options`` pointer for ``o`` (None -> NULL) and the bytes it borrows."""
+    if o is None:
+        return None, []
+    if o.pull not in _PULL:
+        raise ValueError(f"pull must be 'missing', 'always' or 'never', not {o.pull!r}")
+    c = _ffi.grt_image_options()
+    c.size = ctypes.sizeof(_ffi.grt_image_options)
+    c.pull_policy = _PULL[o.pull]
+    c.disable_verify = 0 if o.verify else 1
+    keep = [c]
+    for field, value in [
+        ("store_dir", _enc(o.store_dir) or b""),
+        ("public_keys", "\n".join(o.public_keys).encode()),
+        ("auth_file", _enc(o.auth_file) or b""),
+        ("insecure_registries", ",".join(o.insecure_registries).encode()),
+        ("username", o.username.encode()),
+        ("password", o.password.encode()),
+    ]:
+        keep.append(value)
+        if value:
+            setattr(c, field, value)
+            setattr(c, field + "_len", len(value))
+    return byref(c), keep
+
+
+def pull_image(reference: str, options: Optional[ImageOptions] = None) -> str:
+    """Pulls an image (and its signature) into the store, then verifies the signature unless
+    ``options.verify`` is false. Returns the image digest (``sha256:...``)."""
+    r = _enc(reference) or b""
+    opts, _keep = _image_options(options)
+    return _read_buffer(lambda buf, cap, n: lib.grt_image_pull(opts, r, len(r), buf, cap, n), 128).decode()
+
+
+def remove_image(reference: str, options: Optional[ImageOptions] = None) -> None:
+    """Removes an image from the store (:class:`NotFoundError` if absent)."""
+    r = _enc(reference) or b""
+    opts, _keep = _image_options(options)
+    _check(lib.grt_image_remove(opts, r, len(r)))
+
+
+def list_images(options: Optional[ImageOptions] = None) -> list[dict]:
+    """The store's images: ``[{"reference", "digest", "created"}]``."""
+    opts, _keep = _image_options(options)
+    return _json.loads(_read_buffer(lambda buf, cap, n: lib.grt_image_list_json(opts, buf, cap, n), 4096))

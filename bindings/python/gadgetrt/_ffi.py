@@ -172,6 +172,26 @@ class grt_container_info(Structure):
     ]
 
 
+class grt_image_options(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("store_dir", c_char_p),
+        ("store_dir_len", c_size_t),
+        ("pull_policy", c_uint32),
+        ("disable_verify", c_uint32),
+        ("public_keys", c_char_p),
+        ("public_keys_len", c_size_t),
+        ("auth_file", c_char_p),
+        ("auth_file_len", c_size_t),
+        ("insecure_registries", c_char_p),
+        ("insecure_registries_len", c_size_t),
+        ("username", c_char_p),
+        ("username_len", c_size_t),
+        ("password", c_char_p),
+        ("password_len", c_size_t),
+    ]
+
+
 # ---------------------------------------------------------------------------------------
 # Function table: name -> (restype, argtypes)
 # ---------------------------------------------------------------------------------------
@@ -299,6 +319,15 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     "grt_runtime_free": (None, [_rt]),
     "grt_runtime_add_container": (_err, [_rt, _P(grt_container_info)]),
     "grt_runtime_remove_container": (_err, [_rt, c_char_p, c_size_t]),
+    # images by reference
+    "grt_gadget_open_ref": (_err, [_rt, c_char_p, c_size_t, _P(grt_image_options), _P(_g)]),
+    "grt_gadget_load_ref": (_err, [_rt, c_char_p, c_size_t, _P(grt_image_options), _P(_g)]),
+    "grt_image_pull": (
+        _err,
+        [_P(grt_image_options), c_char_p, c_size_t, _P(c_char), c_size_t, _P(c_size_t)],
+    ),
+    "grt_image_remove": (_err, [_P(grt_image_options), c_char_p, c_size_t]),
+    "grt_image_list_json": (_err, [_P(grt_image_options), _P(c_char), c_size_t, _P(c_size_t)]),
     # typed event getters
     "grt_event_get_u64": (_err, [_ev, c_size_t, c_size_t, _P(c_uint64)]),
     "grt_event_get_u64_by_name": (_err, [_ev, c_size_t, c_char_p, c_size_t, _P(c_uint64)]),

@@ -28,6 +28,7 @@ class ErrorCode(IntEnum):
     TIMEOUT = 18
     UNSUPPORTED = 19
     INTERNAL = 20
+    SIGNATURE = 21
 
 
 class GadgetError(Exception):
@@ -146,6 +147,12 @@ class InternalError(GadgetError):
     code = ErrorCode.INTERNAL
 
 
+class SignatureError(GadgetError):
+    """An image's signature is missing or does not verify with the given public keys."""
+
+    code = ErrorCode.SIGNATURE
+
+
 ERRORS_BY_CODE: dict[int, type[GadgetError]] = {
     cls.code: cls
     for cls in (
@@ -169,6 +176,7 @@ ERRORS_BY_CODE: dict[int, type[GadgetError]] = {
         TimeoutError_,
         UnsupportedError,
         InternalError,
+        SignatureError,
     )
 }
 

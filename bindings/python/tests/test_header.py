@@ -31,6 +31,7 @@ OPAQUE = {
     "grt_gadget_stats": _ffi.grt_gadget_stats,
     "grt_runtime_options": _ffi.grt_runtime_options,
     "grt_container_info": _ffi.grt_container_info,
+    "grt_image_options": _ffi.grt_image_options,
 }
 TYPEDEFS = {
     "grt_event_fn": _ffi.grt_event_fn,

@@ -65,6 +65,11 @@ fn runner_args() -> Vec<Arg> {
         opt("insecure-registries").value_name("strings")
             .help("Registries (host:port, comma-separated) reached over plain HTTP; loopback registries always are"),
         opt("authfile").value_name("string").help("Docker-style auth file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)"),
+        opt("verify-image").num_args(0..=1).require_equals(true).default_missing_value("true")
+            .value_parser(clap::builder::BoolishValueParser::new())
+            .help("Verify the signature of an image reference with the public keys (default true; --verify-image=false runs unsigned images)"),
+        opt("public-keys").value_name("strings")
+            .help("Public keys (PEM text or PEM files, comma-separated) a signature may be made with (default: Inspektor Gadget's key)"),
         flag("help").short('h').help("Help for gadgetrt-run (with GADGET: its params and fields)"),
     ]
 }
@@ -86,7 +91,7 @@ fn parse_output(v: &str) -> Result<String, String> {
 pub fn command(g: &GadgetFlags) -> Command {
     let mut cmd = Command::new("gadgetrt-run")
         .about("Run a gadget")
-        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish")
+        .override_usage("gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|sign|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish")
         .disable_help_flag(true)
         .disable_version_flag(true)
         .args_override_self(true)
@@ -173,7 +178,7 @@ impl Prescan {
 pub fn prescan(args: &[OsString]) -> Prescan {
     let mut found = Prescan::default();
     let cmd = command(&GadgetFlags::default());
-    let takes_value = |a: &Arg| a.get_action().takes_values();
+    let takes_value = |a: &Arg| a.get_action().takes_values() && a.get_num_args().is_none_or(|r| r.min_values() > 0);
     let long = |n: &str| cmd.get_arguments().find(|a| a.get_long() == Some(n) || a.get_all_aliases().is_some_and(|v| v.contains(&n)));
     let short = |c: char| cmd.get_arguments().find(|a| a.get_short() == Some(c));
     let mut cands: Vec<(String, bool)> = Vec::new();
@@ -390,7 +395,7 @@ pub fn render_help(cmd: &Command, g: Option<&GadgetFlags>) -> String {
     if g.is_none() {
         out.push_str("Specify the gadget to get more information about it\n\n");
     }
-    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
+    out.push_str("Usage:\n  gadgetrt-run GADGET [flags]\n  gadgetrt-run image list|pull|push|sign|rm|tag|import|export\n  gadgetrt-run completion bash|zsh|fish\n\nFlags:\n");
     let params: BTreeMap<&str, &ParamDecl> = g.map(|g| g.params.iter().map(|p| (p.key.as_str(), p)).collect()).unwrap_or_default();
     let mut lines = Vec::new();
     for a in cmd.get_arguments() {

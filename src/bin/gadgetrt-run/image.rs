@@ -1,4 +1,4 @@
-//! `gadgetrt-run image list|pull|push|rm|tag|import|export`: the local image store, like
+//! `gadgetrt-run image list|pull|push|sign|rm|tag|import|export`: the local image store, like
 //! `ig image ...`. The store is `--store DIR`, else `$GADGETRT_IMAGE_STORE`, else
 //! `/var/lib/gadgetrt/images` (root) or `$XDG_DATA_HOME/gadgetrt/images`.
 
@@ -28,6 +28,11 @@ fn command() -> Command {
             .arg(Arg::new("no-trunc").long("no-trunc").action(ArgAction::SetTrue).help("Show full digests")))
         .subcommand(Command::new("pull").about("Pull an image from its registry into the store").arg(img("image")))
         .subcommand(Command::new("push").about("Push a stored image to its registry").arg(img("image")))
+        .subcommand(Command::new("sign").about("Sign a stored image like `cosign sign --key` and push the signature (sha256-<digest>.sig) to its registry")
+            .arg(Arg::new("key").long("key").required(true).value_name("FILE")
+                .help("PEM EC P-256 private key (PKCS#8 or SEC1, unencrypted)"))
+            .arg(Arg::new("local").long("local").action(ArgAction::SetTrue).help("Keep the signature in the store only; do not push it"))
+            .arg(img("image")))
         .subcommand(Command::new("rm").visible_alias("remove").about("Remove images from the store")
             .arg(Arg::new("image").required(true).num_args(1..).value_name("IMAGE")))
         .subcommand(Command::new("tag").about("Give a stored image another reference")
@@ -70,6 +75,7 @@ fn run(m: &ArgMatches) -> Result<(), String> {
             .unwrap_or_default(),
         auth_file: sm.get_one::<String>("authfile").map(PathBuf::from),
         credentials: None,
+        ..Default::default()
     };
     let e = |e: anyhow::Error| format!("{e:#}");
     match sub {
@@ -107,6 +113,17 @@ fn run(m: &ArgMatches) -> Result<(), String> {
             let r = gadgetrt::image::RemoteRef::parse(&get("image")).map_err(e)?;
             let d = store.push(&r.normalized, &opts).map_err(e)?;
             println!("Pushed {}\nDigest: {d}", r.normalized);
+        }
+        "sign" => {
+            let r = gadgetrt::image::RemoteRef::parse(&get("image")).map_err(e)?;
+            let key = get("key");
+            let pem = std::fs::read_to_string(&key).map_err(|x| format!("cannot read --key {key}: {x}"))?;
+            let sig = store.sign(&r.normalized, &pem).map_err(e)?;
+            if !sm.get_flag("local") {
+                let img = store.find(&r.normalized).map_err(e)?.ok_or_else(|| format!("image {} is not in the store", r.normalized))?;
+                gadgetrt::image::push_signature(&r.normalized, &img.digest, &pem, &opts).map_err(e)?;
+            }
+            println!("Signed {}\nSignature: {sig}", r.normalized);
         }
         "rm" => {
             for i in sm.get_many::<String>("image").into_iter().flatten() {
