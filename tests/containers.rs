@@ -366,6 +366,55 @@ fn containers_datasource_reports_created_and_deleted() {
     assert!(all.iter().all(|e| [a.name.as_str(), b_name.as_str()].contains(&s(e, "name").as_str())), "only selected containers");
 }
 
+/// traceloop's mechanism with a gadget of our own (tests/gadgets/go/ctrloop,
+/// tests/bpf/ctrloop.bpf.c): per `CREATED` container the guest creates an overwritable perf
+/// buffer, inserts it into a HASH_OF_MAPS under the container's mount namespace and, at
+/// Stop, drains it into events enriched with the container's fields; `DELETED` removes the
+/// entry.
+#[test]
+fn ctrloop_guest_keeps_per_container_perf_buffers_like_traceloop() {
+    require_root();
+    docker();
+    let a = Ctr::run("loop-a");
+    let b = Ctr::run("loop-b");
+    let c_name = format!("grt-{}-loop-c", std::process::id());
+    let yaml = std::fs::read_to_string(repo().join("tests/gadgets/go/ctrloop/gadget.yaml")).unwrap();
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir("containers_ctrloop", "ctrloop", Some("ctrloop"), Some(&yaml)));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    g.set_param("containername", &format!("{},{c_name}", a.name)).unwrap();
+    let got = collect(&g, "ctrloop", 0);
+    start(&g, &logs);
+    wait_until(&g, "the running container attached", || logs.contains(&format!("ctrloop: attached {} mntns {}", a.name, a.mntns())));
+    let c = Ctr::run("loop-c");
+    assert_eq!(c.name, c_name);
+    let c_mntns = c.mntns();
+    wait_until(&g, "the later container attached", || logs.contains(&format!("ctrloop: attached {c_name} mntns {c_mntns}")));
+    c.remove();
+    wait_until(&g, "the removed container detached", || logs.contains(&format!("ctrloop: detached {c_name} mntns {c_mntns}")));
+    // The running container keeps opening /etc/hostname every 100 ms.
+    std::thread::sleep(Duration::from_millis(500));
+    g.stop().unwrap_or_else(|e| panic!("stop: {e}\n{}", logs.dump()));
+    // Emitted during gadgetStop: queued for the embedder's poll.
+    let _ = g.poll(Some(Duration::from_millis(100)));
+    assert!(!logs.contains("ctrloop: reading"), "{}", logs.dump());
+    let all = got.0.lock().unwrap();
+    let from_a: Vec<&Event> = all.iter().filter(|e| s(e, "runtime.containerName") == a.name).collect();
+    assert!(from_a.iter().any(|e| s(e, "fname") == "/etc/hostname"), "no /etc/hostname open from {} among {} events\n{}", a.name, all.len(), logs.dump());
+    for e in &from_a {
+        assert_eq!(u(e, "mntns_id"), a.mntns());
+        assert_eq!(s(e, "runtime.containerId"), a.id);
+    }
+    // Only selected containers have buffers (the removed one's events, drained at Stop after
+    // its enrichment grace period, may have lost their container fields).
+    for e in all.iter() {
+        let (n, m) = (s(e, "runtime.containerName"), u(e, "mntns_id"));
+        assert!(n == a.name || m == c_mntns, "an event from {n:?} (mntns {m}), not a selected container");
+    }
+    assert!(logs.contains(&format!("records from {}", a.name)), "{}", logs.dump());
+    drop(b);
+}
+
 // ---- Containers the embedder supplies (no Docker needed) ----
 
 /// A process in a mount namespace of its own (`unshare -m`), opening /etc/hostname every
