@@ -102,6 +102,20 @@ impl Drop for Ctr {
     }
 }
 
+/// The inode of `pid`'s cgroup-v2 directory (what IG's `name_to_handle_at` gives on cgroup2).
+fn cgroup_id(pid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = text.lines().find_map(|l| l.strip_prefix("0::")).expect("a cgroup v2 line").trim().to_string();
+    let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .find(|m| std::path::Path::new(&format!("{m}/cgroup.controllers")).exists())
+        .expect("a cgroup2 mount");
+    let id = std::fs::metadata(format!("{mount}{path}")).unwrap().ino();
+    assert_ne!(id, 0);
+    id
+}
+
 fn s(e: &Event, name: &str) -> String {
     match value(e, 0, name) {
         Value::Str(b) | Value::Bytes(b) => String::from_utf8_lossy(b).trim_end_matches('\0').to_string(),
@@ -356,6 +370,10 @@ fn containers_datasource_reports_created_and_deleted() {
     let created = seen("CREATED", &a.name).unwrap();
     assert_eq!(s(&created, "container_id"), a.id);
     assert_eq!(u(&created, "mntns_id"), a.mntns());
+    assert_eq!(u(&created, "cgroup_id"), cgroup_id(a.pid()), "the cgroup-v2 id of the container's cgroup");
+    let cfg: serde_json::Value = serde_json::from_str(&s(&created, "container_config")).expect("container_config is the OCI config.json");
+    assert!(cfg["ociVersion"].is_string(), "{cfg}");
+    assert_eq!(cfg["process"]["args"][0], "sh", "{cfg}");
     let b = Ctr::run("ds-b");
     wait_until(&g, "CREATED for the container started later", || seen("CREATED", &b.name).is_some());
     assert_eq!(u(&seen("CREATED", &b.name).unwrap(), "mntns_id"), b.mntns());

@@ -221,6 +221,7 @@ fn inspect(socket: &Path, id: &str, images: &mut HashMap<String, String>) -> Res
     if c.fill_from_proc().is_err() {
         return Ok(None);
     }
+    c.read_oci_config();
     Ok(Some(c))
 }
 

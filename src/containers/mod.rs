@@ -50,6 +50,10 @@ pub struct Container {
     pub netns: u64,
     /// Whether the container shares PID 1's network namespace.
     pub host_network: bool,
+    /// cgroup-v2 id of the container's cgroup (IG's cgroup enricher; 0 when unknown).
+    pub cgroup_id: u64,
+    /// The container's OCI `config.json` as read from its bundle (IG's `OciConfig`), or "".
+    pub oci_config: String,
     /// `k8s.node` (IG fills it only with `enrich-with-k8s-apiserver`; embedders may).
     pub k8s_node: String,
     pub k8s_namespace: String,
@@ -76,7 +80,15 @@ impl Container {
         self.host_network = host_netns() == Some(self.netns);
         let m = std::fs::metadata(&base)?;
         self.started_at = m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec());
+        self.cgroup_id = cgroup_id_of(self.pid).unwrap_or(0);
         Ok(())
+    }
+
+    /// Reads the OCI `config.json` of the bundle the container's runtime shim runs in (the
+    /// cwd of the init process's parent, as IG's OCI-config enricher for initial
+    /// containers), at most 16 MiB. "" when it cannot be read.
+    pub fn read_oci_config(&mut self) {
+        self.oci_config = oci_config_of(self.pid).unwrap_or_default();
     }
 
     /// Completes a container an embedder supplied: with a pid, a zero `mntns`, `netns` or
@@ -131,6 +143,48 @@ pub fn runtime_enabled(runtime: &str) -> bool {
 /// `$HOST_ROOT` (IG's prefix for host paths), without a trailing `/`.
 pub fn host_root() -> String {
     std::env::var("HOST_ROOT").unwrap_or_default().trim_end_matches('/').to_string()
+}
+
+/// IG's cgroup id: the `0::` (cgroup v2) path of `/proc/<pid>/cgroup` under the cgroup-v2
+/// mount (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts). IG takes the
+/// 8-byte `name_to_handle_at` handle of that directory: on cgroup2 (kernfs) it is the node
+/// id, which is also the directory's inode number and `bpf_get_current_cgroup_id()`.
+pub fn cgroup_id_of(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let root = host_root();
+    let text = std::fs::read_to_string(format!("{root}/proc/{pid}/cgroup")).ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?.trim();
+    let mount = cgroup2_mount()?;
+    let dir = format!("{root}{mount}{}", if path == "/" { "" } else { path });
+    Some(std::fs::metadata(dir).ok()?.ino())
+}
+
+/// The cgroup-v2 mount point, as IG looks for it.
+fn cgroup2_mount() -> Option<&'static str> {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    static M: OnceLock<Option<&'static str>> = OnceLock::new();
+    *M.get_or_init(|| {
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].into_iter().find(|p| {
+            let Ok(c) = std::ffi::CString::new(format!("{}{p}", host_root())) else { return false };
+            // SAFETY: statfs(2) on a NUL-terminated path into a zeroed, owned statfs struct.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC }
+        })
+    })
+}
+
+/// `config.json` in the cwd of `pid`'s parent (the runtime shim's bundle directory).
+fn oci_config_of(pid: u32) -> Option<String> {
+    use std::io::Read;
+    const MAX: u64 = 16 * 1024 * 1024;
+    let root = host_root();
+    let status = std::fs::read_to_string(format!("{root}/proc/{pid}/status")).ok()?;
+    let ppid: u32 = status.lines().find_map(|l| l.strip_prefix("PPid:"))?.trim().parse().ok()?;
+    let bundle = std::fs::read_link(format!("{root}/proc/{ppid}/cwd")).ok()?;
+    let f = std::fs::File::open(format!("{root}{}/config.json", bundle.display())).ok()?;
+    let mut s = String::new();
+    f.take(MAX).read_to_string(&mut s).ok()?;
+    Some(s)
 }
 
 fn host_netns() -> Option<u64> {
