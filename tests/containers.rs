@@ -283,6 +283,34 @@ fn selection_follows_containers_that_start_and_stop() {
     drop(g);
 }
 
+/// A container's very first instructions are seen: the runc hook (fanotify on the runtime
+/// binary, src/containers/runc.rs) adds the container while `runc start` is held, before
+/// its process runs, so a `cat /etc/hostname` that is the container's whole command is
+/// selected in the kernel and enriched (Docker's `start` event comes only afterwards).
+#[test]
+fn first_instruction_of_a_new_container_is_selected_and_enriched() {
+    require_root();
+    docker();
+    let name = format!("grt-{}-first", std::process::id());
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    let (g, logs) = trace_open("containers_first", &[("containername", &name)]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![]));
+    let id = sh(&["run", "-d", "--network", "none", "--label", "gadgetrt-test=1", "--name", &name, IMAGE, "cat", "/etc/hostname"]);
+    let c = Ctr { name: name.clone(), id };
+    let cat = |e: &Event| s(e, "proc.comm") == "cat" && s(e, "fname") == "/etc/hostname";
+    wait_until(&g, "the open of the container's only command", || got.lock().unwrap().iter().any(cat));
+    g.stop().unwrap();
+    let all = got.lock().unwrap();
+    let e = all.iter().find(|e| cat(e)).unwrap();
+    assert_eq!(s(e, "runtime.containerName"), name);
+    assert_eq!(s(e, "runtime.containerId"), c.id);
+    assert_eq!(s(e, "runtime.runtimeName"), "docker");
+    assert_eq!(s(e, "runtime.containerImageName"), IMAGE);
+    assert!(all.iter().all(|e| s(e, "runtime.containerName") == name), "only the selected container");
+}
+
 #[test]
 fn host_true_turns_filtering_off_and_host_false_keeps_containers_only() {
     require_root();

@@ -16,6 +16,7 @@
 
 pub mod docker;
 pub mod publisher;
+pub mod runc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,11 +133,20 @@ impl Container {
 }
 
 /// Whether discovery through `runtime` is on: `$GADGETRT_CONTAINER_RUNTIMES` (IG's
-/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`).
+/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`,
+/// `containerd`).
 pub fn runtime_enabled(runtime: &str) -> bool {
     match std::env::var("GADGETRT_CONTAINER_RUNTIMES") {
         Ok(v) => v.split(',').any(|r| r.trim() == runtime),
         Err(_) => true,
+    }
+}
+
+/// Discovery's debug output (`GADGETRT_DEBUG_CONTAINERS`): the collection is process-wide,
+/// so it has no gadget logger.
+pub(crate) fn debug(msg: &str) {
+    if std::env::var_os("GADGETRT_DEBUG_CONTAINERS").is_some() {
+        eprintln!("gadgetrt: containers: {msg}");
     }
 }
 
@@ -239,6 +249,8 @@ type Subscriber = Arc<dyn Fn(&Change) + Send + Sync>;
 pub enum Source {
     #[default]
     Docker,
+    /// containerd's own containers (outside Docker's `moby` namespace), see [`runc`].
+    Containerd,
     /// Supplied by the embedder of the runtime with this id (`Runtime::add_container`),
     /// never touched by the watchers; seen only by that runtime's gadgets.
     Embedder(u64),
@@ -274,6 +286,7 @@ struct State {
     subscribers: Vec<(u64, Subscriber)>,
     watchers: usize,
     docker: Option<docker::Watcher>,
+    hook: Option<runc::Hook>,
 }
 
 /// The process-wide container collection.
@@ -318,6 +331,11 @@ impl Collection {
         self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether a container of `source` with this id is live.
+    pub fn is_live(&self, source: Source, id: &str) -> bool {
+        self.lock().live.contains_key(&(source, id.to_string()))
+    }
+
     /// Live containers, in (source, id) order.
     pub fn containers(&self) -> Vec<Arc<Container>> {
         self.lock().live.values().cloned().collect()
@@ -329,6 +347,15 @@ impl Collection {
         {
             let mut st = self.lock();
             st.watchers += 1;
+            let (docker_on, containerd_on) = (runtime_enabled("docker"), runtime_enabled("containerd"));
+            if st.watchers == 1 && st.hook.is_none() && (docker_on || containerd_on) {
+                // Started first: a container created during the Docker listing is caught.
+                let sock = docker_on.then(docker::socket_path);
+                match runc::Hook::start(self, sock, containerd_on) {
+                    Ok(h) => st.hook = Some(h),
+                    Err(e) => debug(&format!("no runc hook (containers are found after they start): {e}")),
+                }
+            }
             if st.docker.is_none() && runtime_enabled("docker") {
                 st.docker = Some(docker::Watcher::start(self, docker::socket_path()));
             }
@@ -369,11 +396,15 @@ impl Collection {
             if st.watchers > 0 {
                 return;
             }
-            st.docker.take()
+            (st.docker.take(), st.hook.take())
         };
-        // Join outside the lock: the watcher thread takes it to publish changes.
+        // Join outside the lock: the watcher threads take it to publish changes.
+        let (docker, hook) = docker;
         if let Some(mut d) = docker {
             d.stop();
+        }
+        if let Some(mut h) = hook {
+            h.stop();
         }
         // Nobody watches: the runtime's containers would go stale.
         let mut st = self.lock();
