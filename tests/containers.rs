@@ -374,6 +374,36 @@ fn runner_selects_with_dash_c_and_prints_container_fields() {
     assert!(t0.elapsed() < Duration::from_secs(20));
 }
 
+/// ig's discovery flags: `--runtimes` (a bad value is an error; `none` finds nothing, so a
+/// selected container shows nothing) and `--docker-socketpath`.
+#[test]
+fn runner_runtimes_and_socketpath_flags() {
+    require_root();
+    docker();
+    let a = Ctr::run("flags");
+    let dir = gadget_dir("containers_runner_flags", "trace_open", None, None);
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+            .arg(&dir)
+            .args(["-c", &a.name, "-o", "json", "--max-events", "1", "-t", "2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--runtimes", "docker,bogus"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown container runtime \"bogus\""), "{}", String::from_utf8_lossy(&out.stderr));
+    for extra in [&["-r", "none"][..], &["--runtimes", "containerd,podman"], &["--docker-socketpath", "/nonexistent/docker.sock"]] {
+        let out = run(extra);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{extra:?}: the container is not found, so nothing is selected");
+    }
+    let out = run(&["--runtimes", "docker", "--docker-socketpath", "/run/docker.sock", "--runtime-protocol", "internal"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(v["runtime"]["containerName"], a.name.as_str());
+}
+
 #[test]
 fn containers_datasource_reports_created_and_deleted() {
     require_root();

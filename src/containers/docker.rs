@@ -30,12 +30,10 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const RETRY: Duration = Duration::from_secs(2);
 const EVENTS_PATH: &str = "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D";
 
-/// The socket to use: `$GADGETRT_DOCKER_SOCKET`, else `$HOST_ROOT/run/docker.sock`.
+/// The socket to use: [`super::socket_path`]`("docker")` (configured,
+/// `$GADGETRT_DOCKER_SOCKET`, else `$HOST_ROOT/run/docker.sock`).
 pub fn socket_path() -> PathBuf {
-    match std::env::var_os("GADGETRT_DOCKER_SOCKET") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(format!("{}/run/docker.sock", super::host_root())),
-    }
+    super::socket_path("docker")
 }
 
 /// A running Docker watcher thread.
@@ -48,14 +46,16 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn start(col: &'static Collection, socket: PathBuf) -> Watcher {
+    /// Follows the Engine API on `socket` for `source` ([`Source::Docker`], or
+    /// [`Source::Podman`] on podman's Docker-compatible API).
+    pub fn start(col: &'static Collection, socket: PathBuf, source: Source) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let synced = Arc::new(AtomicBool::new(false));
         let conn = Arc::new(Mutex::new(None));
         let (s, y, c) = (stop.clone(), synced.clone(), conn.clone());
         let thread = std::thread::Builder::new()
-            .name("gadgetrt-docker".into())
-            .spawn(move || watch_loop(col, &socket, &s, &y, &c))
+            .name(format!("gadgetrt-{}", runtime_name(source)))
+            .spawn(move || watch_loop(col, &socket, source, &s, &y, &c))
             .ok();
         if thread.is_none() {
             synced.store(true, Ordering::Release);
@@ -86,16 +86,24 @@ impl Drop for Watcher {
     }
 }
 
-fn watch_loop(col: &'static Collection, socket: &Path, stop: &AtomicBool, synced: &AtomicBool, conn: &Mutex<Option<UnixStream>>) {
+/// The `runtime.runtimeName` of containers found through `source`.
+pub fn runtime_name(source: Source) -> &'static str {
+    match source {
+        Source::Podman => "podman",
+        _ => "docker",
+    }
+}
+
+fn watch_loop(col: &'static Collection, socket: &Path, source: Source, stop: &AtomicBool, synced: &AtomicBool, conn: &Mutex<Option<UnixStream>>) {
     let mark_synced = || {
         if !synced.swap(true, Ordering::AcqRel) {
             col.notify_synced();
         }
     };
     while !stop.load(Ordering::Acquire) {
-        if let Err(e) = follow(col, socket, stop, &mark_synced, conn) {
+        if let Err(e) = follow(col, socket, source, stop, &mark_synced, conn) {
             if !stop.load(Ordering::Acquire) && socket.exists() {
-                log::debug(&format!("docker ({}): {e}", socket.display()));
+                log::debug(&format!("{} ({}): {e}", runtime_name(source), socket.display()));
             }
         }
         *conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -118,6 +126,7 @@ mod log {
 fn follow(
     col: &'static Collection,
     socket: &Path,
+    source: Source,
     stop: &AtomicBool,
     mark_synced: &dyn Fn(),
     conn: &Mutex<Option<UnixStream>>,
@@ -136,8 +145,8 @@ fn follow(
     }
     rd.get_ref().set_read_timeout(None).map_err(|e| e.to_string())?;
 
-    let list = list_containers(socket)?;
-    col.reconcile(Source::Docker, list);
+    let list = list_containers(socket, source)?;
+    col.reconcile(source, list);
     mark_synced();
 
     let mut body = Body::new(rd, head.chunked);
@@ -161,13 +170,13 @@ fn follow(
             continue;
         }
         match action {
-            "start" | "rename" | "unpause" => match inspect(socket, &id) {
-                Ok(Some(c)) => col.add(Source::Docker, c),
+            "start" | "rename" | "unpause" => match inspect(socket, &id, source) {
+                Ok(Some(c)) => col.add(source, c),
                 Ok(None) => {}
                 Err(e) => log::debug(&format!("inspecting {id}: {e}")),
             },
             "die" | "destroy" => {
-                col.remove(Source::Docker, &id);
+                col.remove(source, &id);
             }
             _ => {}
         }
@@ -176,12 +185,12 @@ fn follow(
 }
 
 /// The running containers, each inspected.
-fn list_containers(socket: &Path) -> Result<Vec<Container>, String> {
+fn list_containers(socket: &Path, source: Source) -> Result<Vec<Container>, String> {
     let v = get_json(socket, "/containers/json")?;
     let mut out = Vec::new();
     for c in v.as_array().map(Vec::as_slice).unwrap_or(&[]) {
         let Some(id) = c.get("Id").and_then(|i| i.as_str()) else { continue };
-        match inspect(socket, id) {
+        match inspect(socket, id, source) {
             Ok(Some(c)) => out.push(c),
             Ok(None) => {}
             Err(e) => log::debug(&format!("inspecting {id}: {e}")),
@@ -192,12 +201,13 @@ fn list_containers(socket: &Path) -> Result<Vec<Container>, String> {
 
 /// A running container from `GET /containers/<id>/json`, or `None` when it is not running
 /// (any more) or its process is gone.
-fn inspect(socket: &Path, id: &str) -> Result<Option<Container>, String> {
+fn inspect(socket: &Path, id: &str, source: Source) -> Result<Option<Container>, String> {
     let v = match get_json(socket, &format!("/containers/{id}/json")) {
         Err(e) if e.contains("HTTP 404") => return Ok(None),
         r => r?,
     };
-    let Some(c) = container_from_inspect(&v) else { return Ok(None) };
+    let Some(mut c) = container_from_inspect(&v) else { return Ok(None) };
+    c.runtime = runtime_name(source).into();
     Ok(complete(socket, c))
 }
 

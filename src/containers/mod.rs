@@ -132,14 +132,93 @@ impl Container {
     }
 }
 
-/// Whether discovery through `runtime` is on: `$GADGETRT_CONTAINER_RUNTIMES` (IG's
-/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`,
-/// `containerd`).
+/// The runtimes discovery knows (IG's `--runtimes` values). `cri-o` is accepted but not
+/// discovered (no CRI-O on the machines gadgetrt is tested on).
+pub const RUNTIMES: [&str; 4] = ["docker", "containerd", "cri-o", "podman"];
+
+/// Process-wide discovery settings (IG's `--runtimes` and `--<runtime>-socketpath` flags);
+/// set before the first gadget starts discovery ([`configure`]). Unset fields fall back to
+/// the environment (`GADGETRT_CONTAINER_RUNTIMES`, `GADGETRT_DOCKER_SOCKET`, ...) and then
+/// to IG's defaults under `$HOST_ROOT`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Runtimes to discover (`None`: all of [`RUNTIMES`]; empty: none).
+    pub runtimes: Option<Vec<String>>,
+    pub docker_socket: Option<std::path::PathBuf>,
+    pub containerd_socket: Option<std::path::PathBuf>,
+    /// Only this containerd namespace (IG: `k8s.io`); `None`: every namespace but Docker's
+    /// `moby` (Docker's containers are Docker's).
+    pub containerd_namespace: Option<String>,
+    pub podman_socket: Option<std::path::PathBuf>,
+}
+
+static CONFIG: RwLock<Option<DiscoveryConfig>> = RwLock::new(None);
+
+/// Parses IG's `--runtimes` value: a comma list of [`RUNTIMES`]; `none` (gadgetrt) or an
+/// empty value turns discovery off.
+pub fn parse_runtimes(v: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        if r == "none" {
+            continue;
+        }
+        if !RUNTIMES.contains(&r) {
+            return Err(format!("unknown container runtime {r:?} (supported: {}, or none)", RUNTIMES.join(", ")));
+        }
+        if !out.iter().any(|x| x == r) {
+            out.push(r.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the process-wide discovery settings (used by watchers started after the call).
+pub fn configure(cfg: DiscoveryConfig) {
+    *CONFIG.write().unwrap_or_else(|e| e.into_inner()) = Some(cfg);
+}
+
+/// The current settings.
+pub fn config() -> DiscoveryConfig {
+    CONFIG.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+}
+
+/// Whether discovery through `runtime` is on: [`configure`]d runtimes, else
+/// `$GADGETRT_CONTAINER_RUNTIMES` (a comma list as IG's `runtimes`; `none` or empty turns
+/// discovery off), default all.
 pub fn runtime_enabled(runtime: &str) -> bool {
+    if let Some(list) = config().runtimes {
+        return list.iter().any(|r| r == runtime);
+    }
     match std::env::var("GADGETRT_CONTAINER_RUNTIMES") {
         Ok(v) => v.split(',').any(|r| r.trim() == runtime),
         Err(_) => true,
     }
+}
+
+/// The socket of `runtime`: configured, else `$GADGETRT_<RUNTIME>_SOCKET`, else IG's default
+/// under `$HOST_ROOT`.
+pub fn socket_path(runtime: &str) -> std::path::PathBuf {
+    let cfg = config();
+    let configured = match runtime {
+        "docker" => cfg.docker_socket,
+        "containerd" => cfg.containerd_socket,
+        "podman" => cfg.podman_socket,
+        _ => None,
+    };
+    if let Some(p) = configured {
+        return p;
+    }
+    let env = format!("GADGETRT_{}_SOCKET", runtime.to_ascii_uppercase().replace('-', "_"));
+    if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    let default = match runtime {
+        "docker" => "/run/docker.sock",
+        "containerd" => "/run/containerd/containerd.sock",
+        "podman" => "/run/podman/podman.sock",
+        _ => "/run/crio/crio.sock",
+    };
+    format!("{}{default}", host_root()).into()
 }
 
 /// Discovery's debug output (`GADGETRT_DEBUG_CONTAINERS`): the collection is process-wide,
@@ -251,6 +330,8 @@ pub enum Source {
     Docker,
     /// containerd's own containers (outside Docker's `moby` namespace), see [`runc`].
     Containerd,
+    /// podman's, through its Docker-compatible API ([`docker`]).
+    Podman,
     /// Supplied by the embedder of the runtime with this id (`Runtime::add_container`),
     /// never touched by the watchers; seen only by that runtime's gadgets.
     Embedder(u64),
@@ -286,6 +367,7 @@ struct State {
     subscribers: Vec<(u64, Subscriber)>,
     watchers: usize,
     docker: Option<docker::Watcher>,
+    podman: Option<docker::Watcher>,
     hook: Option<runc::Hook>,
 }
 
@@ -356,8 +438,11 @@ impl Collection {
                     Err(e) => debug(&format!("no runc hook (containers are found after they start): {e}")),
                 }
             }
-            if st.docker.is_none() && runtime_enabled("docker") {
-                st.docker = Some(docker::Watcher::start(self, docker::socket_path()));
+            if st.docker.is_none() && docker_on {
+                st.docker = Some(docker::Watcher::start(self, docker::socket_path(), Source::Docker));
+            }
+            if st.podman.is_none() && runtime_enabled("podman") {
+                st.podman = Some(docker::Watcher::start(self, socket_path("podman"), Source::Podman));
             }
         }
         self.wait_synced(wait);
@@ -366,12 +451,14 @@ impl Collection {
 
     fn wait_synced(&self, wait: Duration) {
         let deadline = Instant::now() + wait;
-        let flag = self.lock().docker.as_ref().map(|d| d.synced_flag());
-        let Some(flag) = flag else { return };
+        let flags: Vec<_> = {
+            let st = self.lock();
+            st.docker.iter().chain(st.podman.iter()).map(|d| d.synced_flag()).collect()
+        };
         let (lock, cv) = &self.synced;
         let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if flag.load(Ordering::Acquire) {
+            if flags.iter().all(|f| f.load(Ordering::Acquire)) {
                 return;
             }
             let now = Instant::now();
@@ -396,11 +483,11 @@ impl Collection {
             if st.watchers > 0 {
                 return;
             }
-            (st.docker.take(), st.hook.take())
+            (st.docker.take(), st.podman.take(), st.hook.take())
         };
         // Join outside the lock: the watcher threads take it to publish changes.
-        let (docker, hook) = docker;
-        if let Some(mut d) = docker {
+        let (docker, podman, hook) = docker;
+        for mut d in docker.into_iter().chain(podman) {
             d.stop();
         }
         if let Some(mut h) = hook {

@@ -20,8 +20,8 @@
 //!   the same fields its `start` event brings later). Other namespaces are containerd's own
 //!   (`ctr run`, Kubernetes through CRI): runtime `containerd`, name = the container id, or the
 //!   `io.kubernetes.cri.*` annotations of `config.json` (sandbox containers are skipped); they
-//!   are also listed at start from `$HOST_ROOT/run/containerd/io.containerd.runtime.v2.task`,
-//!   and dropped when their init process is gone (checked at every runtime exec, e.g. the
+//!   are also listed at start from containerd's task state ([`containerd_task_dirs`]), and
+//!   dropped when their init process is gone (checked at every runtime exec, e.g. the
 //!   shim's `runc delete`).
 //!
 //! Every event is answered `FAN_ALLOW`, whatever happens; if gadgetrt exits, the kernel lets
@@ -54,8 +54,23 @@ pub const RUNTIME_PATHS: &[&str] = &[
     "/snap/microk8s/current/bin/runc",
 ];
 
-/// containerd's task state directory (the default `state = /run/containerd`).
-pub const CONTAINERD_TASKS: &str = "/run/containerd/io.containerd.runtime.v2.task";
+/// containerd's task state directories: next to its socket (the default `state` is the
+/// socket's directory, `/run/containerd`), and `daemon/` there (the containerd dockerd
+/// starts itself keeps its state under `<exec-root>/containerd/daemon`).
+pub fn containerd_task_dirs() -> Vec<PathBuf> {
+    let sock = super::socket_path("containerd");
+    let Some(dir) = sock.parent() else { return Vec::new() };
+    [dir.join("io.containerd.runtime.v2.task"), dir.join("daemon/io.containerd.runtime.v2.task")]
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// Whether containerd namespace `ns` is discovered (not Docker's `moby`; only the configured
+/// one when `--containerd-namespace` is set).
+fn containerd_ns_wanted(ns: &str) -> bool {
+    ns != "moby" && super::config().containerd_namespace.as_deref().is_none_or(|w| w == ns)
+}
 
 /// The running hook.
 pub struct Hook {
@@ -219,7 +234,7 @@ fn on_runtime_exec(col: &'static Collection, pid: u32, docker_socket: Option<&Pa
     let id = bundle.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ns = bundle.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let source = if ns == "moby" { Source::Docker } else { Source::Containerd };
-    if id.is_empty() || col.is_live(source, &id) {
+    if id.is_empty() || col.is_live(source, &id) || (source == Source::Containerd && !containerd_ns_wanted(&ns)) {
         return;
     }
     // The container must have a mount namespace of its own (not the shim's).
@@ -281,21 +296,22 @@ fn containerd_container(bundle: &Path, id: &str, pid: u32) -> Option<Container> 
 /// containerd's running containers outside Docker's `moby` namespace, from the task state
 /// directory (`<ns>/<id>/init.pid` + `config.json`).
 pub fn scan_containerd() -> Vec<Container> {
-    let root = super::host_root();
     let mut out = Vec::new();
-    let Ok(nss) = std::fs::read_dir(format!("{root}{CONTAINERD_TASKS}")) else { return out };
-    for ns in nss.flatten() {
-        if ns.file_name() == "moby" {
-            continue;
-        }
-        let Ok(ids) = std::fs::read_dir(ns.path()) else { continue };
-        for b in ids.flatten() {
-            let bundle = b.path();
-            let Ok(text) = std::fs::read_to_string(bundle.join("init.pid")) else { continue };
-            let Ok(pid) = text.trim().parse::<u32>() else { continue };
-            let id = b.file_name().to_string_lossy().into_owned();
-            if let Some(c) = containerd_container(&bundle, &id, pid) {
-                out.push(c);
+    for dir in containerd_task_dirs() {
+        let Ok(nss) = std::fs::read_dir(dir) else { continue };
+        for ns in nss.flatten() {
+            if !containerd_ns_wanted(&ns.file_name().to_string_lossy()) {
+                continue;
+            }
+            let Ok(ids) = std::fs::read_dir(ns.path()) else { continue };
+            for b in ids.flatten() {
+                let bundle = b.path();
+                let Ok(text) = std::fs::read_to_string(bundle.join("init.pid")) else { continue };
+                let Ok(pid) = text.trim().parse::<u32>() else { continue };
+                let id = b.file_name().to_string_lossy().into_owned();
+                if let Some(c) = containerd_container(&bundle, &id, pid) {
+                    out.push(c);
+                }
             }
         }
     }
