@@ -404,6 +404,113 @@ fn runner_runtimes_and_socketpath_flags() {
     assert_eq!(v["runtime"]["containerName"], a.name.as_str());
 }
 
+/// containerd's socket: the one scripts/docker.sh's dockerd runs, else the usual places.
+fn containerd_socket() -> String {
+    ["/var/tmp/gadgetrt-docker/exec/containerd/containerd.sock", "/run/docker/containerd/containerd.sock", "/run/containerd/containerd.sock"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("a containerd socket")
+        .to_string()
+}
+
+/// A container of containerd's own (`ctr run`, namespace `gadgetrt-test`), removed when
+/// dropped.
+struct CtrdContainer {
+    sock: String,
+    id: String,
+}
+
+impl CtrdContainer {
+    fn ctr(sock: &str, args: &[&str]) -> std::process::Output {
+        Command::new("ctr").args(["-a", sock, "-n", "gadgetrt-test"]).args(args).output().expect("running ctr")
+    }
+
+    fn run(tag: &str, detach: bool, cmd: &[&str]) -> CtrdContainer {
+        let sock = containerd_socket();
+        let image = "docker.io/library/grt-busybox:latest";
+        if !Self::ctr(&sock, &["images", "ls", "-q"]).stdout.starts_with(image.as_bytes()) {
+            let sh = format!("docker save {IMAGE}:latest | ctr -a {sock} -n gadgetrt-test images import -");
+            let st = Command::new("sh").args(["-c", &sh]).status().unwrap();
+            assert!(st.success(), "importing the image into containerd");
+        }
+        let id = format!("grt-{}-{tag}", std::process::id());
+        let c = CtrdContainer { sock: sock.clone(), id: id.clone() };
+        c.remove();
+        let mut args = vec!["run"];
+        if detach {
+            args.push("-d");
+        }
+        args.extend([image, id.as_str()]);
+        args.extend(cmd);
+        let out = Self::ctr(&sock, &args);
+        assert!(out.status.success(), "ctr run: {}", String::from_utf8_lossy(&out.stderr));
+        c
+    }
+
+    fn pid(&self) -> u32 {
+        let out = Self::ctr(&self.sock, &["tasks", "ls"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some(self.id.as_str())).then(|| f.next().unwrap().parse().unwrap())
+        }).expect("the task")
+    }
+
+    fn remove(&self) {
+        let _ = Self::ctr(&self.sock, &["tasks", "kill", "-s", "KILL", &self.id]);
+        for _ in 0..50 {
+            if Self::ctr(&self.sock, &["tasks", "delete", &self.id]).status.success() {
+                break;
+            }
+            if !String::from_utf8_lossy(&Self::ctr(&self.sock, &["tasks", "ls"]).stdout).contains(&self.id) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Self::ctr(&self.sock, &["containers", "delete", &self.id]);
+    }
+}
+
+impl Drop for CtrdContainer {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// containerd's own containers (no Docker involved): a running one is found in containerd's
+/// task state next to `--containerd-socketpath`; one started while the gadget runs is caught by
+/// the runc hook before its first instruction. Runtime `containerd`, name = container id.
+#[test]
+fn containerd_containers_are_discovered_and_selected() {
+    require_root();
+    docker();
+    let a = CtrdContainer::run("ctrd-a", true, &["sh", "-c", "while true; do cat /etc/passwd >/dev/null; sleep 0.1; done"]);
+    let dir = gadget_dir("containers_containerd", "trace_open", None, None);
+    let out = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .arg(&dir)
+        .args(["-c", &a.id, "--containerd-socketpath", &a.sock, "-o", "json", "--max-events", "1", "-t", "20"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(v["runtime"]["containerName"], a.id.as_str(), "{v}");
+    assert_eq!(v["runtime"]["containerId"], a.id.as_str(), "{v}");
+    assert_eq!(v["runtime"]["runtimeName"], "containerd", "{v}");
+    assert_eq!(v["runtime"]["containerPid"], a.pid(), "{v}");
+
+    let name = format!("grt-{}-ctrd-b", std::process::id());
+    let (g, logs) = trace_open("containers_containerd_early", &[("containername", &name)]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    let b = CtrdContainer::run("ctrd-b", false, &["cat", "/etc/passwd"]);
+    assert_eq!(b.id, name);
+    let cat = |e: &Event| s(e, "proc.comm") == "cat" && s(e, "fname") == "/etc/passwd";
+    wait_until(&g, "the open of the containerd container's only command", || got.lock().unwrap().iter().any(cat));
+    g.stop().unwrap();
+    let all = got.lock().unwrap();
+    assert!(all.iter().all(|e| s(e, "runtime.containerName") == name && s(e, "runtime.runtimeName") == "containerd"));
+}
+
 #[test]
 fn containers_datasource_reports_created_and_deleted() {
     require_root();

@@ -426,7 +426,7 @@ impl Collection {
     /// Starts the runtime watchers if nobody watches yet and waits (at most `wait`) until they
     /// listed the running containers. The watchers stop when the last guard is dropped.
     pub fn watch(&'static self, wait: Duration) -> WatchGuard {
-        {
+        let scan_containerd = {
             let mut st = self.lock();
             st.watchers += 1;
             let (docker_on, containerd_on) = (runtime_enabled("docker"), runtime_enabled("containerd"));
@@ -443,6 +443,13 @@ impl Collection {
             }
             if st.podman.is_none() && runtime_enabled("podman") {
                 st.podman = Some(docker::Watcher::start(self, socket_path("podman"), Source::Podman));
+            }
+            st.watchers == 1 && containerd_on
+        };
+        if scan_containerd {
+            // Outside the lock (adding takes it); the hook already catches new ones.
+            for c in runc::scan_containerd() {
+                self.add(Source::Containerd, c);
             }
         }
         self.wait_synced(wait);

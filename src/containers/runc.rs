@@ -127,11 +127,6 @@ impl Hook {
         // SAFETY: fresh fd.
         let wake = unsafe { OwnedFd::from_raw_fd(wake) };
         let wake_fd = wake.as_raw_fd();
-        if containerd {
-            for c in scan_containerd() {
-                col.add(Source::Containerd, c);
-            }
-        }
         let thread = std::thread::Builder::new()
             .name("gadgetrt-runc-hook".into())
             .spawn(move || run(col, fan, wake_fd, docker_socket.as_deref(), containerd))
