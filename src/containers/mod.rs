@@ -908,6 +908,15 @@ mod tests {
     }
 
     #[test]
+    fn runtimes_flag_values() {
+        assert_eq!(parse_runtimes("docker, podman,docker").unwrap(), ["docker", "podman"]);
+        assert!(parse_runtimes("none").unwrap().is_empty());
+        assert!(parse_runtimes("").unwrap().is_empty());
+        let e = parse_runtimes("docker,rkt").unwrap_err();
+        assert!(e.contains("\"rkt\"") && e.contains("cri-o"), "{e}");
+    }
+
+    #[test]
     fn index_keeps_removed_containers_briefly() {
         let col = Collection::new();
         let mut a = c("a");

@@ -326,3 +326,40 @@ fn drop_dead_containerd(col: &'static Collection) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(tag: &str, config: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gadgetrt-bundle-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("config.json"), config).unwrap();
+        d
+    }
+
+    #[test]
+    fn containerd_bundle_fields() {
+        let me = std::process::id();
+        let d = bundle("plain", r#"{"ociVersion":"1.1.0","annotations":{}}"#);
+        let c = containerd_container(&d, "web", me).unwrap();
+        assert_eq!((c.id.as_str(), c.name.as_str(), c.runtime.as_str(), c.pid), ("web", "web", "containerd", me));
+        assert_ne!(c.mntns, 0);
+        assert!(c.oci_config.contains("ociVersion"));
+        let k8s = bundle(
+            "k8s",
+            r#"{"annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"nginx",
+                "io.kubernetes.cri.sandbox-namespace":"prod","io.kubernetes.cri.sandbox-name":"web-1",
+                "io.kubernetes.cri.image-name":"nginx:1"}}"#,
+        );
+        let c = containerd_container(&k8s, "abc", me).unwrap();
+        assert_eq!((c.name.as_str(), c.k8s_container.as_str(), c.k8s_namespace.as_str(), c.k8s_pod.as_str()), ("nginx", "nginx", "prod", "web-1"));
+        assert_eq!(c.image_name, "nginx:1");
+        let sandbox = bundle("sandbox", r#"{"annotations":{"io.kubernetes.cri.container-type":"sandbox"}}"#);
+        assert!(containerd_container(&sandbox, "pause", me).is_none(), "sandboxes are skipped");
+        assert!(containerd_container(&d, "gone", u32::MAX).is_none(), "no process");
+        for b in [d, k8s, sandbox] {
+            let _ = std::fs::remove_dir_all(b);
+        }
+    }
+}
