@@ -1,7 +1,9 @@
 //! Containers: a process-wide collection of the containers running on this machine, found
-//! through container runtimes' APIs (Docker's Engine API today, [`docker`]) without kprobes,
-//! each mapped to its mount and network namespace ids, as IG's `LocalManager` container
-//! collection does (`../shared/spec/attach-enrich-containers.md` §7).
+//! without kprobes — a fanotify hook on the OCI runtime binary that adds containers before
+//! their first instruction ([`runc`]), containerd's task state, and the Engine API of Docker
+//! and podman ([`docker`]) — each mapped to its mount and network namespace ids, as IG's
+//! `LocalManager` container collection does (`../shared/spec/attach-enrich-containers.md`
+//! §7). Which runtimes and sockets: [`configure`] (ig's `--runtimes`, `--*-socketpath`).
 //!
 //! Gadgets share one [`Collection`]: the first gadget that needs containers starts the
 //! runtime watchers ([`Collection::watch`]), the last one to stop ends them. Operators read
