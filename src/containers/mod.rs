@@ -179,6 +179,29 @@ pub fn configure(cfg: DiscoveryConfig) {
     *CONFIG.write().unwrap_or_else(|e| e.into_inner()) = Some(cfg);
 }
 
+/// Sets one discovery setting by ig's flag name: `runtimes` ([`parse_runtimes`]),
+/// `docker-socketpath`, `containerd-socketpath`, `podman-socketpath` (paths under
+/// `$HOST_ROOT`, as ig), `containerd-namespace`; an empty value restores the default.
+/// Used by watchers started afterwards (the first gadget needing containers starts them).
+pub fn set_discovery_option(key: &str, value: &str) -> Result<(), String> {
+    let mut cfg = config();
+    let path = || (!value.is_empty()).then(|| std::path::PathBuf::from(format!("{}{value}", host_root())));
+    match key {
+        "runtimes" => cfg.runtimes = if value.is_empty() { None } else { Some(parse_runtimes(value)?) },
+        "docker-socketpath" => cfg.docker_socket = path(),
+        "containerd-socketpath" => cfg.containerd_socket = path(),
+        "podman-socketpath" => cfg.podman_socket = path(),
+        "containerd-namespace" => cfg.containerd_namespace = (!value.is_empty()).then(|| value.to_string()),
+        _ => {
+            return Err(format!(
+                "unknown container discovery option {key:?} (runtimes, docker-socketpath, containerd-socketpath, containerd-namespace, podman-socketpath)"
+            ))
+        }
+    }
+    configure(cfg);
+    Ok(())
+}
+
 /// The current settings.
 pub fn config() -> DiscoveryConfig {
     CONFIG.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
@@ -907,6 +930,13 @@ mod tests {
         let s = Selector::from_params(&p);
         assert_eq!(s.container_name, "a,!b");
         assert_eq!(s.labels, vec![("x".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn discovery_options_by_flag_name() {
+        assert!(set_discovery_option("bogus", "x").unwrap_err().contains("unknown container discovery option"));
+        assert!(set_discovery_option("runtimes", "docker,x").is_err());
+        assert_eq!(config(), DiscoveryConfig::default(), "a failed call changes nothing");
     }
 
     #[test]
