@@ -1403,6 +1403,24 @@ struct grt_error *grt_runtime_remove_container(const struct grt_runtime *rt,
                                                const char *id,
                                                size_t id_len);
 
+/**
+ * Sets a process-wide container discovery option, by `ig run`'s flag name (used by discovery
+ * started afterwards: the first gadget that needs containers starts it):
+ *
+ * - `runtimes`: comma list of `docker`, `containerd`, `cri-o`, `podman`, or `none`
+ *   (default: all; `cri-o` is accepted but not discovered);
+ * - `docker-socketpath`, `containerd-socketpath`, `podman-socketpath`: socket paths (under
+ *   `$HOST_ROOT`, as ig); containerd's task state is read next to its socket;
+ * - `containerd-namespace`: only this containerd namespace (default: all but Docker's `moby`).
+ *
+ * An empty value restores the default. `GRT_ERR_PARAM` for an unknown key or runtime.
+ * `key`, `value`: UTF-8, borrowed for the call. Thread-safe.
+ */
+struct grt_error *grt_set_container_discovery_option(const char *key,
+                                                     size_t key_len,
+                                                     const char *value,
+                                                     size_t value_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -102,6 +102,20 @@ impl Drop for Ctr {
     }
 }
 
+/// The inode of `pid`'s cgroup-v2 directory (what IG's `name_to_handle_at` gives on cgroup2).
+fn cgroup_id(pid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = text.lines().find_map(|l| l.strip_prefix("0::")).expect("a cgroup v2 line").trim().to_string();
+    let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .find(|m| std::path::Path::new(&format!("{m}/cgroup.controllers")).exists())
+        .expect("a cgroup2 mount");
+    let id = std::fs::metadata(format!("{mount}{path}")).unwrap().ino();
+    assert_ne!(id, 0);
+    id
+}
+
 fn s(e: &Event, name: &str) -> String {
     match value(e, 0, name) {
         Value::Str(b) | Value::Bytes(b) => String::from_utf8_lossy(b).trim_end_matches('\0').to_string(),
@@ -269,6 +283,34 @@ fn selection_follows_containers_that_start_and_stop() {
     drop(g);
 }
 
+/// A container's very first instructions are seen: the runc hook (fanotify on the runtime
+/// binary, src/containers/runc.rs) adds the container while `runc start` is held, before
+/// its process runs, so a `cat /etc/hostname` that is the container's whole command is
+/// selected in the kernel and enriched (Docker's `start` event comes only afterwards).
+#[test]
+fn first_instruction_of_a_new_container_is_selected_and_enriched() {
+    require_root();
+    docker();
+    let name = format!("grt-{}-first", std::process::id());
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    let (g, logs) = trace_open("containers_first", &[("containername", &name)]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    assert_eq!(g.kernel_mntns_filter(), Some(vec![]));
+    let id = sh(&["run", "-d", "--network", "none", "--label", "gadgetrt-test=1", "--name", &name, IMAGE, "cat", "/etc/hostname"]);
+    let c = Ctr { name: name.clone(), id };
+    let cat = |e: &Event| s(e, "proc.comm") == "cat" && s(e, "fname") == "/etc/hostname";
+    wait_until(&g, "the open of the container's only command", || got.lock().unwrap().iter().any(cat));
+    g.stop().unwrap();
+    let all = got.lock().unwrap();
+    let e = all.iter().find(|e| cat(e)).unwrap();
+    assert_eq!(s(e, "runtime.containerName"), name);
+    assert_eq!(s(e, "runtime.containerId"), c.id);
+    assert_eq!(s(e, "runtime.runtimeName"), "docker");
+    assert_eq!(s(e, "runtime.containerImageName"), IMAGE);
+    assert!(all.iter().all(|e| s(e, "runtime.containerName") == name), "only the selected container");
+}
+
 #[test]
 fn host_true_turns_filtering_off_and_host_false_keeps_containers_only() {
     require_root();
@@ -332,6 +374,143 @@ fn runner_selects_with_dash_c_and_prints_container_fields() {
     assert!(t0.elapsed() < Duration::from_secs(20));
 }
 
+/// ig's discovery flags: `--runtimes` (a bad value is an error; `none` finds nothing, so a
+/// selected container shows nothing) and `--docker-socketpath`.
+#[test]
+fn runner_runtimes_and_socketpath_flags() {
+    require_root();
+    docker();
+    let a = Ctr::run("flags");
+    let dir = gadget_dir("containers_runner_flags", "trace_open", None, None);
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+            .arg(&dir)
+            .args(["-c", &a.name, "-o", "json", "--max-events", "1", "-t", "2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--runtimes", "docker,bogus"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown container runtime \"bogus\""), "{}", String::from_utf8_lossy(&out.stderr));
+    for extra in [&["-r", "none"][..], &["--runtimes", "containerd,podman"], &["--docker-socketpath", "/nonexistent/docker.sock"]] {
+        let out = run(extra);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{extra:?}: the container is not found, so nothing is selected");
+    }
+    let out = run(&["--runtimes", "docker", "--docker-socketpath", "/run/docker.sock", "--runtime-protocol", "internal"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(v["runtime"]["containerName"], a.name.as_str());
+}
+
+/// containerd's socket: the one scripts/docker.sh's dockerd runs, else the usual places.
+fn containerd_socket() -> String {
+    ["/var/tmp/gadgetrt-docker/exec/containerd/containerd.sock", "/run/docker/containerd/containerd.sock", "/run/containerd/containerd.sock"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("a containerd socket")
+        .to_string()
+}
+
+/// A container of containerd's own (`ctr run`, namespace `gadgetrt-test`), removed when
+/// dropped.
+struct CtrdContainer {
+    sock: String,
+    id: String,
+}
+
+impl CtrdContainer {
+    fn ctr(sock: &str, args: &[&str]) -> std::process::Output {
+        Command::new("ctr").args(["-a", sock, "-n", "gadgetrt-test"]).args(args).output().expect("running ctr")
+    }
+
+    fn run(tag: &str, detach: bool, cmd: &[&str]) -> CtrdContainer {
+        let sock = containerd_socket();
+        let image = "docker.io/library/grt-busybox:latest";
+        if !Self::ctr(&sock, &["images", "ls", "-q"]).stdout.starts_with(image.as_bytes()) {
+            let sh = format!("docker save {IMAGE}:latest | ctr -a {sock} -n gadgetrt-test images import -");
+            let st = Command::new("sh").args(["-c", &sh]).status().unwrap();
+            assert!(st.success(), "importing the image into containerd");
+        }
+        let id = format!("grt-{}-{tag}", std::process::id());
+        let c = CtrdContainer { sock: sock.clone(), id: id.clone() };
+        c.remove();
+        let mut args = vec!["run"];
+        if detach {
+            args.push("-d");
+        }
+        args.extend([image, id.as_str()]);
+        args.extend(cmd);
+        let out = Self::ctr(&sock, &args);
+        assert!(out.status.success(), "ctr run: {}", String::from_utf8_lossy(&out.stderr));
+        c
+    }
+
+    fn pid(&self) -> u32 {
+        let out = Self::ctr(&self.sock, &["tasks", "ls"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some(self.id.as_str())).then(|| f.next().unwrap().parse().unwrap())
+        }).expect("the task")
+    }
+
+    fn remove(&self) {
+        let _ = Self::ctr(&self.sock, &["tasks", "kill", "-s", "KILL", &self.id]);
+        for _ in 0..50 {
+            if Self::ctr(&self.sock, &["tasks", "delete", &self.id]).status.success() {
+                break;
+            }
+            if !String::from_utf8_lossy(&Self::ctr(&self.sock, &["tasks", "ls"]).stdout).contains(&self.id) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Self::ctr(&self.sock, &["containers", "delete", &self.id]);
+    }
+}
+
+impl Drop for CtrdContainer {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// containerd's own containers (no Docker involved): a running one is found in containerd's
+/// task state next to `--containerd-socketpath`; one started while the gadget runs is caught by
+/// the runc hook before its first instruction. Runtime `containerd`, name = container id.
+#[test]
+fn containerd_containers_are_discovered_and_selected() {
+    require_root();
+    docker();
+    let a = CtrdContainer::run("ctrd-a", true, &["sh", "-c", "while true; do cat /etc/passwd >/dev/null; sleep 0.1; done"]);
+    let dir = gadget_dir("containers_containerd", "trace_open", None, None);
+    let out = Command::new(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .arg(&dir)
+        .args(["-c", &a.id, "--containerd-socketpath", &a.sock, "-o", "json", "--max-events", "1", "-t", "20"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(v["runtime"]["containerName"], a.id.as_str(), "{v}");
+    assert_eq!(v["runtime"]["containerId"], a.id.as_str(), "{v}");
+    assert_eq!(v["runtime"]["runtimeName"], "containerd", "{v}");
+    assert_eq!(v["runtime"]["containerPid"], a.pid(), "{v}");
+
+    let name = format!("grt-{}-ctrd-b", std::process::id());
+    let (g, logs) = trace_open("containers_containerd_early", &[("containername", &name)]);
+    let got = collect_if(&g, |_| true);
+    start(&g, &logs);
+    let b = CtrdContainer::run("ctrd-b", false, &["cat", "/etc/passwd"]);
+    assert_eq!(b.id, name);
+    let cat = |e: &Event| s(e, "proc.comm") == "cat" && s(e, "fname") == "/etc/passwd";
+    wait_until(&g, "the open of the containerd container's only command", || got.lock().unwrap().iter().any(cat));
+    g.stop().unwrap();
+    let all = got.lock().unwrap();
+    assert!(all.iter().all(|e| s(e, "runtime.containerName") == name && s(e, "runtime.runtimeName") == "containerd"));
+}
+
 #[test]
 fn containers_datasource_reports_created_and_deleted() {
     require_root();
@@ -356,6 +535,10 @@ fn containers_datasource_reports_created_and_deleted() {
     let created = seen("CREATED", &a.name).unwrap();
     assert_eq!(s(&created, "container_id"), a.id);
     assert_eq!(u(&created, "mntns_id"), a.mntns());
+    assert_eq!(u(&created, "cgroup_id"), cgroup_id(a.pid()), "the cgroup-v2 id of the container's cgroup");
+    let cfg: serde_json::Value = serde_json::from_str(&s(&created, "container_config")).expect("container_config is the OCI config.json");
+    assert!(cfg["ociVersion"].is_string(), "{cfg}");
+    assert_eq!(cfg["process"]["args"][0], "sh", "{cfg}");
     let b = Ctr::run("ds-b");
     wait_until(&g, "CREATED for the container started later", || seen("CREATED", &b.name).is_some());
     assert_eq!(u(&seen("CREATED", &b.name).unwrap(), "mntns_id"), b.mntns());
@@ -364,6 +547,55 @@ fn containers_datasource_reports_created_and_deleted() {
     g.stop().unwrap();
     let all = got.0.lock().unwrap();
     assert!(all.iter().all(|e| [a.name.as_str(), b_name.as_str()].contains(&s(e, "name").as_str())), "only selected containers");
+}
+
+/// traceloop's mechanism with a gadget of our own (tests/gadgets/go/ctrloop,
+/// tests/bpf/ctrloop.bpf.c): per `CREATED` container the guest creates an overwritable perf
+/// buffer, inserts it into a HASH_OF_MAPS under the container's mount namespace and, at
+/// Stop, drains it into events enriched with the container's fields; `DELETED` removes the
+/// entry.
+#[test]
+fn ctrloop_guest_keeps_per_container_perf_buffers_like_traceloop() {
+    require_root();
+    docker();
+    let a = Ctr::run("loop-a");
+    let b = Ctr::run("loop-b");
+    let c_name = format!("grt-{}-loop-c", std::process::id());
+    let yaml = std::fs::read_to_string(repo().join("tests/gadgets/go/ctrloop/gadget.yaml")).unwrap();
+    let (rt, logs) = runtime();
+    let g = open_dir(&rt, &gadget_dir("containers_ctrloop", "ctrloop", Some("ctrloop"), Some(&yaml)));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    g.set_param("containername", &format!("{},{c_name}", a.name)).unwrap();
+    let got = collect(&g, "ctrloop", 0);
+    start(&g, &logs);
+    wait_until(&g, "the running container attached", || logs.contains(&format!("ctrloop: attached {} mntns {}", a.name, a.mntns())));
+    let c = Ctr::run("loop-c");
+    assert_eq!(c.name, c_name);
+    let c_mntns = c.mntns();
+    wait_until(&g, "the later container attached", || logs.contains(&format!("ctrloop: attached {c_name} mntns {c_mntns}")));
+    c.remove();
+    wait_until(&g, "the removed container detached", || logs.contains(&format!("ctrloop: detached {c_name} mntns {c_mntns}")));
+    // The running container keeps opening /etc/hostname every 100 ms.
+    std::thread::sleep(Duration::from_millis(500));
+    g.stop().unwrap_or_else(|e| panic!("stop: {e}\n{}", logs.dump()));
+    // Emitted during gadgetStop: queued for the embedder's poll.
+    let _ = g.poll(Some(Duration::from_millis(100)));
+    assert!(!logs.contains("ctrloop: reading"), "{}", logs.dump());
+    let all = got.0.lock().unwrap();
+    let from_a: Vec<&Event> = all.iter().filter(|e| s(e, "runtime.containerName") == a.name).collect();
+    assert!(from_a.iter().any(|e| s(e, "fname") == "/etc/hostname"), "no /etc/hostname open from {} among {} events\n{}", a.name, all.len(), logs.dump());
+    for e in &from_a {
+        assert_eq!(u(e, "mntns_id"), a.mntns());
+        assert_eq!(s(e, "runtime.containerId"), a.id);
+    }
+    // Only selected containers have buffers (the removed one's events, drained at Stop after
+    // its enrichment grace period, may have lost their container fields).
+    for e in all.iter() {
+        let (n, m) = (s(e, "runtime.containerName"), u(e, "mntns_id"));
+        assert!(n == a.name || m == c_mntns, "an event from {n:?} (mntns {m}), not a selected container");
+    }
+    assert!(logs.contains(&format!("records from {}", a.name)), "{}", logs.dump());
+    drop(b);
 }
 
 // ---- Containers the embedder supplies (no Docker needed) ----

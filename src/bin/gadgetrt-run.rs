@@ -171,6 +171,7 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         return Err(Fail::Usage(cmd.error(clap::error::ErrorKind::MissingRequiredArgument, "missing GADGET (see --help)")));
     };
 
+    gadgetrt::containers::configure(discovery_config(&pre)?);
     let stderr_lock = Arc::new(Mutex::new(()));
     let lk = stderr_lock.clone();
     let opts = RuntimeOptions {
@@ -231,6 +232,24 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         return run(gadget, args, log_level(&pre)).map_err(Fail::Run);
     }
     unreachable!("the loop returns on its second attempt")
+}
+
+/// Container discovery from ig's `--runtimes` and `--<runtime>-socketpath` flags (paths
+/// under `$HOST_ROOT`, as ig).
+fn discovery_config(pre: &cli::Prescan) -> Result<gadgetrt::containers::DiscoveryConfig, Fail> {
+    let runtimes = match pre.value("runtimes") {
+        Some(v) => Some(gadgetrt::containers::parse_runtimes(v).map_err(|e| Fail::Run(format!("--runtimes: {e}")))?),
+        None => None,
+    };
+    let root = gadgetrt::containers::host_root();
+    let path = |k: &str| pre.value(k).filter(|v| !v.is_empty()).map(|v| PathBuf::from(format!("{root}{v}")));
+    Ok(gadgetrt::containers::DiscoveryConfig {
+        runtimes,
+        docker_socket: path("docker-socketpath"),
+        containerd_socket: path("containerd-socketpath"),
+        containerd_namespace: pre.value("containerd-namespace").filter(|v| !v.is_empty()).map(str::to_string),
+        podman_socket: path("podman-socketpath"),
+    })
 }
 
 /// Registry options from `--insecure-registries`, `--authfile`, `--verify-image` and

@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -30,12 +30,10 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const RETRY: Duration = Duration::from_secs(2);
 const EVENTS_PATH: &str = "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D";
 
-/// The socket to use: `$GADGETRT_DOCKER_SOCKET`, else `$HOST_ROOT/run/docker.sock`.
+/// The socket to use: [`super::socket_path`]`("docker")` (configured,
+/// `$GADGETRT_DOCKER_SOCKET`, else `$HOST_ROOT/run/docker.sock`).
 pub fn socket_path() -> PathBuf {
-    match std::env::var_os("GADGETRT_DOCKER_SOCKET") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(format!("{}/run/docker.sock", super::host_root())),
-    }
+    super::socket_path("docker")
 }
 
 /// A running Docker watcher thread.
@@ -48,14 +46,16 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn start(col: &'static Collection, socket: PathBuf) -> Watcher {
+    /// Follows the Engine API on `socket` for `source` ([`Source::Docker`], or
+    /// [`Source::Podman`] on podman's Docker-compatible API).
+    pub fn start(col: &'static Collection, socket: PathBuf, source: Source) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let synced = Arc::new(AtomicBool::new(false));
         let conn = Arc::new(Mutex::new(None));
         let (s, y, c) = (stop.clone(), synced.clone(), conn.clone());
         let thread = std::thread::Builder::new()
-            .name("gadgetrt-docker".into())
-            .spawn(move || watch_loop(col, &socket, &s, &y, &c))
+            .name(format!("gadgetrt-{}", runtime_name(source)))
+            .spawn(move || watch_loop(col, &socket, source, &s, &y, &c))
             .ok();
         if thread.is_none() {
             synced.store(true, Ordering::Release);
@@ -86,17 +86,24 @@ impl Drop for Watcher {
     }
 }
 
-fn watch_loop(col: &'static Collection, socket: &Path, stop: &AtomicBool, synced: &AtomicBool, conn: &Mutex<Option<UnixStream>>) {
+/// The `runtime.runtimeName` of containers found through `source`.
+pub fn runtime_name(source: Source) -> &'static str {
+    match source {
+        Source::Podman => "podman",
+        _ => "docker",
+    }
+}
+
+fn watch_loop(col: &'static Collection, socket: &Path, source: Source, stop: &AtomicBool, synced: &AtomicBool, conn: &Mutex<Option<UnixStream>>) {
     let mark_synced = || {
         if !synced.swap(true, Ordering::AcqRel) {
             col.notify_synced();
         }
     };
-    let mut images: HashMap<String, String> = HashMap::new();
     while !stop.load(Ordering::Acquire) {
-        if let Err(e) = follow(col, socket, stop, &mark_synced, conn, &mut images) {
+        if let Err(e) = follow(col, socket, source, stop, &mark_synced, conn) {
             if !stop.load(Ordering::Acquire) && socket.exists() {
-                log::debug(&format!("docker ({}): {e}", socket.display()));
+                log::debug(&format!("{} ({}): {e}", runtime_name(source), socket.display()));
             }
         }
         *conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -108,12 +115,9 @@ fn watch_loop(col: &'static Collection, socket: &Path, stop: &AtomicBool, synced
     }
 }
 
-/// Minimal logging hook (the collection is process-wide, so it has no gadget logger).
 mod log {
     pub fn debug(msg: &str) {
-        if std::env::var_os("GADGETRT_DEBUG_CONTAINERS").is_some() {
-            eprintln!("gadgetrt: containers: {msg}");
-        }
+        super::super::debug(msg)
     }
 }
 
@@ -122,10 +126,10 @@ mod log {
 fn follow(
     col: &'static Collection,
     socket: &Path,
+    source: Source,
     stop: &AtomicBool,
     mark_synced: &dyn Fn(),
     conn: &Mutex<Option<UnixStream>>,
-    images: &mut HashMap<String, String>,
 ) -> Result<(), String> {
     let stream = UnixStream::connect(socket).map_err(|e| format!("connecting: {e}"))?;
     stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
@@ -141,8 +145,8 @@ fn follow(
     }
     rd.get_ref().set_read_timeout(None).map_err(|e| e.to_string())?;
 
-    let list = list_containers(socket, images)?;
-    col.reconcile(Source::Docker, list);
+    let list = list_containers(socket, source)?;
+    col.reconcile(source, list);
     mark_synced();
 
     let mut body = Body::new(rd, head.chunked);
@@ -166,13 +170,13 @@ fn follow(
             continue;
         }
         match action {
-            "start" | "rename" | "unpause" => match inspect(socket, &id, images) {
-                Ok(Some(c)) => col.add(Source::Docker, c),
+            "start" | "rename" | "unpause" => match inspect(socket, &id, source) {
+                Ok(Some(c)) => col.add(source, c),
                 Ok(None) => {}
                 Err(e) => log::debug(&format!("inspecting {id}: {e}")),
             },
             "die" | "destroy" => {
-                col.remove(Source::Docker, &id);
+                col.remove(source, &id);
             }
             _ => {}
         }
@@ -181,12 +185,12 @@ fn follow(
 }
 
 /// The running containers, each inspected.
-fn list_containers(socket: &Path, images: &mut HashMap<String, String>) -> Result<Vec<Container>, String> {
+fn list_containers(socket: &Path, source: Source) -> Result<Vec<Container>, String> {
     let v = get_json(socket, "/containers/json")?;
     let mut out = Vec::new();
     for c in v.as_array().map(Vec::as_slice).unwrap_or(&[]) {
         let Some(id) = c.get("Id").and_then(|i| i.as_str()) else { continue };
-        match inspect(socket, id, images) {
+        match inspect(socket, id, source) {
             Ok(Some(c)) => out.push(c),
             Ok(None) => {}
             Err(e) => log::debug(&format!("inspecting {id}: {e}")),
@@ -197,31 +201,79 @@ fn list_containers(socket: &Path, images: &mut HashMap<String, String>) -> Resul
 
 /// A running container from `GET /containers/<id>/json`, or `None` when it is not running
 /// (any more) or its process is gone.
-fn inspect(socket: &Path, id: &str, images: &mut HashMap<String, String>) -> Result<Option<Container>, String> {
+fn inspect(socket: &Path, id: &str, source: Source) -> Result<Option<Container>, String> {
     let v = match get_json(socket, &format!("/containers/{id}/json")) {
         Err(e) if e.contains("HTTP 404") => return Ok(None),
         r => r?,
     };
-    let c = container_from_inspect(&v);
-    let Some(mut c) = c else { return Ok(None) };
-    if !c.image_id.is_empty() {
-        let d = match images.get(&c.image_id) {
-            Some(d) => d.clone(),
-            None => {
-                let d = get_json(socket, &format!("/images/{}/json", c.image_id))
-                    .ok()
-                    .map(|i| repo_digest(&i))
-                    .unwrap_or_default();
-                images.insert(c.image_id.clone(), d.clone());
-                d
-            }
-        };
-        c.image_digest = d;
+    let Some(mut c) = container_from_inspect(&v) else { return Ok(None) };
+    c.runtime = runtime_name(source).into();
+    Ok(complete(socket, c))
+}
+
+/// The repo digest of an image id, asked once per image id.
+fn image_digest(socket: &Path, image_id: &str) -> String {
+    static IMAGES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let cache = IMAGES.get_or_init(Default::default);
+    if let Some(d) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(image_id) {
+        return d.clone();
     }
-    if c.fill_from_proc().is_err() {
+    let d = get_json(socket, &format!("/images/{image_id}/json")).ok().map(|i| repo_digest(&i)).unwrap_or_default();
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(image_id.to_string(), d.clone());
+    d
+}
+
+/// Adds the image digest, the `/proc` fields and the OCI config; `None` when the process is
+/// gone.
+fn complete(socket: &Path, mut c: Container) -> Option<Container> {
+    if !c.image_id.is_empty() {
+        c.image_digest = image_digest(socket, &c.image_id);
+    }
+    c.fill_from_proc().ok()?;
+    c.read_oci_config();
+    Some(c)
+}
+
+/// A container that runc just created (not started yet, see [`super::runc`]): Docker's
+/// inspect would block on the container lock its start holds, so the fields come from the
+/// listing (`GET /containers/json?all=1&filters={"id":[id]}`, Docker's lock-free view), with
+/// the init `pid` from the bundle's pid file. Gives the same [`Container`] the `start`
+/// event's inspect will, so that one changes nothing.
+pub fn created_container(socket: &Path, id: &str, pid: u32) -> Result<Option<Container>, String> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
         return Ok(None);
     }
-    Ok(Some(c))
+    let q = format!("/containers/json?all=1&filters=%7B%22id%22%3A%5B%22{id}%22%5D%7D");
+    let v = get_json(socket, &q)?;
+    let Some(item) = v.as_array().and_then(|a| a.iter().find(|c| c.get("Id").and_then(|i| i.as_str()) == Some(id))) else {
+        return Ok(None);
+    };
+    let s = |k: &str| item.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let name = item
+        .get("Names")
+        .and_then(|n| n.as_array())
+        .and_then(|n| n.first())
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string();
+    let image = s("Image");
+    let labels: BTreeMap<String, String> = item
+        .get("Labels")
+        .and_then(|l| l.as_object())
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    let mut c = Container {
+        id: id.to_string(),
+        name,
+        runtime: "docker".into(),
+        pid,
+        image_name: image.split_once('@').map(|(n, _)| n.to_string()).unwrap_or(image),
+        image_id: s("ImageID"),
+        ..Default::default()
+    };
+    c.set_k8s_from_labels(&labels);
+    Ok(complete(socket, c))
 }
 
 /// The container fields of an inspect document (without the `/proc` ones), if it runs.

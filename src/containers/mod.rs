@@ -1,7 +1,9 @@
 //! Containers: a process-wide collection of the containers running on this machine, found
-//! through container runtimes' APIs (Docker's Engine API today, [`docker`]) without kprobes,
-//! each mapped to its mount and network namespace ids, as IG's `LocalManager` container
-//! collection does (`../shared/spec/attach-enrich-containers.md` §7).
+//! without kprobes — a fanotify hook on the OCI runtime binary that adds containers before
+//! their first instruction ([`runc`]), containerd's task state, and the Engine API of Docker
+//! and podman ([`docker`]) — each mapped to its mount and network namespace ids, as IG's
+//! `LocalManager` container collection does (`../shared/spec/attach-enrich-containers.md`
+//! §7). Which runtimes and sockets: [`configure`] (ig's `--runtimes`, `--*-socketpath`).
 //!
 //! Gadgets share one [`Collection`]: the first gadget that needs containers starts the
 //! runtime watchers ([`Collection::watch`]), the last one to stop ends them. Operators read
@@ -16,6 +18,7 @@
 
 pub mod docker;
 pub mod publisher;
+pub mod runc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +53,10 @@ pub struct Container {
     pub netns: u64,
     /// Whether the container shares PID 1's network namespace.
     pub host_network: bool,
+    /// cgroup-v2 id of the container's cgroup (IG's cgroup enricher; 0 when unknown).
+    pub cgroup_id: u64,
+    /// The container's OCI `config.json` as read from its bundle (IG's `OciConfig`), or "".
+    pub oci_config: String,
     /// `k8s.node` (IG fills it only with `enrich-with-k8s-apiserver`; embedders may).
     pub k8s_node: String,
     pub k8s_namespace: String,
@@ -76,7 +83,15 @@ impl Container {
         self.host_network = host_netns() == Some(self.netns);
         let m = std::fs::metadata(&base)?;
         self.started_at = m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec());
+        self.cgroup_id = cgroup_id_of(self.pid).unwrap_or(0);
         Ok(())
+    }
+
+    /// Reads the OCI `config.json` of the bundle the container's runtime shim runs in (the
+    /// cwd of the init process's parent, as IG's OCI-config enricher for initial
+    /// containers), at most 16 MiB. "" when it cannot be read.
+    pub fn read_oci_config(&mut self) {
+        self.oci_config = oci_config_of(self.pid).unwrap_or_default();
     }
 
     /// Completes a container an embedder supplied: with a pid, a zero `mntns`, `netns` or
@@ -119,18 +134,171 @@ impl Container {
     }
 }
 
-/// Whether discovery through `runtime` is on: `$GADGETRT_CONTAINER_RUNTIMES` (IG's
-/// `runtimes`: a comma list; `none` or empty turns discovery off), default all (`docker`).
+/// The runtimes discovery knows (IG's `--runtimes` values). `cri-o` is accepted but not
+/// discovered (no CRI-O on the machines gadgetrt is tested on).
+pub const RUNTIMES: [&str; 4] = ["docker", "containerd", "cri-o", "podman"];
+
+/// Process-wide discovery settings (IG's `--runtimes` and `--<runtime>-socketpath` flags);
+/// set before the first gadget starts discovery ([`configure`]). Unset fields fall back to
+/// the environment (`GADGETRT_CONTAINER_RUNTIMES`, `GADGETRT_DOCKER_SOCKET`, ...) and then
+/// to IG's defaults under `$HOST_ROOT`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Runtimes to discover (`None`: all of [`RUNTIMES`]; empty: none).
+    pub runtimes: Option<Vec<String>>,
+    pub docker_socket: Option<std::path::PathBuf>,
+    pub containerd_socket: Option<std::path::PathBuf>,
+    /// Only this containerd namespace (IG: `k8s.io`); `None`: every namespace but Docker's
+    /// `moby` (Docker's containers are Docker's).
+    pub containerd_namespace: Option<String>,
+    pub podman_socket: Option<std::path::PathBuf>,
+}
+
+static CONFIG: RwLock<Option<DiscoveryConfig>> = RwLock::new(None);
+
+/// Parses IG's `--runtimes` value: a comma list of [`RUNTIMES`]; `none` (gadgetrt) or an
+/// empty value turns discovery off.
+pub fn parse_runtimes(v: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        if r == "none" {
+            continue;
+        }
+        if !RUNTIMES.contains(&r) {
+            return Err(format!("unknown container runtime {r:?} (supported: {}, or none)", RUNTIMES.join(", ")));
+        }
+        if !out.iter().any(|x| x == r) {
+            out.push(r.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the process-wide discovery settings (used by watchers started after the call).
+pub fn configure(cfg: DiscoveryConfig) {
+    *CONFIG.write().unwrap_or_else(|e| e.into_inner()) = Some(cfg);
+}
+
+/// Sets one discovery setting by ig's flag name: `runtimes` ([`parse_runtimes`]),
+/// `docker-socketpath`, `containerd-socketpath`, `podman-socketpath` (paths under
+/// `$HOST_ROOT`, as ig), `containerd-namespace`; an empty value restores the default.
+/// Used by watchers started afterwards (the first gadget needing containers starts them).
+pub fn set_discovery_option(key: &str, value: &str) -> Result<(), String> {
+    let mut cfg = config();
+    let path = || (!value.is_empty()).then(|| std::path::PathBuf::from(format!("{}{value}", host_root())));
+    match key {
+        "runtimes" => cfg.runtimes = if value.is_empty() { None } else { Some(parse_runtimes(value)?) },
+        "docker-socketpath" => cfg.docker_socket = path(),
+        "containerd-socketpath" => cfg.containerd_socket = path(),
+        "podman-socketpath" => cfg.podman_socket = path(),
+        "containerd-namespace" => cfg.containerd_namespace = (!value.is_empty()).then(|| value.to_string()),
+        _ => {
+            return Err(format!(
+                "unknown container discovery option {key:?} (runtimes, docker-socketpath, containerd-socketpath, containerd-namespace, podman-socketpath)"
+            ))
+        }
+    }
+    configure(cfg);
+    Ok(())
+}
+
+/// The current settings.
+pub fn config() -> DiscoveryConfig {
+    CONFIG.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+}
+
+/// Whether discovery through `runtime` is on: [`configure`]d runtimes, else
+/// `$GADGETRT_CONTAINER_RUNTIMES` (a comma list as IG's `runtimes`; `none` or empty turns
+/// discovery off), default all.
 pub fn runtime_enabled(runtime: &str) -> bool {
+    if let Some(list) = config().runtimes {
+        return list.iter().any(|r| r == runtime);
+    }
     match std::env::var("GADGETRT_CONTAINER_RUNTIMES") {
         Ok(v) => v.split(',').any(|r| r.trim() == runtime),
         Err(_) => true,
     }
 }
 
+/// The socket of `runtime`: configured, else `$GADGETRT_<RUNTIME>_SOCKET`, else IG's default
+/// under `$HOST_ROOT`.
+pub fn socket_path(runtime: &str) -> std::path::PathBuf {
+    let cfg = config();
+    let configured = match runtime {
+        "docker" => cfg.docker_socket,
+        "containerd" => cfg.containerd_socket,
+        "podman" => cfg.podman_socket,
+        _ => None,
+    };
+    if let Some(p) = configured {
+        return p;
+    }
+    let env = format!("GADGETRT_{}_SOCKET", runtime.to_ascii_uppercase().replace('-', "_"));
+    if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    let default = match runtime {
+        "docker" => "/run/docker.sock",
+        "containerd" => "/run/containerd/containerd.sock",
+        "podman" => "/run/podman/podman.sock",
+        _ => "/run/crio/crio.sock",
+    };
+    format!("{}{default}", host_root()).into()
+}
+
+/// Discovery's debug output (`GADGETRT_DEBUG_CONTAINERS`): the collection is process-wide,
+/// so it has no gadget logger.
+pub(crate) fn debug(msg: &str) {
+    if std::env::var_os("GADGETRT_DEBUG_CONTAINERS").is_some() {
+        eprintln!("gadgetrt: containers: {msg}");
+    }
+}
+
 /// `$HOST_ROOT` (IG's prefix for host paths), without a trailing `/`.
 pub fn host_root() -> String {
     std::env::var("HOST_ROOT").unwrap_or_default().trim_end_matches('/').to_string()
+}
+
+/// IG's cgroup id: the `0::` (cgroup v2) path of `/proc/<pid>/cgroup` under the cgroup-v2
+/// mount (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts). IG takes the
+/// 8-byte `name_to_handle_at` handle of that directory: on cgroup2 (kernfs) it is the node
+/// id, which is also the directory's inode number and `bpf_get_current_cgroup_id()`.
+pub fn cgroup_id_of(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let root = host_root();
+    let text = std::fs::read_to_string(format!("{root}/proc/{pid}/cgroup")).ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?.trim();
+    let mount = cgroup2_mount()?;
+    let dir = format!("{root}{mount}{}", if path == "/" { "" } else { path });
+    Some(std::fs::metadata(dir).ok()?.ino())
+}
+
+/// The cgroup-v2 mount point, as IG looks for it.
+fn cgroup2_mount() -> Option<&'static str> {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    static M: OnceLock<Option<&'static str>> = OnceLock::new();
+    *M.get_or_init(|| {
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].into_iter().find(|p| {
+            let Ok(c) = std::ffi::CString::new(format!("{}{p}", host_root())) else { return false };
+            // SAFETY: statfs(2) on a NUL-terminated path into a zeroed, owned statfs struct.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC }
+        })
+    })
+}
+
+/// `config.json` in the cwd of `pid`'s parent (the runtime shim's bundle directory).
+fn oci_config_of(pid: u32) -> Option<String> {
+    use std::io::Read;
+    const MAX: u64 = 16 * 1024 * 1024;
+    let root = host_root();
+    let status = std::fs::read_to_string(format!("{root}/proc/{pid}/status")).ok()?;
+    let ppid: u32 = status.lines().find_map(|l| l.strip_prefix("PPid:"))?.trim().parse().ok()?;
+    let bundle = std::fs::read_link(format!("{root}/proc/{ppid}/cwd")).ok()?;
+    let f = std::fs::File::open(format!("{root}{}/config.json", bundle.display())).ok()?;
+    let mut s = String::new();
+    f.take(MAX).read_to_string(&mut s).ok()?;
+    Some(s)
 }
 
 fn host_netns() -> Option<u64> {
@@ -185,6 +353,10 @@ type Subscriber = Arc<dyn Fn(&Change) + Send + Sync>;
 pub enum Source {
     #[default]
     Docker,
+    /// containerd's own containers (outside Docker's `moby` namespace), see [`runc`].
+    Containerd,
+    /// podman's, through its Docker-compatible API ([`docker`]).
+    Podman,
     /// Supplied by the embedder of the runtime with this id (`Runtime::add_container`),
     /// never touched by the watchers; seen only by that runtime's gadgets.
     Embedder(u64),
@@ -220,6 +392,8 @@ struct State {
     subscribers: Vec<(u64, Subscriber)>,
     watchers: usize,
     docker: Option<docker::Watcher>,
+    podman: Option<docker::Watcher>,
+    hook: Option<runc::Hook>,
 }
 
 /// The process-wide container collection.
@@ -264,6 +438,11 @@ impl Collection {
         self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether a container of `source` with this id is live.
+    pub fn is_live(&self, source: Source, id: &str) -> bool {
+        self.lock().live.contains_key(&(source, id.to_string()))
+    }
+
     /// Live containers, in (source, id) order.
     pub fn containers(&self) -> Vec<Arc<Container>> {
         self.lock().live.values().cloned().collect()
@@ -272,11 +451,30 @@ impl Collection {
     /// Starts the runtime watchers if nobody watches yet and waits (at most `wait`) until they
     /// listed the running containers. The watchers stop when the last guard is dropped.
     pub fn watch(&'static self, wait: Duration) -> WatchGuard {
-        {
+        let scan_containerd = {
             let mut st = self.lock();
             st.watchers += 1;
-            if st.docker.is_none() && runtime_enabled("docker") {
-                st.docker = Some(docker::Watcher::start(self, docker::socket_path()));
+            let (docker_on, containerd_on) = (runtime_enabled("docker"), runtime_enabled("containerd"));
+            if st.watchers == 1 && st.hook.is_none() && (docker_on || containerd_on) {
+                // Started first: a container created during the Docker listing is caught.
+                let sock = docker_on.then(docker::socket_path);
+                match runc::Hook::start(self, sock, containerd_on) {
+                    Ok(h) => st.hook = Some(h),
+                    Err(e) => debug(&format!("no runc hook (containers are found after they start): {e}")),
+                }
+            }
+            if st.docker.is_none() && docker_on {
+                st.docker = Some(docker::Watcher::start(self, docker::socket_path(), Source::Docker));
+            }
+            if st.podman.is_none() && runtime_enabled("podman") {
+                st.podman = Some(docker::Watcher::start(self, socket_path("podman"), Source::Podman));
+            }
+            st.watchers == 1 && containerd_on
+        };
+        if scan_containerd {
+            // Outside the lock (adding takes it); the hook already catches new ones.
+            for c in runc::scan_containerd() {
+                self.add(Source::Containerd, c);
             }
         }
         self.wait_synced(wait);
@@ -285,12 +483,14 @@ impl Collection {
 
     fn wait_synced(&self, wait: Duration) {
         let deadline = Instant::now() + wait;
-        let flag = self.lock().docker.as_ref().map(|d| d.synced_flag());
-        let Some(flag) = flag else { return };
+        let flags: Vec<_> = {
+            let st = self.lock();
+            st.docker.iter().chain(st.podman.iter()).map(|d| d.synced_flag()).collect()
+        };
         let (lock, cv) = &self.synced;
         let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if flag.load(Ordering::Acquire) {
+            if flags.iter().all(|f| f.load(Ordering::Acquire)) {
                 return;
             }
             let now = Instant::now();
@@ -315,11 +515,15 @@ impl Collection {
             if st.watchers > 0 {
                 return;
             }
-            st.docker.take()
+            (st.docker.take(), st.podman.take(), st.hook.take())
         };
-        // Join outside the lock: the watcher thread takes it to publish changes.
-        if let Some(mut d) = docker {
+        // Join outside the lock: the watcher threads take it to publish changes.
+        let (docker, podman, hook) = docker;
+        for mut d in docker.into_iter().chain(podman) {
             d.stop();
+        }
+        if let Some(mut h) = hook {
+            h.stop();
         }
         // Nobody watches: the runtime's containers would go stale.
         let mut st = self.lock();
@@ -726,6 +930,22 @@ mod tests {
         let s = Selector::from_params(&p);
         assert_eq!(s.container_name, "a,!b");
         assert_eq!(s.labels, vec![("x".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn discovery_options_by_flag_name() {
+        assert!(set_discovery_option("bogus", "x").unwrap_err().contains("unknown container discovery option"));
+        assert!(set_discovery_option("runtimes", "docker,x").is_err());
+        assert_eq!(config(), DiscoveryConfig::default(), "a failed call changes nothing");
+    }
+
+    #[test]
+    fn runtimes_flag_values() {
+        assert_eq!(parse_runtimes("docker, podman,docker").unwrap(), ["docker", "podman"]);
+        assert!(parse_runtimes("none").unwrap().is_empty());
+        assert!(parse_runtimes("").unwrap().is_empty());
+        let e = parse_runtimes("docker,rkt").unwrap_err();
+        assert!(e.contains("\"rkt\"") && e.contains("cri-o"), "{e}");
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! `annotations.enable-containers-datasource: true` (traceloop): one `CREATED` event per
 //! container running at start, then `CREATED` and `DELETED` as containers start and stop.
 //!
-//! Not filled: `cgroup_id` (0) and `container_config` ("", gadgetrt reads no OCI bundle).
-
-
+//! `cgroup_id` is the container's cgroup-v2 id and `container_config` its OCI `config.json`
+//! (read from the runtime shim's bundle directory; "" for embedder containers unless given).
 
 use super::Container;
 use crate::datasource::{kind, set_bytes, set_scalar, PacketData, Schema, TYPE_SINGLE};
@@ -48,6 +47,12 @@ pub fn packet(schema: &Schema, ty: &str, c: &Container) -> PacketData {
     }
     if let Some(l) = loc("container_id") {
         let _ = set_bytes(&mut rec, l, c.id.as_bytes());
+    }
+    if let Some(l) = loc("cgroup_id") {
+        let _ = set_scalar(&mut rec, l, kind::UINT64, c.cgroup_id);
+    }
+    if let Some(l) = loc("container_config") {
+        let _ = set_bytes(&mut rec, l, c.oci_config.as_bytes());
     }
     if let Some(l) = loc("mntns_id") {
         let _ = set_scalar(&mut rec, l, kind::UINT64, c.mntns);

@@ -454,3 +454,30 @@ pub unsafe extern "C" fn grt_runtime_remove_container(rt: *const grt_runtime, id
         rt.remove_container(id)
     })
 }
+
+/// Sets a process-wide container discovery option, by `ig run`'s flag name (used by discovery
+/// started afterwards: the first gadget that needs containers starts it):
+///
+/// - `runtimes`: comma list of `docker`, `containerd`, `cri-o`, `podman`, or `none`
+///   (default: all; `cri-o` is accepted but not discovered);
+/// - `docker-socketpath`, `containerd-socketpath`, `podman-socketpath`: socket paths (under
+///   `$HOST_ROOT`, as ig); containerd's task state is read next to its socket;
+/// - `containerd-namespace`: only this containerd namespace (default: all but Docker's `moby`).
+///
+/// An empty value restores the default. `GRT_ERR_PARAM` for an unknown key or runtime.
+/// `key`, `value`: UTF-8, borrowed for the call. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_set_container_discovery_option(
+    key: *const c_char,
+    key_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> *mut grt_error {
+    ffi_try(|| {
+        // SAFETY: ptr+len pairs provided by the caller.
+        let key = unsafe { str_arg(key, key_len, "key")? };
+        // SAFETY: as above.
+        let value = unsafe { str_arg(value, value_len, "value")? };
+        crate::containers::set_discovery_option(key, value).map_err(|e| Error::new(ErrorCode::Param, e))
+    })
+}

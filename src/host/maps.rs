@@ -404,14 +404,17 @@ fn new_perf_reader(mut c: Caller<'_, HostState>, m: i32, size: i32, overwritable
     }
     match PerfReader::new(&map, size as u32, overwritable != 0) {
         Ok(r) => {
-            let stopper = r.stopper();
+            // Only blocking readers are released at Stop (D7). Overwritable readers never
+            // block (their deadline is their creation time), and gadgets drain them in
+            // gadgetStop, after the readers were stopped (IG's traceloop does).
+            let stopper = (!r.is_overwritable()).then(|| r.stopper());
             let i = free_slot(&mut st.maps.readers, ReaderEntry { reader: r, bytes: cost });
             {
                 let mut s = st.maps.stoppers.lock().unwrap_or_else(|e| e.into_inner());
                 if s.len() <= i {
                     s.resize_with(i + 1, || None);
                 }
-                s[i] = Some(stopper);
+                s[i] = stopper;
             }
             let h = st.handles.add(Obj::PerfReader(i));
             if h == 0 {

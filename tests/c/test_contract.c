@@ -695,6 +695,14 @@ static int32_t containers_cb(void *userdata, const grt_event *ev) {
  * DELETED on removal). No container runtime or root needed: the "container" is this process. */
 static void test_embedder_containers(void) {
     printf("-- embedder-supplied containers\n");
+    /* Process-wide discovery options, by ig's flag names. */
+    ERR(GRT_ERR_PARAM, grt_set_container_discovery_option(S("bogus"), S("x")));
+    ERR(GRT_ERR_PARAM, grt_set_container_discovery_option(S("runtimes"), S("docker,rkt")));
+    ERR(GRT_ERR_NULL_PARAMETER, grt_set_container_discovery_option(NULL, 3, S("none")));
+    OK(grt_set_container_discovery_option(S("runtimes"), S("none")));
+    OK(grt_set_container_discovery_option(S("docker-socketpath"), S("/run/docker.sock")));
+    OK(grt_set_container_discovery_option(S("runtimes"), NULL, 0)); /* back to the default */
+    OK(grt_set_container_discovery_option(S("docker-socketpath"), NULL, 0));
     grt_runtime_options o = GRT_RUNTIME_OPTIONS_INIT;
     o.disable_container_discovery = 1;
     const grt_runtime *rt = NULL;

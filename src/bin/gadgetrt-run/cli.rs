@@ -54,7 +54,18 @@ fn runner_args() -> Vec<Arg> {
         flag("verbose").short('v').help("Print debug information (--log-level debug)"),
         flag("host").help("Show data from both the host and containers"),
         opt("containername").short('c').value_name("string")
-            .help("Show data only from containers with these names (comma list, !name excludes; found through Docker's API)"),
+            .help("Show data only from containers with these names (comma list, !name excludes; found through the container runtimes)"),
+        opt("runtimes").short('r').value_name("string")
+            .help("Comma-separated list of container runtimes. Supported values are: docker, containerd, cri-o, podman, none (default \"docker,containerd,cri-o,podman\"; cri-o is not discovered)"),
+        opt("docker-socketpath").value_name("string").help("Docker Engine API Unix socket path (default \"/run/docker.sock\")"),
+        opt("containerd-socketpath").value_name("string")
+            .help("Containerd Unix socket path; its task state is read next to it (default \"/run/containerd/containerd.sock\")"),
+        opt("containerd-namespace").value_name("string")
+            .help("Containerd namespace to use (default: every namespace except Docker's moby)"),
+        opt("podman-socketpath").value_name("string").help("Podman Unix socket path, Docker-compatible API (default \"/run/podman/podman.sock\")"),
+        opt("crio-socketpath").value_name("string").help("CRI-O CRI Unix socket path (accepted for ig compatibility; CRI-O is not discovered)"),
+        opt("runtime-protocol").value_name("string").value_parser(["internal"])
+            .help("Container runtime protocol. Supported values are: internal (default \"internal\")"),
         flag("auto-mount-filesystems").help("Accepted for ig compatibility: gadgetrt mounts tracefs itself when it is missing"),
         opt("symbolizers").value_name("string").help("Symbolizers to use for user stacks (ustack operator)"),
         opt("otel-metrics-print-interval").value_name("duration").help("Interval to use when printing metrics"),
