@@ -291,6 +291,11 @@ impl EventQueue {
         self
     }
 
+    /// Most bytes of queued event payloads (`u64::MAX`: unlimited).
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     /// The eventfd. The first call arms it: from then on it is readable while the queue is
     /// non-empty (before, `push` and `take` skip its syscalls).
     pub fn fd(&self) -> RawFd {
