@@ -32,6 +32,27 @@ use std::time::{Duration, Instant};
 use gadgetrt::output::OutputMode;
 use gadgetrt::{Gadget, GadgetSource, LogLevel, Runtime, RuntimeOptions};
 
+/// Counts heap allocations (of the whole process: library, wasmtime, this bench), to report
+/// allocations per event.
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+// SAFETY: forwards to the system allocator.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(p, l, n) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
 const MISSING: &std::ffi::CStr = c"/nonexistent-gadgetrt-bench";
 
 fn repo() -> PathBuf {
@@ -144,6 +165,7 @@ fn child_thru(image: &Path, rate: u64, secs: f64, filter: bool) {
     let printed = subscribe_json(&g, Box::new(std::fs::File::create("/dev/null").unwrap()), None);
     g.start().unwrap();
     let cpu0 = cpu_time();
+    let allocs0 = ALLOCS.load(Ordering::Relaxed);
     gen.stdin.take().unwrap().write_all(b"x").unwrap();
     let t = Instant::now();
     let mut tail: Option<Instant> = None;
@@ -159,6 +181,7 @@ fn child_thru(image: &Path, rate: u64, secs: f64, filter: bool) {
     }
     g.consume().unwrap();
     let cpu = cpu_time() - cpu0;
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs0;
     let wall = t.elapsed();
     let mut s = String::new();
     gen.stdout.take().unwrap().read_to_string(&mut s).unwrap();
@@ -167,10 +190,11 @@ fn child_thru(image: &Path, rate: u64, secs: f64, filter: bool) {
     g.stop().unwrap();
     let n = printed.load(Ordering::Relaxed);
     println!(
-        "opens={opens} rate={:.0} printed={n} delivered_pct={:.2} cpu_us_per_event={:.3} lost={} dropped={} wall_s={:.2}",
+        "opens={opens} rate={:.0} printed={n} delivered_pct={:.2} cpu_us_per_event={:.3} allocs_per_event={:.3} lost={} dropped={} wall_s={:.2}",
         opens as f64 / secs,
         n as f64 * 100.0 / opens.max(1) as f64,
         cpu.as_secs_f64() * 1e6 / n.max(1) as f64,
+        allocs as f64 / n.max(1) as f64,
         st.lost_samples,
         st.dropped_queue_full,
         wall.as_secs_f64()
@@ -361,7 +385,7 @@ fn main() {
     println!("figures over {runs} runs (min / median / max); json image {}, wasm image {}", json.display(), wasm.display());
     // Warm the default module cache for the wasm image so throughput runs use optimised code.
     run_child(&["--thru".into(), p(&wasm), "1000".into(), "0.2".into()]);
-    let thru_keys = ["cpu_us_per_event", "delivered_pct", "rate", "lost", "dropped"];
+    let thru_keys = ["cpu_us_per_event", "allocs_per_event", "delivered_pct", "rate", "lost", "dropped"];
     if want("json") {
         for (rate, secs) in [(200_000u64, 3.0f64), (0, 3.0)] {
             let label = if rate == 0 { "full rate".to_string() } else { format!("{rate}/s") };

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -524,19 +525,25 @@ func (c EventCopy) Map(elem int) map[string]any {
 	return m
 }
 
+var sizeCells = sync.Pool{New: func() any { return new(C.size_t) }}
+
 // appendCall runs a (buf, cap, out_len) call writing after dst's contents, growing dst when
 // the library reports GRT_ERR_INSUFFICIENT_SIZE. With a dst of enough capacity (reused from
 // event to event) it allocates nothing.
 func appendCall(dst []byte, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error) ([]byte, error) {
+	// The out-length cell escapes to C: a pooled one keeps the call allocation-free.
+	np := sizeCells.Get().(*C.size_t)
+	defer sizeCells.Put(np)
 	for i := 0; i < 4; i++ {
 		room := dst[len(dst):cap(dst)]
 		if len(room) == 0 {
 			dst = append(dst, make([]byte, 512)...)[:len(dst)]
 			room = dst[len(dst):cap(dst)]
 		}
-		var n C.size_t
-		e := call((*C.char)(unsafe.Pointer(unsafe.SliceData(room))), C.size_t(len(room)), &n)
+		*np = 0
+		e := call((*C.char)(unsafe.Pointer(unsafe.SliceData(room))), C.size_t(len(room)), np)
 		runtime.KeepAlive(room)
+		n := *np
 		if e == nil {
 			return dst[:len(dst)+int(n)], nil
 		}
@@ -584,8 +591,8 @@ func (e *Event) AppendBytes(dst []byte, index int) ([]byte, error) {
 	return e.Record(0).AppendBytes(dst, index)
 }
 
-// AppendBytes appends a string, cstring or bytes field to dst (allocation-free with a
-// reused dst).
+// AppendBytes appends a string, cstring or bytes field to dst (no copy allocated; the
+// out-parameters of the C call may still cost a small allocation).
 func (r Record) AppendBytes(dst []byte, index int) ([]byte, error) {
 	var ptr *C.uint8_t
 	var n C.size_t
