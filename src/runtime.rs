@@ -139,6 +139,10 @@ pub(crate) struct RuntimeInner {
     /// once, while Cranelift compiles the optimised module in the background into the cache,
     /// where the next start finds it. `None` without a cache or where Winch is unavailable.
     pub baseline: Option<(Engine, Linker<HostState>)>,
+    /// The engine of background compilations: the optimising configuration on one thread
+    /// (same compatibility hash, so its modules load into `engine`), run at a lower CPU
+    /// priority so the starting gadget keeps the CPU.
+    background_engine: Option<Engine>,
     /// Background Cranelift compilations (see `baseline`).
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub opts: RuntimeOptions,
@@ -224,6 +228,7 @@ impl Runtime {
         Ok(Runtime { inner: Arc::new(RuntimeInner {
             engine,
             linker,
+            background_engine: if cache.is_some() && baseline.is_some() { background_engine() } else { None },
             baseline: if cache.is_some() { baseline } else { None },
             background: Mutex::new(Vec::new()),
             opts,
@@ -329,9 +334,15 @@ impl Runtime {
     /// Compiles `wasm` with Cranelift on a background thread into the cache (after a baseline
     /// compile). Failures are logged at debug level: the next start compiles again.
     fn compile_in_background(&self, wasm: &[u8], key: String) {
-        let (engine, logger, bytes) = (self.inner.engine.clone(), self.inner.logger.clone(), wasm.to_vec());
+        let engine = self.inner.background_engine.clone().unwrap_or_else(|| self.inner.engine.clone());
+        let (logger, bytes) = (self.inner.logger.clone(), wasm.to_vec());
         let Some(cache) = self.inner.cache.clone() else { return };
         let h = std::thread::Builder::new().name("gadgetrt-optcompile".into()).spawn(move || {
+            // SAFETY: plain syscalls on the calling thread (best effort).
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
             match Module::new(&engine, &bytes) {
                 Ok(m) => store_in_cache(&cache, &logger, &key, &m),
                 Err(e) => logger.log(LogLevel::Debug, "", &format!("background compile failed: {e:#}")),
@@ -375,6 +386,14 @@ fn base_config() -> Config {
     // One linear memory per gadget: the memory cap then holds in total.
     cfg.wasm_multi_memory(false);
     cfg
+}
+
+/// The optimising configuration without parallel compilation (see `background_engine`).
+fn background_engine() -> Option<Engine> {
+    let mut cfg = base_config();
+    cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    cfg.parallel_compilation(false);
+    Engine::new(&cfg).ok()
 }
 
 /// The Winch engine and a linker with the host imports, where Winch is available.
