@@ -436,11 +436,13 @@ fn main() {
         figure("idle RSS (MiB), IG trace_open (no wasm), 1/2 gadgets:", runs, &["--rss".into(), p(&json), "2".into()], &["rss1_mib", "rss2_mib"]);
     }
     if want("overload") {
-        figure(
-            "overload: full rate for 4 s, nobody polls (default byte budget):",
-            runs,
-            &["--overload".into(), p(&wasm)],
-            &["peak_rss_mib", "rss_before_mib", "queue_budget_mib", "opens", "printed", "dropped", "lost"],
-        );
+        for (name, img) in [("IG trace_open (no wasm)", &json), ("Go-wasm trace_open", &wasm)] {
+            figure(
+                &format!("overload, {name}: full rate for 4 s, nobody polls (default byte budget):"),
+                runs,
+                &["--overload".into(), p(img)],
+                &["peak_rss_mib", "rss_before_mib", "queue_budget_mib", "opens", "printed", "dropped", "lost"],
+            );
+        }
     }
 }
