@@ -531,7 +531,8 @@ typedef struct grt_runtime_options {
    */
   uint64_t host_bytes;
   /**
-   * Bytes of events waiting in a gadget's event queue (default 256 MiB); events beyond
+   * Bytes of events waiting in a gadget's event queue (default 48 MiB; raw eBPF records
+   * awaiting the operators are held to a third of it besides: 64 MiB in all); events beyond
    * are dropped and counted as `dropped_queue_full`.
    */
   uint64_t queue_bytes;

@@ -223,12 +223,18 @@ pub struct StatsSnapshot {
     pub queued: u64,
 }
 
-/// Bytes of an event's payloads (what queueing it costs).
+/// Heap bytes an event holds (what queueing it costs): the allocated capacity of every
+/// payload and record vector plus allocator overhead (16 bytes per allocation) and the
+/// queue entry, so the byte budget bounds resident memory, not just payload lengths.
 fn event_bytes(ev: &Event) -> u64 {
-    let rec = |r: &crate::datasource::Record| r.iter().map(|s| s.len() as u64 + 24).sum::<u64>();
+    const ALLOC: u64 = 16;
+    let rec = |r: &crate::datasource::Record| {
+        r.iter().map(|s| s.capacity().max(1) as u64 + ALLOC).sum::<u64>() + (r.capacity() * 24) as u64 + ALLOC
+    };
+    let entry = std::mem::size_of::<Queued>() as u64;
     match &ev.data {
-        PacketData::Single(r) => rec(r),
-        PacketData::Array(v) => v.iter().map(rec).sum::<u64>() + 24,
+        PacketData::Single(r) => rec(r) + entry,
+        PacketData::Array(v) => v.iter().map(rec).sum::<u64>() + (v.capacity() * 24) as u64 + ALLOC + entry,
     }
 }
 
@@ -289,6 +295,11 @@ impl EventQueue {
     pub fn with_max_bytes(mut self, max: u64) -> EventQueue {
         self.max_bytes = max;
         self
+    }
+
+    /// Most bytes of queued event payloads (`u64::MAX`: unlimited).
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     /// The eventfd. The first call arms it: from then on it is readable while the queue is

@@ -284,7 +284,17 @@ impl Gadget {
             src.metadata.clone(),
             budget,
         );
-        let mut store = Store::new(&rt.inner.engine, state);
+        let (module, from_cache) = match &src.wasm {
+            Some(w) => {
+                let (m, c) = rt.compile(w)?;
+                (Some(m), c)
+            }
+            None => (None, false),
+        };
+        // The store belongs to the engine that compiled the module (Cranelift, or Winch for a
+        // first start while the optimised module is compiled in the background).
+        let engine = module.as_ref().map(|m| m.engine().clone()).unwrap_or_else(|| rt.inner.engine.clone());
+        let mut store = Store::new(&engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_callback(|mut ctx| {
             let st = ctx.data_mut();
@@ -302,13 +312,6 @@ impl Gadget {
             rt.logger().log(LogLevel::Info, &name, n);
         }
         let mut params = Params::from_metadata(&src.metadata);
-        let (module, from_cache) = match &src.wasm {
-            Some(w) => {
-                let (m, c) = rt.compile(w)?;
-                (Some(m), c)
-            }
-            None => (None, false),
-        };
         let ebpf = match &src.ebpf {
             Some(obj) => {
                 let e = crate::ebpf::EbpfGadget::open(obj, &src.metadata)?;
@@ -375,6 +378,12 @@ impl Gadget {
 }
 
 impl GadgetInner {
+    /// Bytes of raw eBPF records allowed in flight between the ring reader and the operators:
+    /// a third of the queue's byte budget (at least 1 MiB).
+    pub(crate) fn raw_records_budget(&self) -> usize {
+        (self.queue.max_bytes() / 3).clamp(1 << 20, usize::MAX as u64) as usize
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -422,7 +431,7 @@ impl GadgetInner {
     fn init_wasm(&self, core: &mut Core) -> Result<()> {
         let Some(module) = core.module.clone() else { return Ok(()) };
         let wasm_err = |e: wasmtime::Error| Error::new(ErrorCode::WasmLoad, format!("instantiating the wasm program: {e:#}"));
-        let instance = self.rt.inner.linker.instantiate(&mut core.store, &module).map_err(wasm_err)?;
+        let instance = self.rt.linker_for(module.engine()).instantiate(&mut core.store, &module).map_err(wasm_err)?;
         let memory = instance.get_memory(&mut core.store, "memory").ok_or_else(|| {
             Error::new(ErrorCode::Abi, "the wasm program does not export its linear memory as \"memory\"")
         })?;

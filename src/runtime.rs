@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, Linker, Module};
@@ -51,7 +51,7 @@ pub struct RuntimeOptions {
 /// (the guest sees its error value and a warning is logged); exceeding a load-time figure makes
 /// open/init fail. The defaults keep one hostile gadget well inside a 2-core / 24 GiB host:
 /// at most about 16 MiB guest memory + 8 MiB table + 256 MiB kernel map memory + 64 MiB of
-/// host bytes held for the guest + 256 MiB of queued events.
+/// host bytes held for the guest + 64 MiB of events (48 MiB queued + 16 MiB raw eBPF records).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Total bytes of BPF maps and perf buffers the guest creates (`newMap`:
@@ -88,8 +88,10 @@ pub struct Limits {
     /// Most packets delivered in one emission cascade (a callback emitting, whose emit runs
     /// callbacks that emit, ...). Its deadline is the guest-call deadline. Default 65,536.
     pub cascade_packets: u32,
-    /// Most bytes of events waiting in the embedder queue (default 256 MiB); events beyond
-    /// are dropped and counted like a full queue.
+    /// Most bytes of events waiting in the embedder queue (default 48 MiB); events beyond
+    /// are dropped and counted like a full queue. Raw eBPF records read from the kernel and
+    /// waiting for the operators are held to a third of it besides (16 MiB by default, so
+    /// 64 MiB in all); records beyond are counted as lost samples.
     pub queue_bytes: u64,
 }
 
@@ -107,7 +109,7 @@ impl Default for Limits {
             field_value_bytes: 1 << 20,
             datasources: 256,
             cascade_packets: 65536,
-            queue_bytes: 256 << 20,
+            queue_bytes: 48 << 20,
         }
     }
 }
@@ -132,6 +134,17 @@ impl Default for RuntimeOptions {
 pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<HostState>,
+    /// Winch (baseline compiler) engine and its linker: on a module-cache miss the program is
+    /// compiled by Winch first (a Go module in a fraction of a second) so the gadget starts at
+    /// once, while Cranelift compiles the optimised module in the background into the cache,
+    /// where the next start finds it. `None` without a cache or where Winch is unavailable.
+    pub baseline: Option<(Engine, Linker<HostState>)>,
+    /// The engine of background compilations: the optimising configuration on one thread
+    /// (same compatibility hash, so its modules load into `engine`), run at a lower CPU
+    /// priority so the starting gadget keeps the CPU.
+    background_engine: Option<Engine>,
+    /// Background Cranelift compilations (see `baseline`).
+    background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub opts: RuntimeOptions,
     pub logger: Arc<Logger>,
     pub cache: Option<crate::image::cache::ModuleCache>,
@@ -160,18 +173,21 @@ impl Runtime {
         if opts.memory_pages == 0 || opts.memory_pages > 65536 {
             return Err(Error::new(ErrorCode::InvalidArgument, "memory_pages must be between 1 and 65536"));
         }
-        let mut cfg = Config::new();
-        cfg.epoch_interruption(true);
-        // One linear memory per gadget: the memory cap then holds in total.
-        cfg.wasm_multi_memory(false);
+        let mut cfg = base_config();
         cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&cfg).map_err(|e| Error::new(ErrorCode::Internal, format!("wasmtime engine: {e:#}")))?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)
             .map_err(|e| Error::new(ErrorCode::Internal, format!("registering host imports: {e:#}")))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
+        let baseline = if opts.disable_cache || std::env::var_os("GADGETRT_NO_BASELINE").is_some() {
+            None
+        } else {
+            baseline_engine()
+        };
         {
             let engine = engine.clone();
+            let engine2 = baseline.as_ref().map(|b| b.0.clone());
             let stop = ticker_stop.clone();
             std::thread::Builder::new()
                 .name("gadgetrt-epoch".into())
@@ -179,6 +195,9 @@ impl Runtime {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
+                        if let Some(e) = &engine2 {
+                            e.increment_epoch();
+                        }
                     }
                 })
                 .map_err(|e| Error::new(ErrorCode::Io, format!("starting the epoch thread: {e}")))?;
@@ -206,7 +225,19 @@ impl Runtime {
         let abandoned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, linker, opts, logger, cache, ticker_stop, abandoned, id }) })
+        Ok(Runtime { inner: Arc::new(RuntimeInner {
+            engine,
+            linker,
+            background_engine: if cache.is_some() && baseline.is_some() { background_engine() } else { None },
+            baseline: if cache.is_some() { baseline } else { None },
+            background: Mutex::new(Vec::new()),
+            opts,
+            logger,
+            cache,
+            ticker_stop,
+            abandoned,
+            id,
+        }) })
     }
 
     pub fn options(&self) -> &RuntimeOptions {
@@ -272,26 +303,117 @@ impl Runtime {
                 }
             }
         }
-        let module = self.compile_bounded(wasm)?;
-        if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
-            match module.serialize() {
-                Ok(bytes) => {
-                    if let Err(e) = cache.put(key, &bytes) {
-                        self.inner.logger.log(LogLevel::Debug, "", &format!("compiled-module cache not written: {e}"));
-                    }
+        if let (Some((bengine, _)), Some(key)) = (&self.inner.baseline, &key) {
+            match self.compile_bounded(bengine, wasm) {
+                Ok(quick) => {
+                    self.compile_in_background(wasm, key.clone());
+                    return Ok((quick, false));
                 }
-                Err(e) => self.inner.logger.log(LogLevel::Debug, "", &format!("module not serializable: {e}")),
+                Err(e) => self.inner.logger.log(
+                    LogLevel::Debug,
+                    "",
+                    &format!("baseline compiler refused the program ({}); compiling it optimised", e.message),
+                ),
             }
+        }
+        let module = self.compile_bounded(&self.inner.engine, wasm)?;
+        if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
+            store_in_cache(cache, &self.inner.logger, key, &module);
         }
         Ok((module, false))
     }
+
+    /// The linker of the engine that compiled `module` (Cranelift or the Winch baseline).
+    pub(crate) fn linker_for(&self, engine: &Engine) -> &Linker<HostState> {
+        match &self.inner.baseline {
+            Some((e, l)) if Engine::same(e, engine) => l,
+            _ => &self.inner.linker,
+        }
+    }
+
+    /// Compiles `wasm` with Cranelift on a background thread into the cache (after a baseline
+    /// compile). Failures are logged at debug level: the next start compiles again.
+    fn compile_in_background(&self, wasm: &[u8], key: String) {
+        let engine = self.inner.background_engine.clone().unwrap_or_else(|| self.inner.engine.clone());
+        let (logger, bytes) = (self.inner.logger.clone(), wasm.to_vec());
+        let Some(cache) = self.inner.cache.clone() else { return };
+        let h = std::thread::Builder::new().name("gadgetrt-optcompile".into()).spawn(move || {
+            // SAFETY: plain syscalls on the calling thread (best effort).
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
+            match Module::new(&engine, &bytes) {
+                Ok(m) => store_in_cache(&cache, &logger, &key, &m),
+                Err(e) => logger.log(LogLevel::Debug, "", &format!("background compile failed: {e:#}")),
+            }
+        });
+        match h {
+            Ok(h) => {
+                let mut bg = self.inner.background.lock().unwrap_or_else(|e| e.into_inner());
+                bg.retain(|h| !h.is_finished());
+                bg.push(h);
+            }
+            Err(e) => self.inner.logger.log(LogLevel::Debug, "", &format!("background compile not started: {e}")),
+        }
+    }
+
+    /// Waits until the optimised background compilations started by this runtime have
+    /// written their modules into the cache (benchmarks and tests; gadgets never wait).
+    pub fn wait_background_compiles(&self) {
+        let hs: Vec<_> = std::mem::take(&mut *self.inner.background.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in hs {
+            let _ = h.join();
+        }
+    }
+}
+
+fn store_in_cache(cache: &crate::image::cache::ModuleCache, logger: &Logger, key: &str, module: &Module) {
+    match module.serialize() {
+        Ok(bytes) => {
+            if let Err(e) = cache.put(key, &bytes) {
+                logger.log(LogLevel::Debug, "", &format!("compiled-module cache not written: {e}"));
+            }
+        }
+        Err(e) => logger.log(LogLevel::Debug, "", &format!("module not serializable: {e}")),
+    }
+}
+
+/// The configuration shared by the optimising and the baseline engines.
+fn base_config() -> Config {
+    let mut cfg = Config::new();
+    cfg.epoch_interruption(true);
+    // One linear memory per gadget: the memory cap then holds in total.
+    cfg.wasm_multi_memory(false);
+    cfg
+}
+
+/// The optimising configuration without parallel compilation (see `background_engine`).
+fn background_engine() -> Option<Engine> {
+    let mut cfg = base_config();
+    cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    cfg.parallel_compilation(false);
+    Engine::new(&cfg).ok()
+}
+
+/// The Winch engine and a linker with the host imports, where Winch is available.
+fn baseline_engine() -> Option<(Engine, Linker<HostState>)> {
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let mut cfg = base_config();
+    cfg.strategy(wasmtime::Strategy::Winch);
+    let engine = Engine::new(&cfg).ok()?;
+    let mut linker = Linker::new(&engine);
+    host::add_to_linker(&mut linker).ok()?;
+    Some((engine, linker))
 }
 
 impl Runtime {
     /// Compiles on a worker thread under `limits.compile_timeout`. A compilation past its
     /// deadline cannot be cancelled: it is abandoned (it finishes in the background and its
     /// result is dropped) and, while it runs, further compilations are refused.
-    fn compile_bounded(&self, wasm: &[u8]) -> Result<Module> {
+    fn compile_bounded(&self, engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let timeout = self.inner.opts.limits.compile_timeout;
         if self.inner.abandoned.load(Ordering::SeqCst) > 0 {
             return Err(Error::new(
@@ -300,7 +422,7 @@ impl Runtime {
             ));
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        let engine = self.inner.engine.clone();
+        let engine = engine.clone();
         let bytes = wasm.to_vec();
         // 0 running, 1 finished, 2 abandoned by the waiter.
         let state = Arc::new(std::sync::atomic::AtomicU8::new(0));

@@ -98,6 +98,8 @@ fn warm_load_uses_the_module_cache_and_survives_corruption() {
     let demo = go_gadget("demo");
     let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
     assert!(!g.from_cache);
+    // A miss runs baseline (Winch) code while Cranelift fills the cache in the background.
+    rt.wait_background_compiles();
     let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
     assert!(g.from_cache, "second load must come from the cache");
     // Corrupt every cache entry: the next load detects it, recompiles and still runs.
@@ -110,12 +112,17 @@ fn warm_load_uses_the_module_cache_and_survives_corruption() {
     }
     let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
     assert!(!g.from_cache, "a corrupted entry must not be trusted");
+    // This one runs on the baseline compiler's code.
     let c = collect(&g, "ticks", 0);
     g.start().unwrap();
     poll_until(&g, &c, 5, Duration::from_secs(5));
     g.stop().unwrap();
     assert_eq!(c.len(), 5);
     assert_eq!(value(&c.get(4), 0, "seq"), Value::Uint(5));
+    // The background compile replaced the corrupted entry.
+    rt.wait_background_compiles();
+    let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
+    assert!(g.from_cache, "the optimised module is cached again");
 }
 
 #[test]

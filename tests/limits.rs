@@ -524,6 +524,8 @@ fn cache_dir_must_be_absolute_private_and_entries_authenticated() {
     assert_eq!(key_mode, 0o600);
     let src = || wasm(&format!(r#"(module (memory (export "memory") 1) {VERSION_1})"#));
     assert!(!Gadget::open(&rt, src()).unwrap().from_cache);
+    // A miss runs baseline code; the optimised module reaches the cache in the background.
+    rt.wait_background_compiles();
     assert!(Gadget::open(&rt, src()).unwrap().from_cache);
     let entry = std::fs::read_dir(&good)
         .unwrap()
@@ -533,6 +535,7 @@ fn cache_dir_must_be_absolute_private_and_entries_authenticated() {
     // Group-writable entry: ignored (and left alone).
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o664)).unwrap();
     assert!(!Gadget::open(&rt, src()).unwrap().from_cache);
+    rt.wait_background_compiles();
     // Forged entry: a header recomputed with a plain SHA-256 (the old format) or any other
     // key does not verify; it is deleted and the module recompiled.
     let mut b = std::fs::read(&entry).unwrap();
@@ -541,6 +544,7 @@ fn cache_dir_must_be_absolute_private_and_entries_authenticated() {
     std::fs::write(&entry, &b).unwrap();
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!Gadget::open(&rt, src()).unwrap().from_cache);
+    rt.wait_background_compiles();
     assert!(Gadget::open(&rt, src()).unwrap().from_cache);
     // A second runtime on the same directory shares the key and the entries.
     assert!(Gadget::open(&mk(Some(good)).unwrap(), src()).unwrap().from_cache);

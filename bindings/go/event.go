@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -522,4 +523,84 @@ func (c EventCopy) Map(elem int) map[string]any {
 		m[f.Name] = c.Records[elem][i]
 	}
 	return m
+}
+
+var sizeCells = sync.Pool{New: func() any { return new(C.size_t) }}
+
+// appendCall runs a (buf, cap, out_len) call writing after dst's contents, growing dst when
+// the library reports GRT_ERR_INSUFFICIENT_SIZE. With a dst of enough capacity (reused from
+// event to event) it allocates nothing.
+func appendCall(dst []byte, call func(buf *C.char, cap C.size_t, outLen *C.size_t) *C.grt_error) ([]byte, error) {
+	// The out-length cell escapes to C: a pooled one keeps the call allocation-free.
+	np := sizeCells.Get().(*C.size_t)
+	defer sizeCells.Put(np)
+	for i := 0; i < 4; i++ {
+		room := dst[len(dst):cap(dst)]
+		if len(room) == 0 {
+			dst = append(dst, make([]byte, 512)...)[:len(dst)]
+			room = dst[len(dst):cap(dst)]
+		}
+		*np = 0
+		e := call((*C.char)(unsafe.Pointer(unsafe.SliceData(room))), C.size_t(len(room)), np)
+		runtime.KeepAlive(room)
+		n := *np
+		if e == nil {
+			return dst[:len(dst)+int(n)], nil
+		}
+		code := Code(C.grt_error_code(e))
+		if code != CodeInsufficientSize || int(n) <= len(room) {
+			return dst, takeError(e)
+		}
+		C.grt_error_free(e)
+		grown := make([]byte, len(dst), len(dst)+int(n))
+		copy(grown, dst)
+		dst = grown
+	}
+	return dst, codeError(CodeInsufficientSize, "buffer kept growing")
+}
+
+// AppendJSON appends the event's JSON (as JSON returns it) to dst and returns the extended
+// slice. Reusing dst (dst[:0]) from event to event makes it allocation-free in steady state.
+func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
+	p, err := e.p()
+	if err != nil {
+		return dst, err
+	}
+	return appendCall(dst, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
+		return C.grt_event_to_json(p, buf, cap, n)
+	})
+}
+
+// AppendFormat is Format appending to dst (allocation-free with a reused dst).
+func (e *Event) AppendFormat(dst []byte, mode OutputMode, fields string) ([]byte, error) {
+	p, err := e.p()
+	if err != nil {
+		return dst, err
+	}
+	fp, fn := cstr(fields)
+	out, err := appendCall(dst, func(buf *C.char, cap C.size_t, n *C.size_t) *C.grt_error {
+		return C.grt_event_format(p, C.uint32_t(mode), fp, fn, buf, cap, n)
+	})
+	runtime.KeepAlive(fields)
+	return out, err
+}
+
+// AppendBytes appends a string, cstring or bytes field of record 0 to dst (Bytes without
+// the copy's allocation).
+func (e *Event) AppendBytes(dst []byte, index int) ([]byte, error) {
+	return e.Record(0).AppendBytes(dst, index)
+}
+
+// AppendBytes appends a string, cstring or bytes field to dst (no copy allocated; the
+// out-parameters of the C call may still cost a small allocation).
+func (r Record) AppendBytes(dst []byte, index int) ([]byte, error) {
+	var ptr *C.uint8_t
+	var n C.size_t
+	err := r.byIndex(index, func(p *C.grt_event, el, i C.size_t) *C.grt_error {
+		return C.grt_event_get_bytes(p, el, i, &ptr, &n)
+	})
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(ptr)), int(n))...), nil
 }

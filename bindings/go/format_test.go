@@ -85,6 +85,7 @@ func TestFormatAndFilter(t *testing.T) {
 		row, hdr, rowSel, hdrSel   string
 	}
 	var got []out
+	var jsonBuf []byte
 	_, err := g.Subscribe("ev", PriorityOutput, func(e *Event) error {
 		var o out
 		var err error
@@ -97,6 +98,16 @@ func TestFormatAndFilter(t *testing.T) {
 		j, err := e.JSON()
 		if err != nil {
 			return err
+		}
+		// The Append forms write the same bytes into a reused buffer without allocating.
+		if jsonBuf, err = e.AppendJSON(jsonBuf[:0]); err != nil || string(jsonBuf) != string(j) {
+			return fmt.Errorf("AppendJSON = %q, %v; JSON = %q", jsonBuf, err, j)
+		}
+		if allocs := testing.AllocsPerRun(20, func() { jsonBuf, _ = e.AppendJSON(jsonBuf[:0]) }); allocs != 0 {
+			return fmt.Errorf("AppendJSON allocated %v times per call", allocs)
+		}
+		if allocs := testing.AllocsPerRun(20, func() { jsonBuf, _ = e.AppendFormat(jsonBuf[:0], OutputColumns, "") }); allocs != 0 {
+			return fmt.Errorf("AppendFormat allocated %v times per call", allocs)
 		}
 		o.json = string(j)
 		for _, f := range []struct {

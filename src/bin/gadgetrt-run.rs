@@ -229,7 +229,12 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         if help || m.get_flag("help-params") {
             return show_help(&gadget, &args, m.get_flag("help-params")).map_err(Fail::Run);
         }
-        return run(gadget, args, log_level(&pre)).map_err(Fail::Run);
+        let r = run(gadget, args, log_level(&pre));
+        // A first run starts on the baseline (Winch) code while Cranelift compiles the
+        // optimised module in the background: let it reach the cache so the next start is
+        // warm (a second Ctrl-C still exits at once).
+        rt.wait_background_compiles();
+        return r.map_err(Fail::Run);
     }
     unreachable!("the loop returns on its second attempt")
 }

@@ -23,11 +23,10 @@ use super::btf::{Btf, BtfType, INT_BOOL, INT_SIGNED};
 // Kernel BTF (gadgetrt's own parser)
 // ---------------------------------------------------------------------------
 
-/// `/sys/kernel/btf/vmlinux` parsed with gadgetrt's BTF reader, once per
-/// process (None if missing or unparsable).
-pub fn vmlinux_btf() -> Option<&'static Btf> {
-    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
-    BTF.get_or_init(|| std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|d| Btf::parse(&d).ok())).as_ref()
+/// `/sys/kernel/btf/vmlinux` parsed with gadgetrt's BTF reader (None if missing or
+/// unparsable); cached while a load holds it (see [`super::kernel_btf`]).
+pub fn vmlinux_btf() -> Option<std::sync::Arc<Btf>> {
+    super::kernel_btf::own()
 }
 
 // ---------------------------------------------------------------------------
@@ -402,7 +401,8 @@ fn parse_c_u64(s: &str) -> Option<u64> {
 
 fn kernel_has_enum_value(enum_name: &str, value: &str) -> bool {
     let Some(b) = vmlinux_btf() else { return false };
-    b.types().any(|(_, t)| matches!(t, BtfType::Enum { name, values, .. } if name == enum_name && values.iter().any(|v| v.name == value)))
+    let found = b.types().any(|(_, t)| matches!(t, BtfType::Enum { name, values, .. } if name == enum_name && values.iter().any(|v| v.name == value)));
+    found
 }
 
 /// libbpf probes for `__<arch>_sys_bpf` (syscall wrappers, x86-64 since 4.17).

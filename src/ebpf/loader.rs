@@ -139,7 +139,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
 
     let btf = kernel_btf();
     let mut loader = EbpfLoader::new();
-    loader.btf(btf);
+    loader.btf(btf.as_deref());
     for (var, bytes) in &opts.params {
         loader.override_global(var.as_str(), bytes.as_slice(), true);
     }
@@ -188,7 +188,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             None => None,
         };
         let mut cx = AttachCx { notes: &mut notes, warnings: &mut warnings, own: &mut own, config: &opts.config };
-        let st = load_and_attach(&mut ebpf, btf, p, &target, iter_map, &mut cx)?;
+        let st = load_and_attach(&mut ebpf, btf.as_deref(), p, &target, iter_map, &mut cx)?;
         states.push((p.name.clone(), st));
     }
 
@@ -196,10 +196,10 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings })
 }
 
-/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once.
-pub fn kernel_btf() -> Option<&'static Btf> {
-    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
-    BTF.get_or_init(|| Btf::from_sys_fs().ok()).as_ref()
+/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed by aya; cached while a load
+/// holds it (see [`super::kernel_btf`]).
+pub fn kernel_btf() -> Option<std::sync::Arc<Btf>> {
+    super::kernel_btf::aya()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -919,7 +919,7 @@ fn probe_attach_types_uncached() -> Vec<(&'static str, bool)> {
 
     let btf = kernel_btf();
     let func_id = |names: &[&str], kind: BtfKind| -> Option<u32> {
-        let b = btf?;
+        let b = btf.as_deref()?;
         names.iter().find_map(|n| b.id_by_type_name_kind(n, kind).ok())
     };
 

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod btf;
 pub mod fixups;
 pub mod formatters;
+pub mod kernel_btf;
 pub mod loader;
 pub mod maps;
 pub mod object;
@@ -122,6 +123,9 @@ impl Readers {
 /// Most raw records held between the drain thread and the processor; beyond this the kernel
 /// side is outpacing processing and records are counted as lost.
 const MAX_PENDING_RECORDS: usize = 1 << 18;
+
+/// Nice value of the ring-buffer reader thread (see `reader_loop`).
+const READER_NICE: libc::c_int = -10;
 
 /// Pause of the reader after a drain that found records (see `reader_loop`).
 const COALESCE: Duration = Duration::from_micros(200);
@@ -368,6 +372,8 @@ impl EbpfGadget {
         gadget: Weak<GadgetInner>,
     ) -> Result<Readers> {
         ensure_tracefs();
+        // The kernel BTF parses are shared by this load and freed when it ends.
+        let _btf = kernel_btf::hold();
         let mut opts = loader::LoadOptions::default();
         for (d, value) in params.ebpf_values() {
             let Some(var) = &d.var else { continue };
@@ -457,22 +463,27 @@ impl EbpfGadget {
         let lost = self.lost.clone();
         let (tx, rx) = std::sync::mpsc::channel::<RecordBatch>();
         let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pending_bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Raw records in flight take a third of the event byte budget beside the queue's
+        // (default 48 + 16 MiB).
+        let max_bytes = gadget.upgrade().map(|g| g.raw_records_budget()).unwrap_or(16 << 20);
         let processor = {
-            let (gadget, pending) = (gadget.clone(), pending.clone());
+            let (gadget, pending, pending_bytes) = (gadget.clone(), pending.clone(), pending_bytes.clone());
             let names: Vec<String> = tracers.iter().map(|t| t.0.clone()).collect();
             std::thread::Builder::new()
                 .name("gadgetrt-ebpf-proc".into())
                 .spawn(move || {
                     for batch in rx {
-                        pending.fetch_sub(batch.len(), Ordering::Relaxed);
                         if let Some(g) = gadget.upgrade() {
                             g.emit_records(&names[batch.tracer], &mut batch.records());
                         }
+                        pending.fetch_sub(batch.len(), Ordering::Relaxed);
+                        pending_bytes.fetch_sub(batch.data.len(), Ordering::Relaxed);
                     }
                 })
                 .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF processor thread: {e}")))?
         };
-        let sink = BatchSink { tx, pending };
+        let sink = BatchSink { tx, pending, pending_bytes, max_bytes };
         let thread = std::thread::Builder::new()
             .name("gadgetrt-ebpf".into())
             .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost, sink))
@@ -623,6 +634,14 @@ fn reader_loop(
     lost: Arc<Mutex<BTreeMap<String, u64>>>,
     sink: BatchSink,
 ) {
+    // The reader only copies records out of the kernel buffers; on a busy host a late wake-up
+    // of this thread overflows them (lost samples), so it asks for a higher CPU priority
+    // (nice -10; needs CAP_SYS_NICE, which eBPF users have as root; best effort otherwise).
+    // SAFETY: plain syscalls on the calling thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, READER_NICE);
+    }
     let mut pfds: Vec<libc::pollfd> = Vec::new();
     pfds.push(libc::pollfd { fd: stop_fd, events: libc::POLLIN, revents: 0 });
     for s in &sources {
@@ -762,11 +781,14 @@ fn report_ring_losses(
 struct BatchSink {
     tx: std::sync::mpsc::Sender<RecordBatch>,
     pending: Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes of the records in flight, held to `max_bytes`.
+    pending_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    max_bytes: usize,
 }
 
 /// Copies every pending record of a tracer out of the kernel buffer and queues it for the
-/// processor. Records beyond `MAX_PENDING_RECORDS` in flight are counted as lost, never
-/// dropped silently.
+/// processor. Records beyond `MAX_PENDING_RECORDS` or the byte budget in flight are counted
+/// as lost, never dropped silently.
 fn drain_source(
     s: &mut loader::TracerSource,
     tracers: &[(String, String, bool)],
@@ -778,8 +800,9 @@ fn drain_source(
     let mut batch = RecordBatch { tracer: s.tracer, data: Vec::new(), ends: Vec::new() };
     let mut overflow: u64 = 0;
     let room = MAX_PENDING_RECORDS.saturating_sub(sink.pending.load(Ordering::Relaxed));
+    let room_bytes = sink.max_bytes.saturating_sub(sink.pending_bytes.load(Ordering::Relaxed));
     let drained = s.drain(&mut |rec: &[u8]| {
-        if batch.len() < room {
+        if batch.len() < room && batch.data.len() + rec.len() <= room_bytes {
             batch.data.extend_from_slice(rec);
             batch.ends.push(batch.data.len());
         } else {
@@ -788,8 +811,11 @@ fn drain_source(
     });
     if batch.len() > 0 {
         sink.pending.fetch_add(batch.len(), Ordering::Relaxed);
+        sink.pending_bytes.fetch_add(batch.data.len(), Ordering::Relaxed);
         if let Err(e) = sink.tx.send(batch) {
             overflow += e.0.len() as u64;
+            sink.pending.fetch_sub(e.0.len(), Ordering::Relaxed);
+            sink.pending_bytes.fetch_sub(e.0.data.len(), Ordering::Relaxed);
         }
     }
     add_lost(ds, s.take_lost() + overflow, g);

@@ -1079,7 +1079,7 @@ pub fn sanitize_for_aya(elf: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
 /// Like [`sanitize_for_aya`] with structured details; type-match
 /// relocations are evaluated against the running kernel's BTF.
 pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
-    sanitize_with_target(elf, super::fixups::vmlinux_btf())
+    sanitize_with_target(elf, super::fixups::vmlinux_btf().as_deref())
 }
 
 /// [`sanitize`] with an explicit CO-RE target BTF for type-match

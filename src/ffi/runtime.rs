@@ -86,7 +86,8 @@ pub struct grt_runtime_options {
     /// Bytes the host keeps for the guest: names, tags, config, packets pending delivery
     /// (default 64 MiB).
     pub host_bytes: u64,
-    /// Bytes of events waiting in a gadget's event queue (default 256 MiB); events beyond
+    /// Bytes of events waiting in a gadget's event queue (default 48 MiB; raw eBPF records
+    /// awaiting the operators are held to a third of it besides: 64 MiB in all); events beyond
     /// are dropped and counted as `dropped_queue_full`.
     pub queue_bytes: u64,
     /// Largest wasm program in bytes (default 64 MiB).

@@ -616,7 +616,7 @@ fn core_type_matches_against_a_custom_target() {
     let local = Btf::parse(f.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
     let kernel = gadgetrt::ebpf::fixups::vmlinux_btf().expect("kernel BTF");
     let id = |n: &str| local.types().find(|(_, t)| t.name() == n).map(|(i, _)| i).unwrap();
-    let m = |n: &str| gadgetrt::ebpf::fixups::type_matches(&local, id(n), kernel).unwrap();
+    let m = |n: &str| gadgetrt::ebpf::fixups::type_matches(&local, id(n), &kernel).unwrap();
     assert!(m("task_struct___yes"));
     assert!(!m("task_struct___no"));
     assert!(!m("task_struct___charsign"));

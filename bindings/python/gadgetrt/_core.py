@@ -515,6 +515,26 @@ class Event:
         p = self._p()
         return _read_buffer(lambda b, c, n: lib.grt_event_to_json(p, b, c, n), 1024).decode("utf-8")
 
+    def json_into(self, buf: bytearray) -> int:
+        """Writes the event's JSON (as :meth:`json`) into ``buf``, a ``bytearray`` reused from
+        event to event, and returns its length: the JSON is ``buf[:n]`` (read it through a
+        ``memoryview`` to avoid a copy). ``buf`` grows when too small, so in steady state no
+        buffer is allocated per event."""
+        p = self._p()
+        n = c_size_t(0)
+        for _ in range(4):
+            if len(buf) == 0:
+                buf.extend(bytes(1024))
+            cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
+            exc = _take_error(lib.grt_event_to_json(p, cbuf, len(buf), byref(n)))
+            del cbuf  # release the export so buf may be resized
+            if exc is None:
+                return n.value
+            if not isinstance(exc, InsufficientSizeError) or n.value <= len(buf):
+                raise exc
+            buf.extend(bytes(n.value - len(buf)))
+        raise InsufficientSizeError(ErrorCode.INSUFFICIENT_SIZE, "buffer kept growing")
+
     def format(self, mode: "int | str", fields: Optional[str] = None) -> str:
         """The event as ``ig run -o <mode>`` prints it. ``mode`` is one of ``OUTPUT_JSON``,
         ``OUTPUT_JSONPRETTY``, ``OUTPUT_YAML``, ``OUTPUT_COLUMNS`` (or ``"json"``, ...).

@@ -47,6 +47,7 @@ def test_demo_events_iterator(rt, gadgets):
 def test_demo_subscribe_and_poll_typed_getters(rt, gadgets):
     with rt.load_path(gadgets / "demo.wasm") as g:
         seen = []
+        jbuf = bytearray(8)
 
         def cb(ev: gadgetrt.Event):
             assert ev.datasource == "ticks"
@@ -61,6 +62,9 @@ def test_demo_subscribe_and_poll_typed_getters(rt, gadgets):
                 ev.get_bytes("seq")
             with pytest.raises(gadgetrt.NotFoundError):
                 ev.get_u64("nope")
+            # json_into writes the same JSON into a reused buffer (small: it must grow once).
+            m = ev.json_into(jbuf)
+            assert bytes(jbuf[:m]).decode() == ev.json()
             seen.append((ev.get_u64("seq"), ev.get_str("message"), ev.get_bytes(1), ev.json()))
 
         sub = g.subscribe("ticks", cb, priority=10)
