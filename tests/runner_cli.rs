@@ -275,3 +275,92 @@ fn fields_and_output_help_match_ig() {
     assert_eq!(flag_line(&ours, "--filter"), flag_line(&ig, "--filter"));
     assert!(flag_line(&ours, "--filter.fmtprobe").is_some(), "{ours}");
 }
+
+/// Under an event flood (tests/bpf/flood.bpf.o + the Go trace_open_enrich program, fed by a
+/// `dd bs=1` child: millions of records a second, ring buffer and queues overflowing), the
+/// runner exits within 2 s of SIGTERM, and says what it lost.
+#[test]
+fn runner_exits_within_2s_of_sigterm_under_an_event_flood() {
+    require_root();
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("flood");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(bpf_obj("flood"), dir.join("program.bpf.o")).unwrap();
+    std::fs::copy(go_gadget("trace_open_enrich"), dir.join("program.wasm")).unwrap();
+    let mut dd = Command::new("dd")
+        .args(["if=/dev/zero", "of=/dev/null", "bs=1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Reap<'a>(&'a mut std::process::Child);
+    impl Drop for Reap<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = dd.id().to_string();
+    let _dd = Reap(&mut dd);
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let mut child = runner()
+            .arg(&dir)
+            .args(["--pid", &pid, "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 16];
+            let mut total = 0usize;
+            let mut told = false;
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                if total > (4 << 20) && !told {
+                    let _ = tx.send(());
+                    told = true;
+                }
+            }
+            total
+        });
+        let mut errp = child.stderr.take().unwrap();
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = errp.read_to_string(&mut s);
+            s
+        });
+        // Flooding for real: 4 MiB of events printed.
+        let flooding = rx.recv_timeout(Duration::from_secs(60)).is_ok();
+        // SAFETY: kill(2) on our child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let t = Instant::now();
+        let st = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break Some(st);
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        took.push(t.elapsed());
+        let printed = reader.join().unwrap();
+        let stderr = err_reader.join().unwrap();
+        assert!(flooding, "no flood seen ({printed} bytes printed)\n{stderr}");
+        let st = st.unwrap_or_else(|| panic!("the runner did not exit within 20 s of SIGTERM\n{stderr}"));
+        assert!(st.success(), "{st:?}\n{stderr}");
+        assert!(stderr.contains("lost (kernel)"), "no loss report:\n{stderr}");
+    }
+    took.sort();
+    eprintln!("runner exit after SIGTERM under flood: min {:?} median {:?} max {:?}", took[0], took[1], took[2]);
+    assert!(took[2] < Duration::from_secs(2), "{took:?}");
+}
