@@ -522,7 +522,9 @@ fn load_and_attach(
                 (None, _) => attached("raw socket in each selected container's network namespace"),
                 (Some(d), Some(iface)) => {
                     // IG: a bad --iface is fatal; its own direction, the host's netns id.
-                    let netns = attach::netns_inode("self").context("reading the netns inode")?;
+                    let netns = attach::netns_inode("thread-self")
+                        .or_else(|_| attach::netns_inode("self"))
+                        .context("reading the netns inode")?;
                     let a = attach_tc::TcAttachment::attach(&np.array, None, iface, d, netns, name)
                         .map_err(|e| anyhow!("program {name} (section {section:?}): {e:#}"))?;
                     let t = format!("tc {} filter on {iface} (handle {})", d.as_str(), a.handle);
