@@ -527,7 +527,7 @@ fn load_and_attach(
                         .context("reading the netns inode")?;
                     let a = attach_tc::TcAttachment::attach(&np.array, None, iface, d, netns, name)
                         .map_err(|e| anyhow!("program {name} (section {section:?}): {e:#}"))?;
-                    let t = format!("tc {} filter on {iface} (handle {})", d.as_str(), a.handle);
+                    let t = format!("tc {} filter on {iface} ({})", d.as_str(), a.mechanism());
                     np.fixed_filters.push(a);
                     attached(&t)
                 }
@@ -801,7 +801,7 @@ impl LoadedGadget {
                 out.push((np.name.clone(), format!("socket netns {}", a.netns)));
             }
             for a in np.fixed_filters.iter().chain(np.filters.values().map(|(_, a)| a)) {
-                out.push((np.name.clone(), format!("tc {} {} handle {} netns {}", a.direction.as_str(), a.ifname, a.handle, a.netns)));
+                out.push((np.name.clone(), format!("tc {} {} netns {}", a.direction.as_str(), a.ifname, a.netns)));
             }
         }
         out.sort();

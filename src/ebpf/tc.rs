@@ -6,6 +6,12 @@
 //! namespace id in `skb->cb[0]` and tail-calls the gadget's classifier, returning
 //! TC_ACT_UNSPEC when that fails. The filter is deleted when the [`TcAttachment`] drops.
 //!
+//! One difference from IG, on purpose: where the kernel has tcx (6.6+), the dispatcher is
+//! attached through a tcx BPF link instead (same hook, same verdicts), because a link goes
+//! away with the process that holds it, while a `cls_bpf` filter outlives a killed process.
+//! Kernels without tcx get IG's `cls_bpf` filter, and so does every kernel when the
+//! environment variable `GADGETRT_TC_LEGACY` is set.
+//!
 //! Also: the host-side peers of a network namespace's veth interfaces ([`veth_peers`]),
 //! which is where IG attaches a container's classifiers (with the direction inverted).
 
@@ -252,6 +258,8 @@ pub struct TcAttachment {
     pub handle: u32,
     /// The netns id the dispatcher writes into `skb->cb[0]`.
     pub netns: u64,
+    /// The tcx link (then `handle` is 0), or `None` for a `cls_bpf` filter.
+    link: Option<OwnedFd>,
     _dispatcher: OwnedFd,
     /// The interface's namespace (`None`: the one gadgetrt runs in).
     ns: Option<std::path::PathBuf>,
@@ -272,22 +280,71 @@ impl TcAttachment {
         let dispatcher = attach::load_dispatcher(attach::BPF_PROG_TYPE_SCHED_CLS, pa.fd(), netns as u32, -1)
             .context("loading the tc dispatcher")?;
         let dfd = dispatcher.as_fd();
-        let (ifindex, handle) = attach::in_netns(ns, || add_filter(ifname, direction, dfd, name))
-            .with_context(|| format!("attaching a tc {} filter on {ifname}", direction.as_str()))?;
+        let (ifindex, handle, link) = attach::in_netns(ns, || {
+            let idx = ifindex(ifname)?;
+            let tcx = if std::env::var_os(LEGACY_ENV).is_some() {
+                Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP))
+            } else {
+                tcx_link(idx, direction, dfd)
+            };
+            match tcx {
+                Ok(link) => Ok((idx, 0, Some(link))),
+                // No tcx (before 6.6): IG's cls_bpf filter.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EOPNOTSUPP | 524 /* ENOTSUPP */)) => {
+                    let (idx, handle) = add_filter(ifname, direction, dfd, name)?;
+                    Ok((idx, handle, None))
+                }
+                Err(e) => Err(anyhow!("creating a tcx link: {e}")),
+            }
+        })
+        .with_context(|| format!("attaching a tc {} filter on {ifname}", direction.as_str()))?;
         Ok(TcAttachment {
             ifname: ifname.to_string(),
             ifindex,
             direction,
             handle,
             netns,
+            link,
             _dispatcher: dispatcher,
             ns: ns.map(Path::to_path_buf),
         })
     }
 }
 
+impl TcAttachment {
+    /// `tcx` (a BPF link) or `cls_bpf handle <n>`.
+    pub fn mechanism(&self) -> String {
+        match self.link {
+            Some(_) => "tcx".into(),
+            None => format!("cls_bpf handle {}", self.handle),
+        }
+    }
+}
+
+/// Set (any value): always IG's `cls_bpf` filters, never tcx links.
+pub const LEGACY_ENV: &str = "GADGETRT_TC_LEGACY";
+
+const BPF_TCX_INGRESS: u32 = 46;
+const BPF_TCX_EGRESS: u32 = 47;
+
+/// `BPF_LINK_CREATE` of a tcx link (appended to the hook's chain).
+fn tcx_link(ifindex: i32, direction: Direction, prog: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    use super::loader::raw::{put32, sys_bpf, BPF_LINK_CREATE};
+    let mut a = [0u8; 64];
+    put32(&mut a, 0, prog.as_raw_fd() as u32);
+    put32(&mut a, 4, ifindex as u32);
+    put32(&mut a, 8, if direction == Direction::Ingress { BPF_TCX_INGRESS } else { BPF_TCX_EGRESS });
+    let fd = sys_bpf(BPF_LINK_CREATE, &mut a)?;
+    // SAFETY: fresh fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 impl Drop for TcAttachment {
     fn drop(&mut self) {
+        if self.link.take().is_some() {
+            // Closing the link detached it.
+            return;
+        }
         let (ifindex, parent, handle) = (self.ifindex, self.direction.parent(), self.handle);
         // The interface may be gone already (a container's veth): nothing left to delete.
         let _ = attach::in_netns(self.ns.as_deref(), || {
@@ -313,7 +370,7 @@ fn ifindex(ifname: &str) -> Result<i32> {
     Ok(i as i32)
 }
 
-/// Adds clsact (EEXIST is fine) and the filter; returns (ifindex, handle).
+/// Adds clsact (EEXIST is fine) and the cls_bpf filter; returns (ifindex, handle).
 fn add_filter(ifname: &str, direction: Direction, prog: BorrowedFd<'_>, name: &str) -> Result<(i32, u32)> {
     let idx = ifindex(ifname)?;
     let mut nl = Netlink::open().context("opening a netlink socket")?;

@@ -844,6 +844,34 @@ fn sh_out(cmd: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
 }
 
+/// tcx links running IG's dispatcher (`ig_net_disp`), anywhere on the machine (bpftool 7.1
+/// shows neither the interface nor the hook of a tcx link).
+fn tcx_dispatchers() -> usize {
+    let links: serde_json::Value = serde_json::from_str(&sh_out("bpftool -j link show 2>/dev/null")).unwrap_or_default();
+    let progs: serde_json::Value = serde_json::from_str(&sh_out("bpftool -j prog show 2>/dev/null")).unwrap_or_default();
+    let disp: Vec<u64> = progs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == "ig_net_disp")
+        .filter_map(|p| p["id"].as_u64())
+        .collect();
+    links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["type"] == 11 || l["type"] == "tcx")
+        .filter(|l| l["prog_id"].as_u64().is_some_and(|id| disp.contains(&id)))
+        .count()
+}
+
+/// Our classifiers on `dev`'s `dir` hook: cls_bpf filters named ig_tc_count (kernels without
+/// tcx, IG's way) plus `tcx` = tcx dispatcher links gained since a baseline.
+fn hooked(dev: &str, dir: &str, tcx_base: usize) -> usize {
+    let tc = sh_out(&format!("tc filter show dev {dev} {dir}"));
+    tc.matches("ig_tc_count").count() + tcx_dispatchers().saturating_sub(tcx_base)
+}
+
 /// Moves this thread into a new network namespace (lo up); returns its inode.
 fn own_netns() -> u64 {
     // SAFETY: unshare(CLONE_NEWNET) affects this thread only.
@@ -999,20 +1027,33 @@ fn tc_classifier_on_iface_sees_packets_and_its_filter_goes_at_unload() {
     let e = format!("{:#}", loader::load(&elf, &o, &opts).unwrap_err());
     assert!(e.contains("grt-no-such0") && e.contains("not found"), "{e}");
     opts.tc_iface = Some("lo".into());
+    let base = tcx_dispatchers();
     let g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
     let st = &g.program_states()[0].1;
     assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("tc ingress filter on lo")), "{st:?}");
-    let shown = sh_out("tc filter show dev lo ingress");
-    assert!(shown.contains("ig_tc_count") && shown.contains("direct-action"), "{shown}");
-    assert!(sh_out("tc filter show dev lo egress").trim().is_empty());
+    assert_eq!(hooked("lo", "ingress", base), 1, "{}", sh_out("bpftool link show"));
+    assert_eq!(hooked("lo", "egress", base), 1, "only the ingress hook (or the one tcx link)");
     udp_lo(&rx, 5);
     let (hits, cb) = wait_hits(&g, &elf, 5);
     assert_eq!(hits, 5, "lo ingress sees each datagram once");
     assert_eq!(cb, netns as u32, "skb->cb[0] is the netns id");
     drop(g);
+    assert_eq!(hooked("lo", "ingress", base), 0, "left after unload: {}", sh_out("bpftool link show"));
+    // IG's own mechanism (kernels without tcx): a clsact qdisc and a direct-action cls_bpf
+    // filter named after the program, deleted at unload; the qdisc stays, as in IG.
+    std::env::set_var(gadgetrt::ebpf::tc::LEGACY_ENV, "1");
+    let g = loader::load(&elf, &o, &opts);
+    std::env::remove_var(gadgetrt::ebpf::tc::LEGACY_ENV);
+    let g = g.unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("cls_bpf handle 1")), "{st:?}");
     let shown = sh_out("tc filter show dev lo ingress");
-    assert!(shown.trim().is_empty(), "filter left after unload: {shown}");
-    // The clsact qdisc stays, as in IG.
+    assert!(shown.contains("ig_tc_count") && shown.contains("direct-action") && shown.contains("handle 0x1"), "{shown}");
+    assert!(!sh_out("tc filter show dev lo egress").contains("ig_tc_count"));
+    udp_lo(&rx, 2);
+    assert_eq!(wait_hits(&g, &elf, 2).0, 2);
+    drop(g);
+    assert!(sh_out("tc filter show dev lo ingress").trim().is_empty(), "filter left after unload");
     assert!(sh_out("tc qdisc show dev lo").contains("clsact"));
 }
 
@@ -1031,6 +1072,7 @@ fn tc_classifier_on_a_containers_host_side_veth() {
     let port = rx.local_addr().unwrap().port();
     let mut opts = LoadOptions { per_container: true, ..Default::default() };
     opts.params.insert("port".into(), port.to_ne_bytes().to_vec());
+    let base = tcx_dispatchers();
     let mut g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
     // Host-network containers are skipped; a namespace without veth is a warning.
     assert!(g.attach_container("hostnet", &c.ns_path(), c.netns(), true).is_empty());
@@ -1042,9 +1084,9 @@ fn tc_classifier_on_a_containers_host_side_veth() {
     // The container's ingress is the host side's egress.
     assert_eq!(
         g.net_attachments(),
-        vec![("ig_tc_count".to_string(), format!("tc egress grt-h0 handle 1 netns {}", c.netns()))]
+        vec![("ig_tc_count".to_string(), format!("tc egress grt-h0 netns {}", c.netns()))]
     );
-    assert!(sh_out("tc filter show dev grt-h0 egress").contains("ig_tc_count"));
+    assert_eq!(hooked("grt-h0", "egress", base), 1);
     let tx = std::net::UdpSocket::bind("10.213.0.1:0").unwrap();
     for _ in 0..4 {
         tx.send_to(b"gadgetrt", ("10.213.0.2", port)).unwrap();
@@ -1058,11 +1100,14 @@ fn tc_classifier_on_a_containers_host_side_veth() {
     assert_eq!(hits, 4);
     assert_eq!(cb, c.netns() as u32, "skb->cb[0] is the container's netns id");
     g.detach_container("c1");
-    assert!(sh_out("tc filter show dev grt-h0 egress").trim().is_empty(), "filter left after detach");
+    assert_eq!(hooked("grt-h0", "egress", base), 0, "left after detach");
+    tx.send_to(b"gadgetrt", ("10.213.0.2", port)).unwrap();
+    rx.recv_from(&mut buf).unwrap();
+    assert_eq!(wait_hits(&g, &elf, 5).0, 4, "detached: not seen");
     assert!(g.attach_container("c1", &c.ns_path(), c.netns(), false).is_empty());
-    assert!(sh_out("tc filter show dev grt-h0 egress").contains("ig_tc_count"));
+    assert_eq!(hooked("grt-h0", "egress", base), 1);
     drop(g);
-    assert!(sh_out("tc filter show dev grt-h0 egress").trim().is_empty(), "filter left after unload");
+    assert_eq!(hooked("grt-h0", "egress", base), 0, "left after unload");
     // The veth goes with the namespaces (the child's on kill, ours with this thread).
     let _ = sh_out("ip link del grt-h0");
 }
