@@ -364,3 +364,74 @@ fn runner_exits_within_2s_of_sigterm_under_an_event_flood() {
     eprintln!("runner exit after SIGTERM under flood: min {:?} median {:?} max {:?}", took[0], took[1], took[2]);
     assert!(took[2] < Duration::from_secs(2), "{took:?}");
 }
+
+/// tcx links running IG's dispatcher (`ig_net_disp`) on the machine.
+fn tcx_dispatchers() -> usize {
+    let j = |cmd: &str| -> serde_json::Value {
+        let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    let (links, progs) = (j("bpftool -j link show"), j("bpftool -j prog show"));
+    let disp: Vec<u64> =
+        progs.as_array().into_iter().flatten().filter(|p| p["name"] == "ig_net_disp").filter_map(|p| p["id"].as_u64()).collect();
+    links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["type"] == 11 || l["type"] == "tcx")
+        .filter(|l| l["prog_id"].as_u64().is_some_and(|id| disp.contains(&id)))
+        .count()
+}
+
+/// A tc classifier attached with `--iface` leaves nothing behind when the runner is killed
+/// (SIGKILL: no cleanup code runs): on kernels with tcx the hook is a BPF link that dies with
+/// the process. Runs in a network namespace of the test's own.
+#[test]
+fn tc_classifier_leaves_nothing_after_the_runner_is_killed() {
+    require_root();
+    use std::time::{Duration, Instant};
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("tc_count");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(bpf_obj("tc_count"), dir.join("program.bpf.o")).unwrap();
+    let ns = format!("grt-kill-{}", std::process::id());
+    let ok = |c: &mut Command| c.status().unwrap().success();
+    assert!(ok(Command::new("ip").args(["netns", "add", &ns])));
+    struct DelNs(String);
+    impl Drop for DelNs {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _del = DelNs(ns.clone());
+    assert!(ok(Command::new("ip").args(["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])));
+    let base = tcx_dispatchers();
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(env!("CARGO_BIN_EXE_gadgetrt-run"))
+        .arg(&dir)
+        .args(["--iface", "lo", "-o", "none"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let legacy = loop {
+        if tcx_dispatchers() > base {
+            break false;
+        }
+        let tc = Command::new("ip").args(["netns", "exec", &ns, "tc", "filter", "show", "dev", "lo", "ingress"]).output().unwrap();
+        if String::from_utf8_lossy(&tc.stdout).contains("ig_tc_count") {
+            break true;
+        }
+        if t.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("the classifier never got attached:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(tcx_dispatchers(), base, "a tcx link outlived the killed runner");
+    assert!(!legacy, "this kernel has no tcx: IG's cls_bpf filter stays after a kill (documented)");
+}
