@@ -37,6 +37,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Set once a signal- or timeout-requested stop has spent PRINT_GRACE printing what was
 /// still queued: the print callback then refuses further events (they stay unprinted).
 static PRINT_CUTOFF: AtomicBool = AtomicBool::new(false);
+/// Set by the watchdog when a stop is requested (signal or --timeout): the print callback
+/// then ends the running poll at once (a poll may hold a full queue), until the stop's own
+/// bounded printing starts (DRAINING).
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+static DRAINING: AtomicBool = AtomicBool::new(false);
 /// How long the runner prints events still queued after the gadget stopped (signal or
 /// --timeout), so that SIGTERM ends it promptly even with a full queue.
 const PRINT_GRACE: Duration = Duration::from_millis(300);
@@ -70,6 +75,7 @@ fn watchdog(intr: gadgetrt::Interrupter, phase: Arc<std::sync::atomic::AtomicU8>
             return;
         }
         if INTERRUPTED.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+            STOP_REQUESTED.store(true, Ordering::SeqCst);
             break Instant::now();
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -382,7 +388,9 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
                 &schema.name,
                 10_000,
                 Box::new(move |ev: &Event| {
-                    if PRINT_CUTOFF.load(Ordering::Relaxed) {
+                    if PRINT_CUTOFF.load(Ordering::Relaxed)
+                        || (STOP_REQUESTED.load(Ordering::Relaxed) && !DRAINING.load(Ordering::Relaxed))
+                    {
                         return -1;
                     }
                     if max.map(|m| printed.load(Ordering::Relaxed) >= m).unwrap_or(false) {
@@ -490,6 +498,7 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
                 PRINT_CUTOFF.store(true, Ordering::Relaxed);
             });
         }
+        DRAINING.store(true, Ordering::SeqCst);
         let _ = gadget.consume();
         finished.store(true, Ordering::Relaxed);
         let left = gadget.stats().queued;

@@ -793,6 +793,47 @@ impl LoadedGadget {
         }
     }
 
+    /// Detaches every program (links, perf events, raw sockets, tc hooks) and unloads it,
+    /// keeping the maps: the first step of stop, so that an event flood ends at its source
+    /// before the buffers are drained. Idempotent.
+    pub fn detach_programs(&mut self) {
+        self._own.perf.clear();
+        self._own.net.clear();
+        // In parallel: each uprobe/kprobe detach waits for an RCU grace period in the kernel
+        // (seconds in all for a gadget with many uprobes on a loaded machine); concurrent
+        // detaches share them.
+        std::thread::scope(|sc| {
+            for (_, p) in self.ebpf.programs_mut() {
+                sc.spawn(move || unload_program(p));
+            }
+        });
+    }
+
+}
+
+fn unload_program(p: &mut Program) {
+    {
+        {
+            let _ = match p {
+                Program::KProbe(p) => p.unload(),
+                Program::UProbe(p) => p.unload(),
+                Program::TracePoint(p) => p.unload(),
+                Program::RawTracePoint(p) => p.unload(),
+                Program::BtfTracePoint(p) => p.unload(),
+                Program::FEntry(p) => p.unload(),
+                Program::FExit(p) => p.unload(),
+                Program::Lsm(p) => p.unload(),
+                Program::PerfEvent(p) => p.unload(),
+                Program::SocketFilter(p) => p.unload(),
+                Program::SchedClassifier(p) => p.unload(),
+                Program::Iter(p) => p.unload(),
+                _ => Ok(()),
+            };
+        }
+    }
+}
+
+impl LoadedGadget {
     /// Where the network programs are attached now: (program, description) per attachment.
     pub fn net_attachments(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -87,6 +87,8 @@ fn attach_plan(kind: object::ProgramKind) -> (&'static str, Option<&'static str>
 /// The running reader thread; stopping it never needs the gadget lock.
 pub struct Readers {
     stop_fd: OwnedFd,
+    /// Detached first at stop (the kernel side stops producing, then the buffers drain).
+    loaded: Arc<Mutex<loader::LoadedGadget>>,
     /// Raised at the stop deadline: the processor drops (and counts as lost) what is queued.
     cutoff: Arc<AtomicBool>,
     /// Drains the kernel buffers as fast as possible into a bounded in-memory queue.
@@ -108,6 +110,7 @@ impl Readers {
     /// are queued or keep arriving.
     pub fn stop_within(&mut self, abort: Option<&AtomicBool>, grace: Duration) {
         let deadline = Instant::now() + grace;
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).detach_programs();
         let one: u64 = 1;
         // SAFETY: 8-byte write to our eventfd.
         unsafe { libc::write(self.stop_fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
@@ -548,11 +551,12 @@ impl EbpfGadget {
                 .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF processor thread: {e}")))?
         };
         let sink = BatchSink { tx, pending, pending_bytes };
+        let loaded_keep = loaded.clone();
         let thread = std::thread::Builder::new()
             .name("gadgetrt-ebpf".into())
             .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost, sink))
             .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF reader thread: {e}")))?;
-        Ok(Readers { stop_fd, cutoff, thread: Some(thread), processor: Some(processor) })
+        Ok(Readers { stop_fd, loaded: loaded_keep, cutoff, thread: Some(thread), processor: Some(processor) })
     }
 
     /// The loaded object while the gadget runs (per-container attach and detach).
