@@ -17,6 +17,10 @@ use crate::host::{self, HostState, Interrupted, ModuleClosed, Phase, SubKind, Su
 use crate::params::{ParamDecl, Params};
 use crate::runtime::Runtime;
 
+/// How long `stop` keeps delivering the eBPF records already queued (through the wasm
+/// program) before dropping the rest as lost: stop stays bounded under an event flood.
+pub const STOP_DRAIN_GRACE: Duration = Duration::from_secs(1);
+
 /// The parts of a gadget as read from disk or memory.
 #[derive(Clone, Default)]
 pub struct GadgetSource {
@@ -243,12 +247,14 @@ pub struct GadgetInner {
     perf_stoppers: Arc<Mutex<Vec<Option<crate::ebpf::perf::PerfStopper>>>>,
     /// While started: container discovery kept running, the mount-namespace filter
     /// updater of a container selection,
-    /// and the `containers` data source's subscription and emitter thread.
+    /// the `containers` data source's subscription and emitter thread,
+    /// and the subscription attaching socket filters and tc classifiers per container.
     #[allow(clippy::type_complexity)]
     containers: Mutex<(
         Option<crate::containers::WatchGuard>,
         Option<crate::containers::FilterUpdater>,
         Option<(crate::containers::Subscription, std::thread::JoinHandle<()>)>,
+        Option<crate::containers::Subscription>,
     )>,
 }
 
@@ -355,7 +361,7 @@ impl Gadget {
             weak: weak.clone(),
             readers: Mutex::new(None),
             ticker: Mutex::new(None),
-            containers: Mutex::new((None, None, None)),
+            containers: Mutex::new((None, None, None, None)),
             perf_stoppers,
             name,
             rt: rt.clone(),
@@ -550,15 +556,18 @@ impl GadgetInner {
         }
         let readers = self.readers.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(mut r) = readers {
-            // Events already drained still go through the wasm program; a guest stuck in a
-            // callback is interrupted after the grace period.
-            r.stop_within(Some(&self.abort), self.rt.options().call_timeout.min(Duration::from_secs(2)));
+            // Events already drained still go through the wasm program for up to
+            // STOP_DRAIN_GRACE (or the call deadline if shorter); what is still queued then is
+            // counted as lost and a guest stuck in a callback is interrupted.
+            r.stop_within(Some(&self.abort), self.rt.options().call_timeout.min(STOP_DRAIN_GRACE));
         }
         for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter().flatten() {
             s.stop();
         }
         // The filter updater first (it unsubscribes), then discovery (the last gadget stops it).
-        let (guard, updater, publisher) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        let (guard, updater, publisher, net) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        // No more per-container attach or detach (the attachments go with the programs).
+        drop(net);
         if let Some((sub, thread)) = publisher {
             // Unsubscribing drops the sender: the thread ends after the changes it holds.
             drop(sub);
@@ -586,7 +595,7 @@ impl GadgetInner {
             } else {
                 core.store.data().mntns_filter.clone()
             };
-            let started = e.start(&core.params, &config, mntns.as_ref(), self.weak.clone());
+            let started = e.start(&core.params, &config, mntns.as_ref(), updater.is_some(), self.weak.clone());
             for (level, msg) in e.take_load_log() {
                 self.log(level, &msg);
             }
@@ -600,6 +609,9 @@ impl GadgetInner {
                 }
             }
         }
+        if updater.is_some() {
+            self.start_net_attacher(core, &op_params);
+        }
         if let Some(u) = updater {
             self.containers.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(u);
         }
@@ -607,6 +619,47 @@ impl GadgetInner {
         core.store.data_mut().phase = Phase::Started;
         self.call_lifecycle(core, "gadgetStart", None)?;
         self.start_containers_ds(core, &op_params)
+    }
+
+    /// IG's AttachContainer/DetachContainer for socket filters and tc classifiers: with a
+    /// container selection, every selected container (now and as they come and go) gets
+    /// the gadget's network programs in its network namespace (see
+    /// [`crate::ebpf::loader::LoadedGadget::attach_container`]); failures are warnings.
+    fn start_net_attacher(&self, core: &mut Core, op: &BTreeMap<String, String>) {
+        use crate::containers::{Change, Collection, Selector};
+        let Some(loaded) = core.ebpf.as_ref().and_then(|e| e.loaded()) else { return };
+        if !loaded.lock().unwrap_or_else(|e| e.into_inner()).has_per_container_programs() {
+            return;
+        }
+        let selector = Selector::from_params(op);
+        let view = core.store.data().container_view;
+        let weak = self.weak.clone();
+        let apply = move |ch: &Change| {
+            let mut l = loaded.lock().unwrap_or_else(|e| e.into_inner());
+            match ch {
+                Change::Added(c) => {
+                    if c.pid == 0 || !view.sees(c) || !selector.matches(c) {
+                        return;
+                    }
+                    let ns = std::path::PathBuf::from(format!("{}/proc/{}/ns/net", crate::containers::host_root(), c.pid));
+                    let w = l.attach_container(&c.id, &ns, c.netns, c.host_network);
+                    drop(l);
+                    if let Some(g) = weak.upgrade() {
+                        for w in w {
+                            g.log_warn(&w);
+                        }
+                    }
+                }
+                Change::Removed(c) => l.detach_container(&c.id),
+            }
+        };
+        let apply = Arc::new(apply);
+        let a2 = apply.clone();
+        let (sub, now) = Collection::global().subscribe(move |ch| a2(ch));
+        for c in now {
+            apply(&Change::Added(c));
+        }
+        self.containers.lock().unwrap_or_else(|e| e.into_inner()).3 = Some(sub);
     }
 
     /// LocalManager's Start: the `containers` data source gets one `CREATED` event per

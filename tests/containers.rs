@@ -795,3 +795,128 @@ fn rust_containers_guest_fails_without_the_containers_datasource() {
     assert!(g.init().is_err());
     assert!(logs.contains("rust_containers: gadgetInit"), "{}", logs.dump());
 }
+
+/// A process in a network namespace of its own (`unshare -n`, lo up): a "container" with a
+/// network of its own that only the embedder knows about. Killed when dropped.
+struct NetUnshared(std::process::Child);
+
+impl NetUnshared {
+    fn start() -> NetUnshared {
+        use std::os::unix::fs::MetadataExt;
+        let child = Command::new("unshare")
+            .args(["-n", "sh", "-c", "ip link set lo up && exec sleep 600"])
+            .spawn()
+            .expect("running unshare -n");
+        let me = NetUnshared(child);
+        let host = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+        let t0 = Instant::now();
+        // Until unshare(2) ran and sh brought lo up (then it execs sleep).
+        loop {
+            let ns = std::fs::metadata(format!("/proc/{}/ns/net", me.pid())).map(|m| m.ino()).unwrap_or(host);
+            let comm = std::fs::read_to_string(format!("/proc/{}/comm", me.pid())).unwrap_or_default();
+            if ns != host && comm.trim() == "sleep" {
+                return me;
+            }
+            assert!(t0.elapsed() < WAIT, "unshare -n did not set up a network namespace");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    fn netns(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/{}/ns/net", self.pid())).unwrap().ino()
+    }
+    /// Sends `n` UDP datagrams to 127.0.0.1:`port` inside the namespace.
+    fn udp(&self, port: u16, n: usize) {
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(format!("/proc/{}/ns/net", self.pid())).unwrap();
+        std::thread::spawn(move || {
+            // SAFETY: setns for this thread only.
+            assert_eq!(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+            let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            for _ in 0..n {
+                tx.send_to(b"gadgetrt", ("127.0.0.1", port)).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+impl Drop for NetUnshared {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// IG's networktracer per container: with a container selection, a socket filter gets a
+/// raw socket in each selected container's network namespace (and none in the host's), its
+/// dispatcher putting that namespace's id in `skb->cb[0]`; removing the container detaches it.
+#[test]
+fn socket_filters_attach_in_each_selected_containers_network_namespace() {
+    require_root();
+    let ns = NetUnshared::start();
+    let name = format!("grt-{}-net", std::process::id());
+    let id = format!("net-{}", ns.pid());
+    let (rt, logs) = no_discovery_runtime();
+    rt.add_container(gadgetrt::containers::Container {
+        id: id.clone(),
+        name: name.clone(),
+        runtime: "my-agent".into(),
+        pid: ns.pid(),
+        ..Default::default()
+    })
+    .unwrap();
+    // A port nobody else uses in either namespace (the filter matches the destination port).
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let g = open_dir(&rt, &gadget_dir("socket_ev", "socket_ev", None, None));
+    g.init().unwrap_or_else(|e| panic!("init: {e}\n{}", logs.dump()));
+    g.set_param("port", &port.to_string()).unwrap();
+    g.set_param("containername", &name).unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let got2 = got.clone();
+    g.subscribe(
+        "packets",
+        10000,
+        Box::new(move |e: &Event| {
+            got2.lock().unwrap().push(e.clone());
+            0
+        }),
+    )
+    .unwrap();
+    start(&g, &logs);
+    // Traffic in the host's namespace: no socket there.
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"host", ("127.0.0.1", port)).unwrap();
+    ns.udp(port, 3);
+    // On lo each datagram is seen twice (outgoing, then host).
+    wait_until(&g, "6 packets from the container's namespace", || got.lock().unwrap().len() >= 6);
+    let netns = ns.netns();
+    {
+        let all = got.lock().unwrap();
+        let ids: Vec<u64> = all.iter().map(|e| u(e, "netns")).collect();
+        assert!(ids.iter().all(|&i| i == netns), "every packet from netns {netns}: {ids:?}");
+        assert_eq!(all.len(), 6, "the host's datagram was not seen");
+    }
+    // Removal follows into the running gadget: the raw socket is closed.
+    rt.remove_container(&id).unwrap();
+    ns.udp(port, 3);
+    tx.send_to(b"host", ("127.0.0.1", port)).unwrap();
+    // A later marker from a re-added container proves the earlier datagrams would have
+    // arrived by then.
+    rt.add_container(gadgetrt::containers::Container {
+        id: format!("{id}-again"),
+        name: name.clone(),
+        runtime: "my-agent".into(),
+        pid: ns.pid(),
+        ..Default::default()
+    })
+    .unwrap();
+    ns.udp(port, 1);
+    wait_until(&g, "the re-added container's packets", || got.lock().unwrap().len() >= 8);
+    g.stop().unwrap();
+    assert_eq!(got.lock().unwrap().len(), 8, "nothing seen while the container was removed");
+}

@@ -663,3 +663,76 @@ fn perf_event_gadget_attaches_with_yaml_sampling_config() {
     assert_eq!(p["state"], "attached", "{d}");
     assert!(p["target"].as_str().unwrap().contains("49 Hz"), "{d}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// bounded stop under an event flood
+// ---------------------------------------------------------------------------------------------
+
+/// A child making millions of system calls a second (`dd bs=1`: a read and a write per byte);
+/// killed and reaped on drop.
+pub struct Flooder(std::process::Child);
+
+impl Flooder {
+    pub fn start() -> Flooder {
+        let c = std::process::Command::new("dd")
+            .args(["if=/dev/zero", "of=/dev/null", "bs=1"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawning dd");
+        Flooder(c)
+    }
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Flooder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// tests/bpf/flood.bpf.o emits one record per system call of the flooding child, the Go
+/// trace_open_enrich program runs on every record and nobody polls: the ring buffer
+/// overflows (kernel losses), the embedder queue fills (drops) and records pile up between
+/// the reader and the wasm program. `stop` must still return within its documented bound
+/// (STOP_DRAIN_GRACE for the queued records, then detaching; asserted generously) and
+/// count what it did not deliver.
+#[test]
+fn stop_is_bounded_under_an_event_flood() {
+    require_root();
+    let (rt, logs) = runtime();
+    let dir = gadget_dir("flood", "flood", Some("trace_open_enrich"), None);
+    let flood = Flooder::start();
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let g = open_dir(&rt, &dir);
+        g.set_param("pid", &flood.pid().to_string()).unwrap();
+        g.subscribe("open", 10_000, Box::new(|_| 0)).unwrap();
+        g.start().unwrap_or_else(|e| panic!("start: {e}\n{}", logs.dump()));
+        // Until the embedder queue overflowed: the flood reached every stage.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while g.stats().dropped_queue_full == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let before = g.stats();
+        assert!(before.dropped_queue_full > 0, "no flood seen: {before:?}\n{}", logs.dump());
+        let t = std::time::Instant::now();
+        g.stop().unwrap_or_else(|e| panic!("stop: {e}\n{}", logs.dump()));
+        took.push(t.elapsed());
+        assert_eq!(g.state(), State::Stopped);
+        let s = g.stats();
+        assert!(s.queued > 0, "{s:?}");
+        assert!(s.lost_samples > 0, "the flood overflowed the ring buffer, yet no loss counted: {s:?}");
+        let lost: u64 = g.lost_by_datasource().iter().map(|(_, n)| n).sum();
+        assert_eq!(lost, s.lost_samples);
+        // The queue is bounded: what is left is delivered promptly.
+        assert!(s.queued <= 65536, "{s:?}");
+        assert_eq!(g.consume().unwrap() as u64, s.queued);
+    }
+    took.sort();
+    eprintln!("stop under flood: min {:?} median {:?} max {:?}", took[0], took[took.len() / 2], took[took.len() - 1]);
+    let bound = gadgetrt::gadget::STOP_DRAIN_GRACE + Duration::from_secs(3);
+    assert!(took[took.len() - 1] < bound, "stop took {:?} (bound {bound:?})", took);
+}

@@ -34,6 +34,17 @@ struct Args {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set once a signal- or timeout-requested stop has spent PRINT_GRACE printing what was
+/// still queued: the print callback then refuses further events (they stay unprinted).
+static PRINT_CUTOFF: AtomicBool = AtomicBool::new(false);
+/// Set by the watchdog when a stop is requested (signal or --timeout): the print callback
+/// then ends the running poll at once (a poll may hold a full queue), until the stop's own
+/// bounded printing starts (DRAINING).
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+static DRAINING: AtomicBool = AtomicBool::new(false);
+/// How long the runner prints events still queued after the gadget stopped (signal or
+/// --timeout), so that SIGTERM ends it promptly even with a full queue.
+const PRINT_GRACE: Duration = Duration::from_millis(300);
 
 /// SIGINT/SIGTERM: the first asks for a clean stop, a second one exits at once.
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -64,6 +75,7 @@ fn watchdog(intr: gadgetrt::Interrupter, phase: Arc<std::sync::atomic::AtomicU8>
             return;
         }
         if INTERRUPTED.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+            STOP_REQUESTED.store(true, Ordering::SeqCst);
             break Instant::now();
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -417,6 +429,11 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
                 &schema.name,
                 10_000,
                 Box::new(move |ev: &Event| {
+                    if PRINT_CUTOFF.load(Ordering::Relaxed)
+                        || (STOP_REQUESTED.load(Ordering::Relaxed) && !DRAINING.load(Ordering::Relaxed))
+                    {
+                        return -1;
+                    }
                     if max.map(|m| printed.load(Ordering::Relaxed) >= m).unwrap_or(false) {
                         return -1;
                     }
@@ -507,9 +524,28 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
     }
     phase.store(PHASE_STOPPING, Ordering::SeqCst);
     let stop = gadget.stop();
-    // Deliver what is still queued, unless the event limit is reached.
+    // Deliver what is still queued, unless the event limit is reached; after a signal or
+    // the timeout only for PRINT_GRACE.
     if args.max_events.map(|m| printed.load(Ordering::Relaxed) < m).unwrap_or(true) {
+        let bounded = INTERRUPTED.load(Ordering::SeqCst) || args.timeout.is_some_and(|t| started.elapsed() >= t);
+        let finished = Arc::new(AtomicBool::new(false));
+        if bounded {
+            let finished = finished.clone();
+            let _ = std::thread::Builder::new().name("print-grace".into()).spawn(move || {
+                let until = Instant::now() + PRINT_GRACE;
+                while !finished.load(Ordering::Relaxed) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                PRINT_CUTOFF.store(true, Ordering::Relaxed);
+            });
+        }
+        DRAINING.store(true, Ordering::SeqCst);
         let _ = gadget.consume();
+        finished.store(true, Ordering::Relaxed);
+        let left = gadget.stats().queued;
+        if left > 0 && PRINT_CUTOFF.load(Ordering::Relaxed) {
+            eprintln!("gadgetrt-run: {left} queued events not printed (stopping)");
+        }
     }
     let _ = out.lock().unwrap_or_else(|e| e.into_inner()).flush();
     let st = gadget.stats();

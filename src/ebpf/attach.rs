@@ -280,90 +280,133 @@ pub fn netns_inode(pid: &str) -> io::Result<u64> {
     Ok(std::fs::metadata(format!("/proc/{pid}/ns/net"))?.ino())
 }
 
-/// A socket filter attached as IG's networktracer does it: the gadget
-/// program sits in slot 0 of a one-entry PROG_ARRAY; a dispatcher program
-/// (`ig_net_disp`) stores the netns inode in `skb->cb[0]`, tail-calls slot 0
-/// and returns 0 if that fails; the dispatcher is attached
-/// (`SO_ATTACH_BPF`) to an `AF_PACKET`/`SOCK_RAW`/`ETH_P_ALL` socket bound to
-/// all interfaces. Closing the socket detaches everything.
+/// The one-entry PROG_ARRAY (key 4, value 4) holding a gadget's socket filter or tc
+/// classifier in slot 0, shared by every dispatcher of that program (IG's `tail_call` /
+/// `gadget_tail_call` map).
 #[derive(Debug)]
-pub struct SocketAttachment {
-    _sock: OwnedFd,
-    _dispatcher: OwnedFd,
-    _prog_array: OwnedFd,
-    pub netns: u64,
+pub struct ProgArray {
+    fd: OwnedFd,
 }
 
-impl SocketAttachment {
-    /// Attaches `prog` in the network namespace of this thread (IG: the
-    /// host's, i.e. PID 1's, with `--host`).
-    pub fn attach(prog: BorrowedFd<'_>) -> Result<SocketAttachment> {
-        let netns = netns_inode("thread-self").or_else(|_| netns_inode("self")).context("reading the netns inode")?;
-        // PROG_ARRAY, key 4, value 4, 1 entry.
+impl ProgArray {
+    pub fn new(prog: BorrowedFd<'_>, name: &str) -> Result<ProgArray> {
         let mut a = [0u8; 72];
         put32(&mut a, 0, BPF_MAP_TYPE_PROG_ARRAY);
         put32(&mut a, 4, 4);
         put32(&mut a, 8, 4);
         put32(&mut a, 12, 1);
-        a[28..37].copy_from_slice(b"tail_call"); // map_name
+        let n = name.len().min(15);
+        a[28..28 + n].copy_from_slice(&name.as_bytes()[..n]); // map_name
         let pa = sys_bpf(BPF_MAP_CREATE, &mut a).context("creating the dispatcher's PROG_ARRAY")?;
         // SAFETY: fresh fd.
-        let prog_array = unsafe { OwnedFd::from_raw_fd(pa as RawFd) };
+        let fd = unsafe { OwnedFd::from_raw_fd(pa as RawFd) };
         let key = 0u32.to_ne_bytes();
         let val = (prog.as_raw_fd() as u32).to_ne_bytes();
         let mut u = [0u8; 32];
-        put32(&mut u, 0, prog_array.as_raw_fd() as u32);
+        put32(&mut u, 0, fd.as_raw_fd() as u32);
         put64(&mut u, 8, key.as_ptr() as u64);
         put64(&mut u, 16, val.as_ptr() as u64);
         sys_bpf(BPF_MAP_UPDATE_ELEM, &mut u).context("putting the program into the dispatcher's PROG_ARRAY")?;
-        let dispatcher = load_dispatcher(prog_array.as_fd(), netns as u32).context("loading the socket-filter dispatcher")?;
-        // SAFETY: plain socket(2).
-        let proto = (libc::ETH_P_ALL as u16).to_be();
-        let s = unsafe {
-            libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, i32::from(proto))
-        };
-        if s < 0 {
-            bail!("socket(AF_PACKET, SOCK_RAW): {}", io::Error::last_os_error());
-        }
-        // SAFETY: fresh fd.
-        let sock = unsafe { OwnedFd::from_raw_fd(s) };
-        // SAFETY: zeroed sockaddr_ll is valid.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = proto;
-        sll.sll_ifindex = 0;
-        // SAFETY: bind with a sockaddr_ll of the right size.
-        if unsafe {
-            libc::bind(
-                sock.as_raw_fd(),
-                &sll as *const _ as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        } < 0
-        {
-            bail!("bind(AF_PACKET): {}", io::Error::last_os_error());
-        }
-        let pfd = dispatcher.as_raw_fd();
-        // SAFETY: setsockopt with an int option value.
-        if unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_BPF,
-                &pfd as *const _ as *const libc::c_void,
-                4,
-            )
-        } < 0
-        {
-            bail!("setsockopt(SO_ATTACH_BPF): {}", io::Error::last_os_error());
-        }
-        Ok(SocketAttachment { _sock: sock, _dispatcher: dispatcher, _prog_array: prog_array, netns })
+        Ok(ProgArray { fd })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
-/// IG's `ig_net_disp` (pkg/networktracer/bpf/dispatcher.bpf.c), hand-assembled:
-/// `*(u32 *)(r1 + 48) = netns; r2 = tail_call map; r3 = 0; tail_call; r0 = 0; exit`.
-fn load_dispatcher(prog_array: BorrowedFd<'_>, netns: u32) -> io::Result<OwnedFd> {
+/// Runs `f` on a short-lived thread that entered the network namespace `ns` (a
+/// `/proc/<pid>/ns/net` path), as IG does with a locked OS thread and `setns`. `None` runs it
+/// here, in the caller's namespace. Descriptors created inside stay bound to that namespace.
+pub fn in_netns<T: Send>(ns: Option<&Path>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let Some(ns) = ns else { return f() };
+    let file = std::fs::File::open(ns).with_context(|| format!("opening {}", ns.display()))?;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            // SAFETY: setns on a namespace fd we own, for this thread only.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
+                bail!("entering the network namespace {}: {}", ns.display(), io::Error::last_os_error());
+            }
+            f()
+        })
+        .join()
+        .map_err(|_| anyhow!("network namespace worker panicked"))?
+    })
+}
+
+/// A socket filter attached as IG's networktracer does it: the gadget program sits in slot
+/// 0 of a one-entry PROG_ARRAY; a dispatcher program (`ig_net_disp`) stores the netns inode
+/// in `skb->cb[0]`, tail-calls slot 0 and returns 0 if that fails; the dispatcher is
+/// attached (`SO_ATTACH_BPF`) to an `AF_PACKET`/`SOCK_RAW`/`ETH_P_ALL` socket bound to all
+/// interfaces of one network namespace. Closing the socket detaches everything.
+#[derive(Debug)]
+pub struct SocketAttachment {
+    _sock: OwnedFd,
+    _dispatcher: OwnedFd,
+    _prog_array: Option<OwnedFd>,
+    pub netns: u64,
+}
+
+impl SocketAttachment {
+    /// Attaches `prog` in the network namespace of this thread (IG: the host's, i.e. PID
+    /// 1's, with `--host`), with a PROG_ARRAY of its own.
+    pub fn attach(prog: BorrowedFd<'_>) -> Result<SocketAttachment> {
+        let pa = ProgArray::new(prog, "tail_call")?;
+        let mut a = Self::attach_in(&pa, None)?;
+        a._prog_array = Some(pa.fd);
+        Ok(a)
+    }
+
+    /// Attaches the program in `pa` in the network namespace `ns` (`/proc/<pid>/ns/net`;
+    /// `None`: this thread's), with `skb->cb[0]` = that namespace's inode.
+    pub fn attach_in(pa: &ProgArray, ns: Option<&Path>) -> Result<SocketAttachment> {
+        use std::os::unix::fs::MetadataExt;
+        let netns = match ns {
+            Some(p) => std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.ino(),
+            None => netns_inode("thread-self").or_else(|_| netns_inode("self")).context("reading the netns inode")?,
+        };
+        let dispatcher = load_dispatcher(BPF_PROG_TYPE_SOCKET_FILTER, pa.fd(), netns as u32, 0)
+            .context("loading the socket-filter dispatcher")?;
+        let sock = in_netns(ns, || open_packet_socket(dispatcher.as_fd()))?;
+        Ok(SocketAttachment { _sock: sock, _dispatcher: dispatcher, _prog_array: None, netns })
+    }
+}
+
+fn open_packet_socket(dispatcher: BorrowedFd<'_>) -> Result<OwnedFd> {
+    // SAFETY: plain socket(2).
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    let s = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, i32::from(proto)) };
+    if s < 0 {
+        bail!("socket(AF_PACKET, SOCK_RAW): {}", io::Error::last_os_error());
+    }
+    // SAFETY: fresh fd.
+    let sock = unsafe { OwnedFd::from_raw_fd(s) };
+    // SAFETY: zeroed sockaddr_ll is valid.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = 0;
+    // SAFETY: bind with a sockaddr_ll of the right size.
+    if unsafe {
+        libc::bind(sock.as_raw_fd(), &sll as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32)
+    } < 0
+    {
+        bail!("bind(AF_PACKET): {}", io::Error::last_os_error());
+    }
+    let pfd = dispatcher.as_raw_fd();
+    // SAFETY: setsockopt with an int option value.
+    if unsafe { libc::setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ATTACH_BPF, &pfd as *const _ as *const libc::c_void, 4) } < 0 {
+        bail!("setsockopt(SO_ATTACH_BPF): {}", io::Error::last_os_error());
+    }
+    Ok(sock)
+}
+
+pub(crate) const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
+
+/// IG's `ig_net_disp` (pkg/networktracer and pkg/tchandler, dispatcher.bpf.c),
+/// hand-assembled: `*(u32 *)(r1 + 48) = netns; r2 = tail_call map; r3 = 0; tail_call;
+/// r0 = fail; exit` (`fail`: 0 for socket filters, TC_ACT_UNSPEC (-1) for classifiers).
+pub(crate) fn load_dispatcher(prog_type: u32, prog_array: BorrowedFd<'_>, netns: u32, fail: i32) -> io::Result<OwnedFd> {
     let fd = prog_array.as_raw_fd() as u32;
     let mut insns: Vec<u8> = Vec::new();
     let mut insn = |code: u8, dst: u8, src: u8, off: i16, imm: i32| {
@@ -379,11 +422,11 @@ fn load_dispatcher(prog_array: BorrowedFd<'_>, netns: u32) -> io::Result<OwnedFd
     insn(0x00, 0, 0, 0, 0);
     insn(0xb7, 3, 0, 0, 0); // r3 = 0
     insn(0x85, 0, 0, 0, 12); // call bpf_tail_call
-    insn(0xb7, 0, 0, 0, 0); // r0 = 0
+    insn(0xb7, 0, 0, 0, fail); // r0 = fail
     insn(0x95, 0, 0, 0, 0); // exit
     let license = b"GPL\0";
     let mut a = [0u8; 128];
-    put32(&mut a, 0, BPF_PROG_TYPE_SOCKET_FILTER);
+    put32(&mut a, 0, prog_type);
     put32(&mut a, 4, (insns.len() / 8) as u32);
     put64(&mut a, 8, insns.as_ptr() as u64);
     put64(&mut a, 16, license.as_ptr() as u64);

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::path::Path;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
@@ -22,6 +23,7 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use super::attach;
+use super::tc as attach_tc;
 use super::object::{self, GadgetObject, ProgramInfo, ProgramKind, TracerMapType};
 
 /// `attach_to` value IG uses to disable a program.
@@ -46,6 +48,29 @@ pub struct LoadOptions {
     /// The gadget config (gadget.yaml + `setConfig`): `perf_event` programs
     /// read their sampling settings from `programs.<section suffix>.*`.
     pub config: serde_yaml::Value,
+    /// Network programs per container: socket filters get no raw socket in this process's
+    /// network namespace at load; they (and tc classifiers without `tc_iface`) are attached
+    /// per container with [`LoadedGadget::attach_container`].
+    pub per_container: bool,
+    /// tc classifiers: the interface to attach them to (IG's `iface` param), in this
+    /// process's network namespace, with the section's direction; containers are then ignored.
+    pub tc_iface: Option<String>,
+}
+
+/// A socket filter or tc classifier: its PROG_ARRAY (shared by its dispatchers) and where
+/// it is attached, each attachment with the containers using it (IG's networktracer and
+/// tchandler: one raw socket per network namespace, one filter per host interface).
+#[derive(Debug)]
+struct NetProg {
+    name: String,
+    /// `None`: socket filter.
+    tc: Option<attach_tc::Direction>,
+    array: attach::ProgArray,
+    sockets: HashMap<u64, (HashSet<String>, attach::SocketAttachment)>,
+    filters: HashMap<String, (HashSet<String>, attach_tc::TcAttachment)>,
+    /// Attached once at load (host netns socket, `tc_iface` filter), kept until unload.
+    fixed_sockets: Vec<attach::SocketAttachment>,
+    fixed_filters: Vec<attach_tc::TcAttachment>,
 }
 
 /// State of one program after [`load`].
@@ -78,7 +103,9 @@ impl ProgramState {
 #[derive(Debug, Default)]
 struct OwnAttachments {
     perf: Vec<attach::PerfEvents>,
-    sockets: Vec<attach::SocketAttachment>,
+    net: Vec<NetProg>,
+    per_container: bool,
+    tc_iface: bool,
 }
 
 /// A loaded gadget: owns the aya [`Ebpf`] (programs, links, maps).
@@ -175,7 +202,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let mut states = Vec::new();
-    let mut own = OwnAttachments::default();
+    let mut own = OwnAttachments { per_container: opts.per_container, tc_iface: opts.tc_iface.is_some(), ..Default::default() };
     let mut warnings = Vec::new();
     for p in &obj.programs {
         if is_disabled(opts, &p.name) {
@@ -187,7 +214,13 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             Some(m) => Some(iter_map_fd(&ebpf, &p.name, m)?),
             None => None,
         };
-        let mut cx = AttachCx { notes: &mut notes, warnings: &mut warnings, own: &mut own, config: &opts.config };
+        let mut cx = AttachCx {
+            notes: &mut notes,
+            warnings: &mut warnings,
+            own: &mut own,
+            config: &opts.config,
+            tc_iface: opts.tc_iface.as_deref(),
+        };
         let st = load_and_attach(&mut ebpf, btf.as_deref(), p, &target, iter_map, &mut cx)?;
         states.push((p.name.clone(), st));
     }
@@ -265,6 +298,7 @@ struct AttachCx<'a> {
     warnings: &'a mut Vec<(String, String)>,
     own: &'a mut OwnAttachments,
     config: &'a serde_yaml::Value,
+    tc_iface: Option<&'a str>,
 }
 
 impl AttachCx<'_> {
@@ -457,23 +491,65 @@ fn load_and_attach(
             cx.own.perf.push(ev);
             attached(&t)
         }
-        ProgramKind::SocketFilter => {
+        ProgramKind::SocketFilter | ProgramKind::SchedClassifier => {
+            let dir = match p.kind {
+                ProgramKind::SchedClassifier => Some(attach_tc::Direction::from_section(section)?),
+                _ => None,
+            };
             load_generic(prog).map_err(|e| lerr(&*e))?;
             let fd = prog.fd().map_err(|e| lerr(&e))?.as_fd();
-            let a = attach::SocketAttachment::attach(fd)
-                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching socket filter failed: {e:#}"))?;
-            let t = format!("raw socket in netns {}", a.netns);
-            cx.own.sockets.push(a);
-            attached(&t)
+            let what = if dir.is_some() { "tc classifier" } else { "socket filter" };
+            let array = attach::ProgArray::new(fd, if dir.is_some() { "gadget_tail_call" } else { "tail_call" })
+                .map_err(|e| anyhow!("program {name} (section {section:?}): attaching {what} failed: {e:#}"))?;
+            let mut np = NetProg {
+                name: name.to_string(),
+                tc: dir,
+                array,
+                sockets: HashMap::new(),
+                filters: HashMap::new(),
+                fixed_sockets: Vec::new(),
+                fixed_filters: Vec::new(),
+            };
+            let state = match (dir, cx.tc_iface) {
+                (None, _) if !cx.own.per_container => {
+                    let a = attach::SocketAttachment::attach_in(&np.array, None).map_err(|e| {
+                        anyhow!("program {name} (section {section:?}): attaching socket filter failed: {e:#}")
+                    })?;
+                    let t = format!("raw socket in netns {}", a.netns);
+                    np.fixed_sockets.push(a);
+                    attached(&t)
+                }
+                (None, _) => attached("raw socket in each selected container's network namespace"),
+                (Some(d), Some(iface)) => {
+                    // IG: a bad --iface is fatal; its own direction, the host's netns id.
+                    let netns = attach::netns_inode("thread-self")
+                        .or_else(|_| attach::netns_inode("self"))
+                        .context("reading the netns inode")?;
+                    let a = attach_tc::TcAttachment::attach(&np.array, None, iface, d, netns, name)
+                        .map_err(|e| anyhow!("program {name} (section {section:?}): {e:#}"))?;
+                    let t = format!("tc {} filter on {iface} ({})", d.as_str(), a.mechanism());
+                    np.fixed_filters.push(a);
+                    attached(&t)
+                }
+                (Some(d), None) if cx.own.per_container => attached(&format!(
+                    "tc {} filter on the host-side veth of each selected container",
+                    d.inverted().as_str()
+                )),
+                (Some(_), None) => Ok(cx.not_attached(
+                    name,
+                    section,
+                    "no interface: set the iface param, or select containers to attach to their veth interfaces".into(),
+                )),
+            };
+            cx.own.net.push(np);
+            state
         }
-        ProgramKind::SchedClassifier
-        | ProgramKind::SockOps
+        ProgramKind::SockOps
         | ProgramKind::SkSkb
         | ProgramKind::SkMsg
         | ProgramKind::Xdp => {
             load_generic(prog).map_err(|e| lerr(&*e))?;
             let what = match p.kind {
-                ProgramKind::SchedClassifier => "tc classifiers",
                 ProgramKind::SockOps => "sockops programs",
                 ProgramKind::SkSkb | ProgramKind::SkMsg => "sk_skb/sk_msg programs",
                 _ => "XDP programs",
@@ -587,13 +663,16 @@ impl TracerSource {
         matches!(self.inner, SourceInner::Perf { .. })
     }
 
-    /// Hands every pending record to `f` without blocking; returns how many.
+    /// Hands pending records to `f` without blocking, at most about `max` of them (a ring
+    /// buffer stops at `max`; a perf buffer stops between CPUs once `max` is reached), so
+    /// that a producer faster than the reader cannot keep it here forever; returns how many.
     /// Perf samples include the kernel's alignment padding after the payload.
-    pub fn drain(&mut self, f: &mut dyn FnMut(&[u8])) -> usize {
+    pub fn drain(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> usize {
         let mut n = 0usize;
         match &mut self.inner {
             SourceInner::Ring(r) => {
-                while let Some(item) = r.next() {
+                while n < max {
+                    let Some(item) = r.next() else { break };
                     f(&item);
                     n += 1;
                 }
@@ -605,6 +684,9 @@ impl TracerSource {
                 let lost = &mut self.lost;
                 let mut tmp = Vec::new();
                 for b in bufs.iter_mut() {
+                    if n >= max {
+                        break;
+                    }
                     b.for_each(|ev| match ev {
                         PerfEvent::Sample { head, tail } => {
                             if tail.is_empty() {
@@ -634,6 +716,139 @@ impl TracerSource {
 }
 
 impl LoadedGadget {
+    /// Whether the object has socket filters or tc classifiers attached per container.
+    pub fn has_per_container_programs(&self) -> bool {
+        self._own.per_container && self._own.net.iter().any(|p| p.tc.is_none() || !self._own.tc_iface)
+    }
+
+    /// Attaches the socket filters and tc classifiers to container `id` (IG's
+    /// `AttachContainer`): one raw socket per network namespace (shared by the containers in
+    /// it), and the classifiers on the host-side peers of its veth interfaces with the
+    /// direction inverted (not for host-network containers, nor with `tc_iface`). `netns_path`
+    /// is its `/proc/<pid>/ns/net`. Failures are returned as warnings (IG: "start tracing
+    /// container …"), the container is then skipped for that program.
+    pub fn attach_container(&mut self, id: &str, netns_path: &Path, netns: u64, host_network: bool) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self._own.per_container {
+            return warnings;
+        }
+        let tc_iface = self._own.tc_iface;
+        let mut peers: Option<Result<Vec<(String, i32)>>> = None;
+        for np in &mut self._own.net {
+            match np.tc {
+                None => {
+                    if let Some((users, _)) = np.sockets.get_mut(&netns) {
+                        users.insert(id.to_string());
+                        continue;
+                    }
+                    match attach::SocketAttachment::attach_in(&np.array, Some(netns_path)) {
+                        Ok(a) => {
+                            np.sockets.insert(netns, (HashSet::from([id.to_string()]), a));
+                        }
+                        Err(e) => warnings.push(format!("program {}: start tracing container {id}: {e:#}", np.name)),
+                    }
+                }
+                Some(dir) => {
+                    if tc_iface || host_network {
+                        continue;
+                    }
+                    let peers = peers.get_or_insert_with(|| attach_tc::veth_peers(netns_path));
+                    let list = match peers {
+                        Ok(l) => l,
+                        Err(e) => {
+                            warnings.push(format!("program {}: start tracing container {id}: {e:#}", np.name));
+                            continue;
+                        }
+                    };
+                    for (ifname, _) in list.iter() {
+                        if let Some((users, _)) = np.filters.get_mut(ifname) {
+                            users.insert(id.to_string());
+                            continue;
+                        }
+                        match attach_tc::TcAttachment::attach(&np.array, None, ifname, dir.inverted(), netns, &np.name) {
+                            Ok(a) => {
+                                np.filters.insert(ifname.clone(), (HashSet::from([id.to_string()]), a));
+                            }
+                            Err(e) => warnings.push(format!("program {}: start tracing container {id}: {e:#}", np.name)),
+                        }
+                    }
+                }
+            }
+        }
+        warnings
+    }
+
+    /// Detaches container `id` (IG's `DetachContainer`): attachments no other container uses
+    /// are closed (the raw socket; the tc filter is deleted).
+    pub fn detach_container(&mut self, id: &str) {
+        for np in &mut self._own.net {
+            np.sockets.retain(|_, (users, _)| {
+                users.remove(id);
+                !users.is_empty()
+            });
+            np.filters.retain(|_, (users, _)| {
+                users.remove(id);
+                !users.is_empty()
+            });
+        }
+    }
+
+    /// Detaches every program (links, perf events, raw sockets, tc hooks) and unloads it,
+    /// keeping the maps: the first step of stop, so that an event flood ends at its source
+    /// before the buffers are drained. Idempotent.
+    pub fn detach_programs(&mut self) {
+        self._own.perf.clear();
+        self._own.net.clear();
+        // In parallel: each uprobe/kprobe detach waits for an RCU grace period in the kernel
+        // (seconds in all for a gadget with many uprobes on a loaded machine); concurrent
+        // detaches share them.
+        std::thread::scope(|sc| {
+            for (_, p) in self.ebpf.programs_mut() {
+                sc.spawn(move || unload_program(p));
+            }
+        });
+    }
+
+}
+
+fn unload_program(p: &mut Program) {
+    {
+        {
+            let _ = match p {
+                Program::KProbe(p) => p.unload(),
+                Program::UProbe(p) => p.unload(),
+                Program::TracePoint(p) => p.unload(),
+                Program::RawTracePoint(p) => p.unload(),
+                Program::BtfTracePoint(p) => p.unload(),
+                Program::FEntry(p) => p.unload(),
+                Program::FExit(p) => p.unload(),
+                Program::Lsm(p) => p.unload(),
+                Program::PerfEvent(p) => p.unload(),
+                Program::SocketFilter(p) => p.unload(),
+                Program::SchedClassifier(p) => p.unload(),
+                Program::Iter(p) => p.unload(),
+                _ => Ok(()),
+            };
+        }
+    }
+}
+
+impl LoadedGadget {
+    /// Where the network programs are attached now: (program, description) per attachment.
+    pub fn net_attachments(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for np in &self._own.net {
+            for a in np.fixed_sockets.iter().chain(np.sockets.values().map(|(_, a)| a)) {
+                out.push((np.name.clone(), format!("socket netns {}", a.netns)));
+            }
+            for a in np.fixed_filters.iter().chain(np.filters.values().map(|(_, a)| a)) {
+                out.push((np.name.clone(), format!("tc {} {} netns {}", a.direction.as_str(), a.ifname, a.netns)));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The analysis this gadget was loaded with.
     pub fn object(&self) -> &GadgetObject {
         &self.obj

@@ -11,10 +11,11 @@ pub mod loader;
 pub mod maps;
 pub mod object;
 pub mod perf;
+pub mod tc;
 
 use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,6 +45,9 @@ pub fn ensure_tracefs() {
     });
 }
 
+/// IG's `operator.oci.ebpf.iface`: the interface tc classifiers attach to.
+pub const IFACE_PARAM: &str = "iface";
+
 /// The eBPF side of one gadget.
 pub struct EbpfGadget {
     elf: Vec<u8>,
@@ -72,8 +76,9 @@ fn attach_plan(kind: object::ProgramKind) -> (&'static str, Option<&'static str>
         K::UProbe | K::URetProbe => ("host files (library names through /etc/ld.so.cache); unresolved targets are warnings", None),
         K::Iter => ("on demand (iterator)", None),
         K::PerfEvent => ("one sampling perf event per online CPU", None),
-        K::SocketFilter => ("raw socket in the host network namespace", None),
-        K::SchedClassifier | K::SockOps | K::SkSkb | K::SkMsg | K::Xdp => {
+        K::SocketFilter => ("raw socket in the host network namespace, or in each selected container's", None),
+        K::SchedClassifier => ("tc filter on the iface param's interface, or on each selected container's host-side veth", None),
+        K::SockOps | K::SkSkb | K::SkMsg | K::Xdp => {
             ("not attached", Some("gadgetrt does not attach this program type yet"))
         }
         K::Usdt | K::Other => ("unsupported", Some("this section kind is not supported: disable the program")),
@@ -83,6 +88,10 @@ fn attach_plan(kind: object::ProgramKind) -> (&'static str, Option<&'static str>
 /// The running reader thread; stopping it never needs the gadget lock.
 pub struct Readers {
     stop_fd: OwnedFd,
+    /// Detached first at stop (the kernel side stops producing, then the buffers drain).
+    loaded: Arc<Mutex<loader::LoadedGadget>>,
+    /// Raised at the stop deadline: the processor drops (and counts as lost) what is queued.
+    cutoff: Arc<AtomicBool>,
     /// Drains the kernel buffers as fast as possible into a bounded in-memory queue.
     thread: Option<JoinHandle<()>>,
     /// Runs the queued records through the data sources (wasm subscribers, embedder queue).
@@ -94,24 +103,38 @@ impl Readers {
         self.stop_within(None, Duration::ZERO);
     }
 
-    /// Stops draining, then lets the processor deliver what is queued (wasm callbacks
-    /// included). If that takes longer than `grace`, `abort` is raised so that stuck guest
-    /// callbacks are interrupted.
-    pub fn stop_within(&mut self, abort: Option<&std::sync::atomic::AtomicBool>, grace: Duration) {
+    /// Stops draining (the final drain reads at most what the queue can still hold), then
+    /// lets the processor deliver what is queued (wasm callbacks included) until `grace` has
+    /// passed since the call. At that deadline the records still queued are dropped and
+    /// counted as lost (per data source and in `lost_samples`), and `abort` is raised so that
+    /// a guest callback in progress is interrupted: stop is bounded however many records
+    /// are queued or keep arriving.
+    pub fn stop_within(&mut self, abort: Option<&AtomicBool>, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).detach_programs();
         let one: u64 = 1;
         // SAFETY: 8-byte write to our eventfd.
         unsafe { libc::write(self.stop_fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+        let wait = |t: &JoinHandle<()>| {
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
         if let Some(t) = self.thread.take() {
+            if abort.is_some() {
+                wait(&t);
+                if !t.is_finished() {
+                    self.cutoff.store(true, Ordering::SeqCst);
+                }
+            }
             let _ = t.join();
         }
         // The drain thread dropped its sender: the processor delivers what is queued and ends.
         if let Some(t) = self.processor.take() {
             if let Some(abort) = abort {
-                let deadline = Instant::now() + grace;
-                while !t.is_finished() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+                wait(&t);
                 if !t.is_finished() {
+                    self.cutoff.store(true, Ordering::SeqCst);
                     abort.store(true, Ordering::SeqCst);
                 }
             }
@@ -123,6 +146,9 @@ impl Readers {
 /// Most raw records held between the drain thread and the processor; beyond this the kernel
 /// side is outpacing processing and records are counted as lost.
 const MAX_PENDING_RECORDS: usize = 1 << 18;
+/// Most records taken from one kernel buffer in one drain, so that the reader gets back to
+/// its stop and timer checks however fast the kernel side produces.
+const MAX_DRAIN_RECORDS: usize = 1 << 16;
 
 /// Nice value of the ring-buffer reader thread (see `reader_loop`).
 const READER_NICE: libc::c_int = -10;
@@ -263,7 +289,8 @@ impl EbpfGadget {
     }
 
     pub fn params(&self) -> Vec<ParamDecl> {
-        self.obj
+        let mut out: Vec<ParamDecl> = self
+            .obj
             .params
             .iter()
             .map(|p| {
@@ -287,7 +314,23 @@ impl EbpfGadget {
                     possible_values: Vec::new(),
                 }
             })
-            .collect()
+            .collect();
+        // IG's ebpf operator adds `iface` when the object has a tc classifier.
+        if self.obj.programs.iter().any(|p| p.kind == object::ProgramKind::SchedClassifier) {
+            out.push(ParamDecl {
+                key: IFACE_PARAM.into(),
+                side: ParamSide::Ebpf,
+                var: None,
+                description: "Network interface to attach to".into(),
+                default_value: String::new(),
+                type_hint: "string".into(),
+                title: String::new(),
+                alias: String::new(),
+                mandatory: false,
+                possible_values: Vec::new(),
+            });
+        }
+        out
     }
 
     /// Registers one data source per tracer (single), iterator and map iterator (array),
@@ -369,13 +412,18 @@ impl EbpfGadget {
         params: &Params,
         config: &serde_yaml::Value,
         mntns: Option<&HashSet<u64>>,
+        per_container: bool,
         gadget: Weak<GadgetInner>,
     ) -> Result<Readers> {
         ensure_tracefs();
         // The kernel BTF parses are shared by this load and freed when it ends.
         let _btf = kernel_btf::hold();
-        let mut opts = loader::LoadOptions::default();
+        let mut opts = loader::LoadOptions { per_container, ..Default::default() };
         for (d, value) in params.ebpf_values() {
+            if d.key == IFACE_PARAM && d.var.is_none() {
+                opts.tc_iface = Some(value.clone()).filter(|v| !v.is_empty());
+                continue;
+            }
             let Some(var) = &d.var else { continue };
             let Some(pv) = self.obj.param(var) else { continue };
             let bytes = param_bytes(&pv.type_hint, pv.size as usize, &value)
@@ -467,28 +515,60 @@ impl EbpfGadget {
         // Raw records in flight take a third of the event byte budget beside the queue's
         // (default 48 + 16 MiB).
         let max_bytes = gadget.upgrade().map(|g| g.raw_records_budget()).unwrap_or(16 << 20);
+        let cutoff = Arc::new(AtomicBool::new(false));
         let processor = {
-            let (gadget, pending, pending_bytes) = (gadget.clone(), pending.clone(), pending_bytes.clone());
+            let (gadget, pending, pending_bytes, cutoff, lost) =
+                (gadget.clone(), pending.clone(), pending_bytes.clone(), cutoff.clone(), self.lost.clone());
             let names: Vec<String> = tracers.iter().map(|t| t.0.clone()).collect();
             std::thread::Builder::new()
                 .name("gadgetrt-ebpf-proc".into())
                 .spawn(move || {
+                    let mut dropped: BTreeMap<usize, u64> = BTreeMap::new();
                     for batch in rx {
-                        if let Some(g) = gadget.upgrade() {
-                            g.emit_records(&names[batch.tracer], &mut batch.records());
+                        let mut emitted = 0;
+                        if !cutoff.load(Ordering::Relaxed) {
+                            if let Some(g) = gadget.upgrade() {
+                                let mut recs = batch.records().take_while(|_| !cutoff.load(Ordering::Relaxed));
+                                emitted = g.emit_records(&names[batch.tracer], &mut recs);
+                            }
+                        }
+                        if emitted < batch.len() {
+                            *dropped.entry(batch.tracer).or_default() += (batch.len() - emitted) as u64;
                         }
                         pending.fetch_sub(batch.len(), Ordering::Relaxed);
                         pending_bytes.fetch_sub(batch.data.len(), Ordering::Relaxed);
                     }
+                    // Records still queued at the stop deadline: lost, and said so.
+                    if dropped.is_empty() {
+                        return;
+                    }
+                    let Some(g) = gadget.upgrade() else { return };
+                    let mut l = lost.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut total = 0;
+                    for (t, n) in dropped {
+                        *l.entry(names[t].clone()).or_default() += n;
+                        total += n;
+                    }
+                    drop(l);
+                    g.queue_stats().lost_samples.fetch_add(total, Ordering::Relaxed);
+                    g.log_warn(&format!(
+                        "stop: {total} eBPF records still queued at the stop deadline were dropped (counted as lost)"
+                    ));
                 })
                 .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF processor thread: {e}")))?
         };
         let sink = BatchSink { tx, pending, pending_bytes, max_bytes };
+        let loaded_keep = loaded.clone();
         let thread = std::thread::Builder::new()
             .name("gadgetrt-ebpf".into())
             .spawn(move || reader_loop(sources, loaded, gadget, stop_raw, tracers, iters, mapiters, lost, sink))
             .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF reader thread: {e}")))?;
-        Ok(Readers { stop_fd, thread: Some(thread), processor: Some(processor) })
+        Ok(Readers { stop_fd, loaded: loaded_keep, cutoff, thread: Some(thread), processor: Some(processor) })
+    }
+
+    /// The loaded object while the gadget runs (per-container attach and detach).
+    pub fn loaded(&self) -> Option<Arc<Mutex<loader::LoadedGadget>>> {
+        self.loaded.clone()
     }
 
     /// Maps the wasm side may `getMap` once the gadget started.
@@ -801,7 +881,7 @@ fn drain_source(
     let mut overflow: u64 = 0;
     let room = MAX_PENDING_RECORDS.saturating_sub(sink.pending.load(Ordering::Relaxed));
     let room_bytes = sink.max_bytes.saturating_sub(sink.pending_bytes.load(Ordering::Relaxed));
-    let drained = s.drain(&mut |rec: &[u8]| {
+    let drained = s.drain(MAX_DRAIN_RECORDS, &mut |rec: &[u8]| {
         if batch.len() < room && batch.data.len() + rec.len() <= room_bytes {
             batch.data.extend_from_slice(rec);
             batch.ends.push(batch.data.len());

@@ -243,7 +243,7 @@ fn wait_for(src: &mut loader::TracerSource, timeout: Duration, mut pred: impl Fn
     while Instant::now() < deadline && !found {
         let mut pfd = libc::pollfd { fd: src.fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
         unsafe { libc::poll(&mut pfd, 1, 100) };
-        src.drain(&mut |r| {
+        src.drain(usize::MAX, &mut |r| {
             if pred(r) {
                 found = true;
             }
@@ -825,4 +825,289 @@ fn socket_filter_sees_loopback_packets() {
     assert_eq!(netns, want, "skb->cb[0] is the netns inode (IG's dispatcher)");
     drop(g);
     // Detached with the gadget: no more hits (a fresh load starts from zero).
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network programs in network namespaces of the test's own: socket filters per namespace,
+// tc classifiers on an interface and on a "container"'s host-side veth. Nothing here touches
+// the real host's interfaces: the test thread moves into a fresh network namespace first
+// (namespaces are per thread; the commands it runs inherit it).
+// ---------------------------------------------------------------------------------------------
+
+fn sh(cmd: &str) {
+    let st = std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap();
+    assert!(st.success(), "{cmd}: {st:?}");
+}
+
+fn sh_out(cmd: &str) -> String {
+    let o = std::process::Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// tcx links running IG's dispatcher (`ig_net_disp`), anywhere on the machine (bpftool 7.1
+/// shows neither the interface nor the hook of a tcx link).
+fn tcx_dispatchers() -> usize {
+    let links: serde_json::Value = serde_json::from_str(&sh_out("bpftool -j link show 2>/dev/null")).unwrap_or_default();
+    let progs: serde_json::Value = serde_json::from_str(&sh_out("bpftool -j prog show 2>/dev/null")).unwrap_or_default();
+    let disp: Vec<u64> = progs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == "ig_net_disp")
+        .filter_map(|p| p["id"].as_u64())
+        .collect();
+    links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["type"] == 11 || l["type"] == "tcx")
+        .filter(|l| l["prog_id"].as_u64().is_some_and(|id| disp.contains(&id)))
+        .count()
+}
+
+/// Our classifiers on `dev`'s `dir` hook: cls_bpf filters named ig_tc_count (kernels without
+/// tcx, IG's way) plus `tcx` = tcx dispatcher links gained since a baseline.
+fn hooked(dev: &str, dir: &str, tcx_base: usize) -> usize {
+    let tc = sh_out(&format!("tc filter show dev {dev} {dir}"));
+    tc.matches("ig_tc_count").count() + tcx_dispatchers().saturating_sub(tcx_base)
+}
+
+/// Moves this thread into a new network namespace (lo up); returns its inode.
+fn own_netns() -> u64 {
+    // SAFETY: unshare(CLONE_NEWNET) affects this thread only.
+    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare: {}", std::io::Error::last_os_error());
+    sh("ip link set lo up");
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+}
+
+/// A "container": a child process in a network namespace of its own (lo up), killed on drop.
+struct NetnsChild(std::process::Child);
+
+impl NetnsChild {
+    fn start() -> NetnsChild {
+        let c = std::process::Command::new("unshare")
+            .args(["-n", "sh", "-c", "ip link set lo up && exec sleep 600"])
+            .spawn()
+            .unwrap();
+        let me = NetnsChild(c);
+        let ns = me.ns_path();
+        use std::os::unix::fs::MetadataExt;
+        let parent = std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Until unshare ran and lo is up.
+        while Instant::now() < deadline {
+            if std::fs::metadata(&ns).map(|m| m.ino() != parent).unwrap_or(false)
+                && sh_out(&format!("nsenter --net={} ip link show lo", ns.display())).contains("UP")
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        me
+    }
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    fn ns_path(&self) -> std::path::PathBuf {
+        format!("/proc/{}/ns/net", self.0.id()).into()
+    }
+    fn netns(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(self.ns_path()).unwrap().ino()
+    }
+    /// Runs `f` on a thread inside the child's network namespace.
+    fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let ns = std::fs::File::open(self.ns_path()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                // SAFETY: setns for this thread only.
+                assert_eq!(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+}
+
+impl Drop for NetnsChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends `n` UDP datagrams to 127.0.0.1:`port` of the calling thread's namespace, and
+/// receives them.
+fn udp_lo(port_rx: &std::net::UdpSocket, n: usize) {
+    let port = port_rx.local_addr().unwrap().port();
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..n {
+        tx.send_to(b"gadgetrt", ("127.0.0.1", port)).unwrap();
+    }
+    let mut buf = [0u8; 16];
+    for _ in 0..n {
+        port_rx.recv_from(&mut buf).unwrap();
+    }
+}
+
+/// Waits (bounded) until the object's `hits` reaches `want`; returns (hits, netns).
+fn wait_hits(g: &loader::LoadedGadget, elf: &[u8], want: u64) -> (u64, u32) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let bss = read_bss(g);
+        let hits = u64::from_ne_bytes(bss[global_off(elf, "hits")..][..8].try_into().unwrap());
+        let netns = u32::from_ne_bytes(bss[global_off(elf, "netns")..][..4].try_into().unwrap());
+        if hits >= want || Instant::now() > deadline {
+            return (hits, netns);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn socket_filter_per_container_netns() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("socket_lo");
+    let o = object::analyze(&elf).unwrap();
+    let c = NetnsChild::start();
+    let rx = c.inside(|| std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+    let port = rx.local_addr().unwrap().port();
+    let mut opts = LoadOptions { per_container: true, ..Default::default() };
+    opts.params.insert("port".into(), port.to_ne_bytes().to_vec());
+    let mut g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("each selected container")), "{st:?}");
+    assert!(g.net_attachments().is_empty(), "nothing attached before a container: {:?}", g.net_attachments());
+    // Not attached yet: packets in the child's namespace are not seen.
+    c.inside(|| udp_lo(&rx, 2));
+    assert_eq!(wait_hits(&g, &elf, 1).0, 0);
+    // Two containers sharing the namespace: one raw socket.
+    assert!(g.attach_container("c1", &c.ns_path(), c.netns(), false).is_empty());
+    assert!(g.attach_container("c2", &c.ns_path(), c.netns(), false).is_empty());
+    assert_eq!(g.net_attachments(), vec![("ig_sock_udp".to_string(), format!("socket netns {}", c.netns()))]);
+    c.inside(|| udp_lo(&rx, 5));
+    // On lo each packet is seen twice (outgoing, then host).
+    let (hits, netns) = wait_hits(&g, &elf, 10);
+    assert_eq!(hits, 10);
+    assert_eq!(netns, c.netns() as u32, "skb->cb[0] is the container's netns inode");
+    // Our own namespace's traffic is not seen (no socket here).
+    let mine = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _ = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().send_to(b"x", ("127.0.0.1", port));
+    drop(mine);
+    g.detach_container("c1");
+    assert_eq!(g.net_attachments().len(), 1, "still used by c2");
+    g.detach_container("c2");
+    assert!(g.net_attachments().is_empty());
+    c.inside(|| udp_lo(&rx, 3));
+    assert_eq!(wait_hits(&g, &elf, 11).0, 10, "detached: no more hits");
+    // A container whose process is gone is a warning, not a failure.
+    let w = g.attach_container("gone", std::path::Path::new("/proc/0/ns/net"), 1, false);
+    assert!(w.len() == 1 && w[0].contains("start tracing container gone"), "{w:?}");
+}
+
+#[test]
+fn tc_classifier_on_iface_sees_packets_and_its_filter_goes_at_unload() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("tc_count");
+    let o = object::analyze(&elf).unwrap();
+    let netns = own_netns();
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    // Without an interface or a container selection: loaded, not attached, a warning.
+    let mut opts = LoadOptions::default();
+    opts.params.insert("port".into(), port.to_ne_bytes().to_vec());
+    let g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(matches!(&g.program_states()[0].1, loader::ProgramState::NotAttached { reason } if reason.contains("iface")));
+    assert!(g.warnings().iter().any(|w| w.contains("ig_tc_count") && w.contains("iface")), "{:?}", g.warnings());
+    drop(g);
+    // A bad interface is fatal (IG: a bad --iface fails the run).
+    opts.tc_iface = Some("grt-no-such0".into());
+    let e = format!("{:#}", loader::load(&elf, &o, &opts).unwrap_err());
+    assert!(e.contains("grt-no-such0") && e.contains("not found"), "{e}");
+    opts.tc_iface = Some("lo".into());
+    let base = tcx_dispatchers();
+    let g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("tc ingress filter on lo")), "{st:?}");
+    assert_eq!(hooked("lo", "ingress", base), 1, "{}", sh_out("bpftool link show"));
+    assert_eq!(hooked("lo", "egress", base), 1, "only the ingress hook (or the one tcx link)");
+    udp_lo(&rx, 5);
+    let (hits, cb) = wait_hits(&g, &elf, 5);
+    assert_eq!(hits, 5, "lo ingress sees each datagram once");
+    assert_eq!(cb, netns as u32, "skb->cb[0] is the netns id");
+    drop(g);
+    assert_eq!(hooked("lo", "ingress", base), 0, "left after unload: {}", sh_out("bpftool link show"));
+    // IG's own mechanism (kernels without tcx): a clsact qdisc and a direct-action cls_bpf
+    // filter named after the program, deleted at unload; the qdisc stays, as in IG.
+    std::env::set_var(gadgetrt::ebpf::tc::LEGACY_ENV, "1");
+    let g = loader::load(&elf, &o, &opts);
+    std::env::remove_var(gadgetrt::ebpf::tc::LEGACY_ENV);
+    let g = g.unwrap_or_else(|e| panic!("{e:#}"));
+    let st = &g.program_states()[0].1;
+    assert!(matches!(st, loader::ProgramState::Attached { target } if target.contains("cls_bpf handle 1")), "{st:?}");
+    let shown = sh_out("tc filter show dev lo ingress");
+    assert!(shown.contains("ig_tc_count") && shown.contains("direct-action") && shown.contains("handle 0x1"), "{shown}");
+    assert!(!sh_out("tc filter show dev lo egress").contains("ig_tc_count"));
+    udp_lo(&rx, 2);
+    assert_eq!(wait_hits(&g, &elf, 2).0, 2);
+    drop(g);
+    assert!(sh_out("tc filter show dev lo ingress").trim().is_empty(), "filter left after unload");
+    assert!(sh_out("tc qdisc show dev lo").contains("clsact"));
+}
+
+#[test]
+fn tc_classifier_on_a_containers_host_side_veth() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("tc_count");
+    let o = object::analyze(&elf).unwrap();
+    // "host": a namespace of this thread's own; "container": a child's, joined by a veth pair.
+    own_netns();
+    let c = NetnsChild::start();
+    sh(&format!("ip link add grt-h0 type veth peer name grt-c0 && ip link set grt-c0 netns {}", c.pid()));
+    sh("ip addr add 10.213.0.1/30 dev grt-h0 && ip link set grt-h0 up");
+    sh(&format!("nsenter --net={} sh -c 'ip addr add 10.213.0.2/30 dev grt-c0 && ip link set grt-c0 up'", c.ns_path().display()));
+    let rx = c.inside(|| std::net::UdpSocket::bind("10.213.0.2:0").unwrap());
+    let port = rx.local_addr().unwrap().port();
+    let mut opts = LoadOptions { per_container: true, ..Default::default() };
+    opts.params.insert("port".into(), port.to_ne_bytes().to_vec());
+    let base = tcx_dispatchers();
+    let mut g = loader::load(&elf, &o, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    // Host-network containers are skipped; a namespace without veth is a warning.
+    assert!(g.attach_container("hostnet", &c.ns_path(), c.netns(), true).is_empty());
+    assert!(g.net_attachments().is_empty());
+    let lonely = NetnsChild::start();
+    let w = g.attach_container("none", &lonely.ns_path(), lonely.netns(), false);
+    assert!(w.len() == 1 && w[0].contains("no interface found"), "{w:?}");
+    assert!(g.attach_container("c1", &c.ns_path(), c.netns(), false).is_empty());
+    // The container's ingress is the host side's egress.
+    assert_eq!(
+        g.net_attachments(),
+        vec![("ig_tc_count".to_string(), format!("tc egress grt-h0 netns {}", c.netns()))]
+    );
+    assert_eq!(hooked("grt-h0", "egress", base), 1);
+    let tx = std::net::UdpSocket::bind("10.213.0.1:0").unwrap();
+    for _ in 0..4 {
+        tx.send_to(b"gadgetrt", ("10.213.0.2", port)).unwrap();
+    }
+    let mut buf = [0u8; 16];
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for _ in 0..4 {
+        rx.recv_from(&mut buf).unwrap();
+    }
+    let (hits, cb) = wait_hits(&g, &elf, 4);
+    assert_eq!(hits, 4);
+    assert_eq!(cb, c.netns() as u32, "skb->cb[0] is the container's netns id");
+    g.detach_container("c1");
+    assert_eq!(hooked("grt-h0", "egress", base), 0, "left after detach");
+    tx.send_to(b"gadgetrt", ("10.213.0.2", port)).unwrap();
+    rx.recv_from(&mut buf).unwrap();
+    assert_eq!(wait_hits(&g, &elf, 5).0, 4, "detached: not seen");
+    assert!(g.attach_container("c1", &c.ns_path(), c.netns(), false).is_empty());
+    assert_eq!(hooked("grt-h0", "egress", base), 1);
+    drop(g);
+    assert_eq!(hooked("grt-h0", "egress", base), 0, "left after unload");
+    // The veth goes with the namespaces (the child's on kill, ours with this thread).
+    let _ = sh_out("ip link del grt-h0");
 }
