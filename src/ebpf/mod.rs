@@ -10,6 +10,7 @@ pub mod loader;
 pub mod maps;
 pub mod object;
 pub mod perf;
+pub mod socket_enricher;
 
 use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
