@@ -50,7 +50,7 @@ struct Peer {
 
 impl Peer {
     fn start(code: &str, port: u16) -> Peer {
-        let mut child = Command::new("python3")
+        let mut child = Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(code)
             .arg(port.to_string())
@@ -181,9 +181,14 @@ fn tcp_connect_and_listener_are_enriched() {
     drop(probe);
     let (g, c, logs) = start_gadget("sockenr-tcp", port);
     let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d2 = done.clone();
     let acceptor = std::thread::spawn(move || {
-        for s in l.incoming().take(3) {
+        for s in l.incoming() {
             drop(s);
+            if d2.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
         }
     });
     let peer = Peer::start(TCP_CONNECTER, port);
@@ -196,6 +201,8 @@ fn tcp_connect_and_listener_are_enriched() {
     let inc = |e: &Event| u(e, "ingress") == 1 && u(e, "found") == 1 && u(e, "proc.pid") == std::process::id() as u64;
     assert!(poll_for(&g, WAIT, || find(&c, inc).is_some()), "no enriched segment to the listener\n{}", logs.dump());
     drop(peer);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port)); // wakes the acceptor
     acceptor.join().unwrap();
     g.stop().unwrap();
 }
@@ -203,11 +210,15 @@ fn tcp_connect_and_listener_are_enriched() {
 #[test]
 fn one_enricher_shared_by_gadgets_and_stopped_with_the_last() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port();
     let (g1, _c1, _l1) = start_gadget("sockenr-share1", 9);
     let (g2, _c2, _l2) = start_gadget("sockenr-share2", 9);
     let se = socket_enricher::running().expect("running");
     let id = map_id(&se);
-    assert!(socket_enricher::entries(se.map_fd()).unwrap().len() > 0, "initial scan filled the map");
+    let entries = socket_enricher::entries(se.map_fd()).unwrap();
+    let x = entries.iter().find(|x| x.port == held_port && x.proto == 17).expect("initial scan found the socket bound before start");
+    assert_eq!(x.pid, std::process::id());
     drop(se);
     g1.stop().unwrap();
     drop(g1);
