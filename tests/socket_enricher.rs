@@ -166,6 +166,9 @@ fn udp_sender_and_receiver_are_enriched_with_their_processes() {
         let x = entries.iter().find(|x| x.port == sender_port && x.proto == 17).expect("entry kept for 5 s");
         assert_ne!(x.deletion_timestamp, 0, "closed UDP socket marked released");
     }
+    let st = se.stats();
+    assert!(st.scans >= 2 && st.sweeps >= 1 && st.errors == 0, "{st:?}");
+    assert_eq!(st.dropped, 0, "map far from full");
     let live = entries.iter().find(|x| x.port == port && x.proto == 17).expect("receiver entry");
     assert_eq!(live.deletion_timestamp, 0, "the receiver is still open");
     g.stop().unwrap();

@@ -113,6 +113,9 @@ pub struct Stats {
     pub sweeps: u64,
     /// Scans or sweeps that failed (the last error is in `last_error`).
     pub errors: u64,
+    /// Sockets not recorded because the map was full (16384 entries): their packets are not
+    /// enriched.
+    pub dropped: u64,
     pub last_error: Option<String>,
 }
 
@@ -294,7 +297,14 @@ impl SocketEnricher {
     }
 
     pub fn stats(&self) -> Stats {
-        self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let mut st = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ebpf = self.shared.ebpf.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = ebpf.map("ig_sk_drops") {
+            if let Ok(a) = Array::<&MapData, u64>::try_from(m) {
+                st.dropped = a.get(&0, 0).unwrap_or(0);
+            }
+        }
+        st
     }
 
     /// Runs a scan (and, on kernels without kprobes, the mark-and-sweep) now, in the calling

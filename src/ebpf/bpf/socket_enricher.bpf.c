@@ -200,6 +200,26 @@ struct {
 	__type(value, u64);
 } ig_sk_start SEC(".maps");
 
+// [0]: sockets not recorded because gadget_sockets was full (or another
+// update error than "exists").
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} ig_sk_drops SEC(".maps");
+
+static __always_inline void put_socket(struct gadget_socket_key *key, struct gadget_socket_value *v, u64 flags)
+{
+	long err = bpf_map_update_elem(&gadget_sockets, key, v, flags);
+	if (err && err != -17 /* EEXIST */) {
+		u32 zero = 0;
+		u64 *n = bpf_map_lookup_elem(&ig_sk_drops, &zero);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+}
+
 // Set by userspace: mark entries not seen by the last scan as released.
 const volatile bool mark_unseen = 0;
 
@@ -368,7 +388,7 @@ static __always_inline void insert_current(struct sock *sk)
 	struct gadget_socket_value *v = fill_value(task, sk, key.family, false);
 	if (!v)
 		return;
-	bpf_map_update_elem(&gadget_sockets, &key, v, BPF_ANY);
+	put_socket(&key, v, BPF_ANY);
 }
 
 static __always_inline void remove_sock(struct sock *sk)
@@ -418,7 +438,7 @@ int ig_sk_scan(struct bpf_iter__task_file *ctx)
 	struct gadget_socket_value *v = fill_value(task, sk, key.family, true);
 	if (!v)
 		return 0;
-	bpf_map_update_elem(&gadget_sockets, &key, v, old ? BPF_ANY : BPF_NOEXIST);
+	put_socket(&key, v, old ? BPF_ANY : BPF_NOEXIST);
 	return 0;
 }
 
