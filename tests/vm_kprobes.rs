@@ -134,3 +134,40 @@ fn fexit_delivers_arguments_and_return_values() {
     assert_eq!(int(&e, "dfd"), AT_FDCWD, "fexit argument dfd");
     assert_eq!(int(&e, "ret"), -ENOENT);
 }
+
+/// The socket enricher's kprobe path (IG's hooks: udp_sendmsg, inet_bind, tcp_connect,
+/// inet_release): a UDP datagram sent by this process on a socket created after the gadget
+/// started is attributed to it by tests/gadgets/sockenr (a socket filter looking the packet
+/// up in `gadget_sockets`), and closing the socket marks its entry released at once.
+#[test]
+#[ignore = "needs a kernel with kprobes: run inside the VM (scripts/vm.sh --tests)"]
+fn socket_enricher_kprobe_path() {
+    use gadgetrt::ebpf::socket_enricher::{self, Mode};
+    require_vm_kernel();
+    let (rt, logs) = runtime();
+    let g: Gadget = open_dir(&rt, &ebpf_only_gadget("sockenr", "sockenr"));
+    g.init().unwrap_or_else(|e| panic!("sockenr: init: {e}\n{}", logs.dump()));
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    g.set_param("port", &port.to_string()).unwrap();
+    let c = collect(&g, "sockenr", 0);
+    g.start().unwrap_or_else(|e| panic!("sockenr: start: {e}\n{}", logs.dump()));
+    let se = socket_enricher::running().expect("enricher running");
+    assert_eq!(se.mode(), Mode::Kprobes, "attached: {:?}", se.attachments());
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx_port = tx.local_addr().unwrap().port();
+    let pid = std::process::id() as i64;
+    let mine = |e: &gadgetrt::Event| int(e, "ingress") == 0 && int(e, "found") == 1 && int(e, "proc.pid") == pid;
+    let seen = poll_for(&g, WAIT, || {
+        tx.send_to(b"gadgetrt", ("127.0.0.1", port)).unwrap();
+        c.0.lock().unwrap().iter().any(mine)
+    });
+    assert!(seen, "no enriched datagram of pid {pid}\n{}", logs.dump());
+    // inet_release marks the entry released (deleted by the sweep 5 s later).
+    drop(tx);
+    let entries = socket_enricher::entries(se.map_fd()).unwrap();
+    let x = entries.iter().find(|x| x.port == tx_port && x.proto == 17).expect("sender entry");
+    assert_ne!(x.deletion_timestamp, 0, "inet_release kprobe marked the socket released");
+    drop(se);
+    g.stop().unwrap();
+}

@@ -24,6 +24,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 
 use super::attach;
 use super::tc as attach_tc;
+use super::socket_enricher;
 use super::object::{self, GadgetObject, ProgramInfo, ProgramKind, TracerMapType};
 
 /// `attach_to` value IG uses to disable a program.
@@ -118,6 +119,8 @@ pub struct LoadedGadget {
     states: Vec<(String, ProgramState)>,
     notes: Vec<String>,
     warnings: Vec<String>,
+    /// The socket enricher, held while this gadget runs (`gadget_sockets` users).
+    _sockets: Option<std::sync::Arc<socket_enricher::SocketEnricher>>,
 }
 
 impl std::fmt::Debug for LoadedGadget {
@@ -136,7 +139,30 @@ fn is_disabled(opts: &LoadOptions, name: &str) -> bool {
 
 /// Loads `elf` (analysed as `obj`) and attaches its programs.
 pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<LoadedGadget> {
-    let san = object::sanitize(elf).context("preparing the eBPF object for aya")?;
+    // Gadgets declaring `gadget_sockets` share the socket enricher's map; its value layout
+    // is the CO-RE target of their `gadget_socket_value` accesses (IG: the enricher's BTF
+    // as an extra relocation target, its map as a replacement).
+    let sockets = match obj.map(socket_enricher::MAP_NAME) {
+        None => None,
+        Some(m) => {
+            if m.map_type != 1 || m.key_size != socket_enricher::KEY_SIZE {
+                bail!(
+                    "map {}: must be a BPF_MAP_TYPE_HASH with {}-byte keys (struct gadget_socket_key) \
+                     to be replaced by the socket enricher's map (type {}, key size {})",
+                    m.name,
+                    socket_enricher::KEY_SIZE,
+                    m.map_type,
+                    m.key_size
+                );
+            }
+            Some(socket_enricher::acquire().context("starting the socket enricher")?)
+        }
+    };
+    let san = match &sockets {
+        None => object::sanitize(elf),
+        Some(_) => object::sanitize_with_extra(elf, super::fixups::vmlinux_btf().as_deref(), &[socket_enricher::EXTRA_STRUCT]),
+    }
+    .context("preparing the eBPF object for aya")?;
     let mut notes = san.notes.clone();
 
     // A dropped program may only be skipped if it is disabled.
@@ -184,9 +210,33 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     for (m, n) in &opts.max_entries {
         loader.map_max_entries(m.as_str(), *n);
     }
+    if sockets.is_some() {
+        // A placeholder: replaced by the enricher's map right after creation.
+        loader.map_max_entries(socket_enricher::MAP_NAME, 1);
+    }
     let mut ebpf = loader
         .load(&san.elf)
         .map_err(|e| anyhow!("loading eBPF object (maps, relocations): {}", error_chain(&e)))?;
+
+    if let Some(se) = &sockets {
+        let m = ebpf
+            .map(socket_enricher::MAP_NAME)
+            .ok_or_else(|| anyhow!("map {} not created by aya", socket_enricher::MAP_NAME))?;
+        let placeholder = map_data(m).fd().as_fd().as_raw_fd();
+        // The programs' map references hold this fd number (relocated, not loaded yet):
+        // point it at the enricher's map.
+        // SAFETY: dup2 onto an fd owned by aya's MapData, which keeps owning (and closes) it.
+        if unsafe { libc::dup2(se.map_fd().as_raw_fd(), placeholder) } < 0 {
+            bail!("replacing {} by the socket enricher's map: {}", socket_enricher::MAP_NAME, std::io::Error::last_os_error());
+        }
+        notes.push(format!(
+            "map {} replaced by the socket enricher's (value {} bytes, {} entries; kept current by {})",
+            socket_enricher::MAP_NAME,
+            socket_enricher::VALUE_SIZE,
+            socket_enricher::MAX_SOCKETS,
+            se.mode().label()
+        ));
+    }
 
     // Mount-namespace filter map.
     if !opts.mntns_ids.is_empty() {
@@ -226,7 +276,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let warnings = group_warnings(warnings);
-    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings })
+    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings, _sockets: sockets })
 }
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed by aya; cached while a load
@@ -1078,7 +1128,7 @@ pub mod raw {
 
     /// `BPF_LINK_CREATE` for an iterator; `map` fills `iter_info.map.map_fd`
     /// (`iter/bpf_map_elem`).
-    pub(super) fn link_create_iter(prog: BorrowedFd<'_>, map: Option<BorrowedFd<'_>>) -> io::Result<OwnedFd> {
+    pub(crate) fn link_create_iter(prog: BorrowedFd<'_>, map: Option<BorrowedFd<'_>>) -> io::Result<OwnedFd> {
         let mut info = [0u8; 16]; // union bpf_iter_link_info
         let mut a = [0u8; 48];
         put32(&mut a, 0, prog.as_raw_fd() as u32);
@@ -1093,7 +1143,7 @@ pub mod raw {
     }
 
     /// `BPF_ITER_CREATE`: a readable fd running the iterator link.
-    pub(super) fn iter_create(link: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    pub(crate) fn iter_create(link: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         let mut a = [0u8; 8];
         put32(&mut a, 0, link.as_raw_fd() as u32);
         let fd = sys_bpf(BPF_ITER_CREATE, &mut a)?;

@@ -12,6 +12,7 @@ pub mod maps;
 pub mod object;
 pub mod perf;
 pub mod tc;
+pub mod socket_enricher;
 
 use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};

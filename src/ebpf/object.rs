@@ -1085,6 +1085,27 @@ pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
 /// [`sanitize`] with an explicit CO-RE target BTF for type-match
 /// (kind 12) relocations (`None`: an object with such relocations fails).
 pub fn sanitize_with_target(elf: &[u8], target: Option<&Btf>) -> Result<Sanitized> {
+    sanitize_with_extra(elf, target, &[])
+}
+
+/// A struct supplied at run time as an extra CO-RE relocation target (IG's
+/// `ExtraRelocationTargets`, e.g. the socket enricher's
+/// `gadget_socket_value`): its name, size and members (name, byte offset,
+/// byte size). Members are scalars or arrays of one-byte elements.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtraStruct {
+    pub name: &'static str,
+    pub size: u32,
+    pub members: &'static [(&'static str, u32, u32)],
+}
+
+/// [`sanitize_with_target`] plus extra relocation targets: CO-RE
+/// relocations whose root type is one of `extra` (and absent from `target`,
+/// which is searched first, as cilium does) are resolved against it here
+/// and the instructions patched as libbpf does (`bpf_core_patch_insn`; a
+/// missing member poisons the instruction unless the relocation is a
+/// field-exists check, which becomes 0). aya never sees those records.
+pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruct]) -> Result<Sanitized> {
     let info = read_elf(elf)?;
     let btf = Btf::parse(info.btf).context("parsing .BTF")?;
     let mut out = Sanitized::default();
@@ -1229,6 +1250,50 @@ pub fn sanitize_with_target(elf: &[u8], target: Option<&Btf>) -> Result<Sanitize
             patch_insn_imm(data, r.insn_off as usize, u64::from(v), btf.is_big_endian())
                 .with_context(|| format!("CO-RE type-match relocation on {tname:?} in {sec}+{}", r.insn_off))?;
             drop_relos.insert((r.sec_name_off, r.insn_off));
+        }
+    }
+
+    // --- extra relocation targets (IG's ExtraRelocationTargets) ----------------
+    if let (false, Some((_, ext))) = (extra.is_empty(), info.sections.get(".BTF.ext")) {
+        let relos = btf_ext_core_relo_records(ext, btf.is_big_endian()).context("reading .BTF.ext CO-RE relocations")?;
+        let mut in_target: HashMap<&str, bool> = HashMap::new();
+        let mut resolved = 0usize;
+        for r in &relos {
+            let root = btf.resolve_id(r.type_id)?;
+            let BtfType::Struct { name, .. } = btf.type_by_id(root)? else { continue };
+            let Some(x) = extra.iter().find(|x| x.name == super::fixups::essential_name(name)) else { continue };
+            let known = *in_target
+                .entry(x.name)
+                .or_insert_with(|| target.is_some_and(|t| t.find_struct(x.name).is_some()));
+            if known {
+                continue;
+            }
+            let access = btf.string_at(r.access_str_off)?.to_string();
+            let res = extra_core_value(&btf, root, &access, r.kind, x)
+                .with_context(|| format!("CO-RE relocation (kind {}) {access:?} on struct {}", r.kind, x.name))?;
+            let sec = btf.string_at(r.sec_name_off)?.to_string();
+            let data = match patched_secs.get_mut(&sec) {
+                Some(d) => d,
+                None => {
+                    let d = info
+                        .sections
+                        .get(&sec)
+                        .map(|(_, d)| d.clone())
+                        .ok_or_else(|| anyhow!("CO-RE relocation in unknown section {sec:?}"))?;
+                    patched_secs.entry(sec.clone()).or_insert(d)
+                }
+            };
+            patch_core_insn(data, r.insn_off as usize, r.kind, res, btf.is_big_endian())
+                .with_context(|| format!("CO-RE relocation {access:?} on struct {} in {sec}+{}", x.name, r.insn_off))?;
+            drop_relos.insert((r.sec_name_off, r.insn_off));
+            resolved += 1;
+        }
+        if resolved > 0 {
+            let names: Vec<&str> = extra.iter().map(|x| x.name).collect();
+            out.notes.push(format!(
+                "{resolved} CO-RE relocations on {} resolved against gadgetrt's runtime layout",
+                names.join(", ")
+            ));
         }
     }
 
@@ -1430,6 +1495,95 @@ fn patch_insn_imm(data: &mut [u8], off: usize, v: u64, big: bool) -> Result<()> 
             wr(data, off + 12, (v >> 32) as u32)
         }
         _ => bail!("cannot patch instruction code {code:#04x} (expected an ALU or ld_imm64 instruction)"),
+    }
+}
+
+/// libbpf's poison value (`call 0xbad2310`): the verifier rejects the
+/// program only if the instruction is reachable.
+const CORE_POISON: u32 = 0xbad2310;
+
+/// Value of a CO-RE relocation on `root` (a local struct matched with `x`),
+/// or `None` when the accessed member does not exist in `x`.
+fn extra_core_value(btf: &Btf, root: u32, access: &str, kind: u32, x: &ExtraStruct) -> Result<Option<u64>> {
+    let idx: Vec<u32> = access
+        .split(':')
+        .map(|p| p.parse::<u32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| anyhow!("bad access string"))?;
+    let first = *idx.first().ok_or_else(|| anyhow!("empty access string"))?;
+    match kind {
+        8 | 12 => return Ok(Some(1)),                // TYPE_EXISTS, TYPE_MATCHES
+        9 => return Ok(Some(u64::from(x.size))),     // TYPE_SIZE
+        0..=5 => {}
+        k => bail!("relocation kind {k} is not supported on a runtime-supplied struct"),
+    }
+    let BtfType::Struct { members, .. } = btf.type_by_id(root)? else { bail!("root is not a struct") };
+    let Some(&mi) = idx.get(1) else {
+        bail!("field relocation without a member");
+    };
+    let m = members.get(mi as usize).ok_or_else(|| anyhow!("member index {mi} out of range"))?;
+    let Some(&(_, moff, msize)) = x.members.iter().find(|(n, _, _)| *n == m.name) else {
+        return Ok(if kind == 2 { Some(0) } else { None });
+    };
+    let mut off = u64::from(first) * u64::from(x.size) + u64::from(moff);
+    let mut size = msize;
+    // Deeper accessors: array elements of the member (one-byte elements, or
+    // the local element size when the member is a scalar array of it).
+    if let Some(&ai) = idx.get(2) {
+        if idx.len() > 3 {
+            bail!("nested access {access:?} is not supported");
+        }
+        let BtfType::Array { elem_type, .. } = btf.type_by_id(btf.resolve_id(m.type_id)?)? else {
+            bail!("member {} is not an array", m.name);
+        };
+        let esize = btf.size_of(*elem_type)?;
+        if esize == 0 || (ai + 1) * esize > msize {
+            return Ok(if kind == 2 { Some(0) } else { None });
+        }
+        off += u64::from(ai * esize);
+        size = esize;
+    }
+    Ok(Some(match kind {
+        0 => off,
+        1 => u64::from(size),
+        2 => 1,
+        3 => {
+            let t = btf.type_by_id(btf.resolve_id(m.type_id)?)?;
+            u64::from(matches!(t, BtfType::Int { encoding, .. } if encoding & INT_SIGNED != 0))
+        }
+        4 | 5 => 64 - u64::from(size) * 8,
+        _ => unreachable!(),
+    }))
+}
+
+/// Patches one instruction with a CO-RE result as libbpf's
+/// `bpf_core_patch_insn` does (`None`: poison it).
+fn patch_core_insn(data: &mut [u8], off: usize, kind: u32, v: Option<u64>, big: bool) -> Result<()> {
+    let code = *data.get(off).ok_or_else(|| anyhow!("instruction offset {off} out of range"))?;
+    let Some(v) = v else {
+        let n = if code == 0x18 { 2 } else { 1 };
+        for k in 0..n {
+            let at = off + 8 * k;
+            let insn = data.get_mut(at..at + 8).ok_or_else(|| anyhow!("instruction at {off} truncated"))?;
+            insn.fill(0);
+            insn[0] = 0x85;
+            let b = if big { CORE_POISON.to_be_bytes() } else { CORE_POISON.to_le_bytes() };
+            insn[4..8].copy_from_slice(&b);
+        }
+        return Ok(());
+    };
+    match code & 7 {
+        // LDX, ST, STX: the 16-bit offset (field byte offsets only).
+        1..=3 => {
+            if kind != 0 {
+                bail!("relocation kind {kind} on a memory instruction");
+            }
+            let o = i16::try_from(v).map_err(|_| anyhow!("offset {v} does not fit a memory instruction"))?;
+            let b = if big { o.to_be_bytes() } else { o.to_le_bytes() };
+            data[off + 2..off + 4].copy_from_slice(&b);
+            Ok(())
+        }
+        _ => patch_insn_imm(data, off, v, big),
     }
 }
 

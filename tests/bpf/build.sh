@@ -49,7 +49,7 @@ done
 # Test gadgets written against IG's header names (<gadget/buffer.h>, ...):
 # built with gadgetrt's own stand-ins in include/gadget/.
 GADGETS="$SRC/../gadgets"
-for name in fmtprobe; do
+for name in fmtprobe sockenr; do
 	src="$GADGETS/$name/program.bpf.c"
 	obj="$OUT/$name.bpf.o"
 	newest="$(ls -t "$src" "$SRC"/include/gadget/*.h | head -n1)"

@@ -81,4 +81,27 @@ struct gadget_l4endpoint_t {
 	__u8 version;
 };
 
+/* The socket enricher's value, as compiled into gadgets (gadgetrt spec
+ * attach-enrich-containers.md 2.3(a): 8280 bytes). preserve_access_index:
+ * every access is a CO-RE relocation that the loader resolves against the
+ * runtime layout (cwd and exepath of 512 bytes, 1112 bytes in all); the
+ * optional members must be guarded with bpf_core_field_exists() and sized
+ * with bpf_core_field_size(). */
+#define GADGET_SE_PATH_MAX 4096
+struct gadget_socket_value {
+	__u64 mntns;
+	__u64 pid_tgid;
+	__u64 uid_gid;
+	char task[TASK_COMM_LEN];
+	char ptask[TASK_COMM_LEN];
+	__u64 sock;
+	__u64 deletion_timestamp;
+	__u32 ppid;
+	__u32 ptid;
+	char ipv6only;
+	char optional_fields_start[0] __attribute__((aligned(8)));
+	char cwd[GADGET_SE_PATH_MAX];
+	char exepath[GADGET_SE_PATH_MAX];
+} __attribute__((preserve_access_index));
+
 #endif /* GADGETRT_GADGET_TYPES_H */
