@@ -37,6 +37,18 @@ pub struct RuntimeOptions {
     pub call_timeout: Duration,
     /// Deadline of `gadgetStop` (the reference host uses 42 s).
     pub stop_timeout: Duration,
+    /// Overall deadline of [`crate::Gadget::start`] (default 30 s): init when still due,
+    /// `gadgetPreStart`, loading and attaching the eBPF object, `gadgetStart` and the
+    /// emissions they cause. Guest code running when it passes is interrupted, no further
+    /// guest call is made, and start fails with `ErrorCode::Timeout`. (The kernel's work of
+    /// loading the eBPF object cannot be interrupted; the deadline is checked after it.)
+    pub start_deadline: Duration,
+    /// Overall deadline of [`crate::Gadget::stop`] (default 45 s): `gadgetStop` (itself
+    /// bounded by `stop_timeout`), closing what the guest holds, and `gadgetPostStop`.
+    /// Guest code running when it passes is interrupted; `gadgetPostStop` is not called
+    /// once it passed; everything is closed whatever the guest does, and stop returns
+    /// `ErrorCode::Timeout`.
+    pub stop_deadline: Duration,
     /// The per-gadget resource budget.
     pub limits: Limits,
     /// Whether this runtime's gadgets see the containers found by built-in discovery
@@ -123,6 +135,8 @@ impl Default for RuntimeOptions {
             queue_capacity: 65536,
             call_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(42),
+            start_deadline: Duration::from_secs(30),
+            stop_deadline: Duration::from_secs(45),
             limits: Limits::default(),
             container_discovery: true,
         }
