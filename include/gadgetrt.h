@@ -442,8 +442,10 @@ typedef struct grt_runtime_options {
   grt_userdata_free_fn log_userdata_free;
   /**
    * Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
-   * and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
-   * beyond it the import fails. Released maps and readers return their bytes.
+   * and perf buffers of the gadget's eBPF object and of those the guest creates with
+   * `newMap`/`newPerfReader` (default 256 MiB); beyond it the import fails, and an object
+   * over what is left fails to load (`GRT_ERR_EBPF`) before any map is created. Released
+   * maps and readers return their bytes.
    */
   uint64_t map_bytes;
   /**
@@ -461,7 +463,8 @@ typedef struct grt_runtime_options {
    */
   uint64_t module_bytes;
   /**
-   * Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+   * Most maps (the eBPF object's and the guest's), inner-map fds and perf readers held at
+   * once (default 64).
    */
   uint32_t map_count;
   /**

@@ -66,13 +66,15 @@ pub struct RuntimeOptions {
 /// host bytes held for the guest + 256 MiB of queued events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Total bytes of BPF maps and perf buffers the guest creates (`newMap`:
-    /// (key + value) × max_entries, value × possible CPUs for per-CPU maps, max_entries for
-    /// ring buffers; `newPerfReader`: (buffer pages + 1) × page × possible CPUs).
-    /// Default 256 MiB.
+    /// Total bytes of BPF maps and perf buffers of the gadget's eBPF object and of those the
+    /// guest creates (`newMap` and the object's maps: (key + value) × max_entries, × possible
+    /// CPUs for per-CPU maps, max_entries for ring buffers, the section size for
+    /// `.bss`/`.data`/`.rodata`; `newPerfReader` and perf-event-array tracers: (buffer pages +
+    /// 1) × page × possible CPUs). An object over what is left fails to load before any map is
+    /// created. Default 256 MiB.
     pub map_bytes: u64,
-    /// Most kernel objects the guest holds at once: maps from `newMap`, inner maps opened by
-    /// `mapLookup`, perf readers. Default 64.
+    /// Most kernel objects held at once: the object's maps (inner-map templates included),
+    /// maps from `newMap`, inner maps opened by `mapLookup`, perf readers. Default 64.
     pub map_count: u32,
     /// Most tables of a module (default 4). Memories are always limited to one
     /// (multi-memory is disabled).

@@ -80,8 +80,10 @@ pub struct grt_runtime_options {
     /// Called once with `log_userdata` when the runtime is freed (may be NULL).
     pub log_userdata_free: grt_userdata_free_fn,
     /// Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
-    /// and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
-    /// beyond it the import fails. Released maps and readers return their bytes.
+    /// and perf buffers of the gadget's eBPF object and of those the guest creates with
+    /// `newMap`/`newPerfReader` (default 256 MiB); beyond it the import fails, and an object
+    /// over what is left fails to load (`GRT_ERR_EBPF`) before any map is created. Released
+    /// maps and readers return their bytes.
     pub map_bytes: u64,
     /// Bytes the host keeps for the guest: names, tags, config, packets pending delivery
     /// (default 64 MiB).
@@ -91,7 +93,8 @@ pub struct grt_runtime_options {
     pub queue_bytes: u64,
     /// Largest wasm program in bytes (default 64 MiB).
     pub module_bytes: u64,
-    /// Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+    /// Most maps (the eBPF object's and the guest's), inner-map fds and perf readers held at
+    /// once (default 64).
     pub map_count: u32,
     /// Most tables of a wasm program (default 4; memories are limited to one).
     pub tables: u32,
