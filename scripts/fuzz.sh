@@ -10,7 +10,9 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh ig_imports     # longer, chosen targets
 #
 # Build output goes to $FUZZ_TARGET_DIR (default: <cargo target dir>/fuzz), kept apart from the
-# library's own build: the fuzz build's libgadgetrt.so is instrumented. The first build compiles
+# library's own build: gadgetrt's unit has the same name in both builds and the wrapper is not
+# part of cargo's fingerprint, so in a shared directory one build would reuse the other's
+# (un)instrumented gadgetrt. The first build compiles
 # every dependency once. The committed seeds (fuzz/corpus/<target>, made by fuzz/seeds.sh) are
 # read, not written: new inputs go to build/fuzz/corpus/<target>, reproducers of failures to
 # build/fuzz/artifacts/<target> (rerun one: <fuzz target dir>/release/<target> FILE).
