@@ -26,7 +26,8 @@ TARGETS=("$@")
 TD=${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/fuzz}
 
 echo "building the fuzz targets into $TD"
-(cd fuzz && RUSTC_WRAPPER="$ROOT/fuzz/rustc-wrapper.sh" CARGO_TARGET_DIR="$TD" cargo build --release --bins)
+# CARGO_INCREMENTAL=0: incremental reuse would keep uninstrumented code of gadgetrt.
+(cd fuzz && RUSTC_WRAPPER="$ROOT/fuzz/rustc-wrapper.sh" CARGO_INCREMENTAL=0 CARGO_TARGET_DIR="$TD" cargo build --release --bins)
 
 declare -A MAXLEN=([gadget_yaml]=16384 [ebpf_object]=131072 [image_archive]=262144 [image_layout]=262144 [ig_imports]=4096)
 fail=0
