@@ -1004,7 +1004,8 @@ impl FieldCtx<'_> {
                     return Ok(()); // arrays of arrays are not supported (IG skips them)
                 }
                 let Some((ek, esize)) = scalar_kind(et) else { return Ok(()) };
-                let size = esize * nelems;
+                // A hostile nelems must not overflow (wrapping would give a bogus size).
+                let Some(size) = esize.checked_mul(*nelems) else { return Ok(()) };
                 if size == 0 {
                     return Ok(());
                 }
