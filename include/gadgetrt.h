@@ -8,7 +8,11 @@
  *   with length 0. Outputs go into caller buffers (buf, cap, out_len): out_len receives the
  *   needed length, and GRT_ERR_INSUFFICIENT_SIZE is returned when cap is too small.
  * - Threading: `const grt_runtime *` and `const grt_gadget *` are reference-counted and may be
- *   used from any thread concurrently. `grt_packet *` belongs to one thread at a time.
+ *   used from any thread concurrently. grt_runtime_ref()/grt_gadget_ref() take a reference,
+ *   grt_runtime_free()/grt_gadget_free() release one; the object lives until its last
+ *   reference is released. A reference must not be freed while another call using that same
+ *   reference runs: a thread that may outlive another thread's free (a poller, a watchdog)
+ *   takes its own reference. `grt_packet *` belongs to one thread at a time.
  *   `const grt_event *` is borrowed for the duration of an event callback only.
  * - Event callbacks run only inside grt_gadget_poll()/grt_gadget_consume(), on the calling
  *   thread, never on internal threads. Callbacks must not unwind (no C++ exceptions, Go panics
@@ -27,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 /** Initialiser for grt_runtime_options: sets `size`, everything else default. */
-#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_container_info: sets `size`, everything else empty. */
 #define GRT_CONTAINER_INFO_INIT { sizeof(grt_container_info), NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
 /** Initialiser for grt_image_options: sets `size`, everything else default (default store, pull when missing, signatures verified with Inspektor Gadget's key). */
@@ -521,8 +525,10 @@ typedef struct grt_runtime_options {
   grt_userdata_free_fn log_userdata_free;
   /**
    * Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
-   * and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
-   * beyond it the import fails. Released maps and readers return their bytes.
+   * and perf buffers of the gadget's eBPF object and of those the guest creates with
+   * `newMap`/`newPerfReader` (default 256 MiB); beyond it the import fails, and an object
+   * over what is left fails to load (`GRT_ERR_EBPF`) before any map is created. Released
+   * maps and readers return their bytes.
    */
   uint64_t map_bytes;
   /**
@@ -541,7 +547,8 @@ typedef struct grt_runtime_options {
    */
   uint64_t module_bytes;
   /**
-   * Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+   * Most maps (the eBPF object's and the guest's), inner-map fds and perf readers held at
+   * once (default 64).
    */
   uint32_t map_count;
   /**
@@ -582,6 +589,21 @@ typedef struct grt_runtime_options {
    * (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for the whole process.)
    */
   uint32_t disable_container_discovery;
+  /**
+   * Overall deadline of `grt_gadget_start` in ms (default 30000): init when still due,
+   * `gadgetPreStart`, loading and attaching the eBPF object, `gadgetStart` and the
+   * emissions they cause. Guest code running when it passes is interrupted, no further
+   * guest call is made, and start fails with `GRT_ERR_TIMEOUT`. The kernel's loading of
+   * the eBPF object cannot be interrupted; the deadline is checked after it.
+   */
+  uint32_t start_deadline_ms;
+  /**
+   * Overall deadline of `grt_gadget_stop` in ms (default 45000): `gadgetStop` (itself
+   * bounded by `stop_timeout_ms`), closing what the guest holds, `gadgetPostStop`. Guest
+   * code running when it passes is interrupted and `gadgetPostStop` is not called; every
+   * host object is closed whatever the guest does, and stop fails with `GRT_ERR_TIMEOUT`.
+   */
+  uint32_t stop_deadline_ms;
 } grt_runtime_options;
 
 /**
@@ -977,9 +999,21 @@ struct grt_error *grt_gadget_start(const struct grt_gadget *g);
 struct grt_error *grt_gadget_stop(const struct grt_gadget *g);
 
 /**
+ * Takes another reference to the gadget and returns it (the same pointer; NULL for NULL).
+ * Release each reference with `grt_gadget_free`. A thread that uses the gadget while another
+ * thread may free it (a poller, an interrupting watchdog) takes its own reference first:
+ * the gadget lives until the last reference is freed, so a free on one thread never frees it
+ * under a call running on another. Thread-safe.
+ */
+const struct grt_gadget *grt_gadget_ref(const struct grt_gadget *g);
+
+/**
  * Releases the caller's reference; the last reference stops a running gadget and frees it
- * (subscription userdata finalizers run then). NULL is a no-op; double free is undefined.
- * Must not be called from inside one of the gadget's own callbacks.
+ * (subscription userdata finalizers run then). NULL is a no-op; freeing a reference twice is
+ * undefined. A reference must not be freed while another call using that same reference
+ * runs (on any thread): give each such thread its own reference (`grt_gadget_ref`). The
+ * last reference must not be freed from inside one of the gadget's own callbacks.
+ * Thread-safe for distinct references.
  */
 void grt_gadget_free(const struct grt_gadget *g);
 
@@ -1369,8 +1403,17 @@ struct grt_error *grt_runtime_new(const struct grt_runtime_options *opts,
                                   const struct grt_runtime **out);
 
 /**
+ * Takes another reference to the runtime and returns it (the same pointer; NULL for NULL).
+ * Release each reference with `grt_runtime_free`; the runtime lives until the last one is
+ * freed (its gadgets hold references too). Thread-safe.
+ */
+const struct grt_runtime *grt_runtime_ref(const struct grt_runtime *rt);
+
+/**
  * Releases the caller's reference to a runtime. Gadgets keep their runtime alive, so it is
- * fine to free the runtime before its gadgets. NULL is a no-op; double free is undefined.
+ * fine to free the runtime before its gadgets. NULL is a no-op; freeing a reference twice is
+ * undefined; a reference must not be freed while another call using that same reference
+ * runs (take one per thread with `grt_runtime_ref`). Thread-safe for distinct references.
  */
 void grt_runtime_free(const struct grt_runtime *rt);
 

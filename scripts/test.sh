@@ -46,6 +46,9 @@ case "$docker_status" in *started) trap 'rm -rf "$tmp"; bash scripts/docker.sh s
 step "cargo test --release"
 cargo test --release
 
+step "fuzz targets, ${FUZZ_SECONDS:-30} s each (scripts/fuzz.sh: image tar/index/manifest, gadget.yaml, ELF/BTF, the ig imports)"
+bash scripts/fuzz.sh
+
 step "kprobe, kretprobe, fentry, fexit in a VM booting Debian's kernel (scripts/vm.sh --tests)"
 # This machine's kernel may lack kprobes and fentry: tests/vm_kprobes.rs (ignored on the host)
 # runs under qemu + virtme-ng; fails, never skips, when the VM does not boot.

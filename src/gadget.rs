@@ -307,6 +307,9 @@ impl Gadget {
             if st.abort.load(Ordering::Relaxed) {
                 return Err(Interrupted("guest call interrupted: the gadget is stopping".into()).into());
             }
+            if let Some(l) = st.lifecycle.filter(|l| l.passed()) {
+                return Err(Interrupted(l.message()).into());
+            }
             if st.deadline_passed() {
                 return Err(Interrupted("guest call exceeded its deadline".into()).into());
             }
@@ -489,6 +492,9 @@ impl GadgetInner {
         if let Some(reason) = &core.store.data().closed {
             return err(ErrorCode::Guest, format!("{name}: module closed: {reason}"));
         }
+        if let Some(l) = core.store.data().lifecycle.filter(|l| l.passed()) {
+            return err(ErrorCode::Timeout, format!("{name} not called: {}", l.message()));
+        }
         let ty = f.ty(&core.store);
         if ty.results().len() == 0 {
             return err(ErrorCode::Abi, format!("{name} must return an integer"));
@@ -512,11 +518,15 @@ impl GadgetInner {
         Ok(())
     }
 
-    /// Runs `gadgetPreStart`, loads and attaches the eBPF side, then `gadgetStart`.
+    /// Runs `gadgetPreStart`, loads and attaches the eBPF side, then `gadgetStart`, all
+    /// within `RuntimeOptions::start_deadline`.
     pub fn start(&self) -> Result<()> {
         let mut core = self.lock();
+        let lc = host::Lifecycle::new("start", self.rt.options().start_deadline);
         if core.state == State::Created {
-            let r = self.init_locked(&mut core);
+            core.store.data_mut().lifecycle = Some(lc);
+            let r = self.init_locked(&mut core).and_then(|()| Self::check_lifecycle(&core, "init"));
+            core.store.data_mut().lifecycle = None;
             core.state = if r.is_ok() { State::Initialized } else { State::Failed };
             r?;
         }
@@ -528,7 +538,9 @@ impl GadgetInner {
             return err(ErrorCode::Param, format!("missing mandatory params: {}", missing.join(", ")));
         }
         self.queue.reopen();
-        let r = self.start_locked(&mut core);
+        core.store.data_mut().lifecycle = Some(lc);
+        let r = self.start_locked(&mut core).and_then(|()| Self::check_lifecycle(&core, "gadgetStart"));
+        core.store.data_mut().lifecycle = None;
         match r {
             Ok(()) => core.state = State::Started,
             Err(_) => {
@@ -540,6 +552,15 @@ impl GadgetInner {
             }
         }
         r
+    }
+
+    /// Fails with `Timeout` when the overall start/stop deadline passed (`after`: the step
+    /// that ended past it).
+    fn check_lifecycle(core: &Core, after: &str) -> Result<()> {
+        match core.store.data().lifecycle.filter(|l| l.passed()) {
+            Some(l) => err(ErrorCode::Timeout, format!("{} (after {after})", l.message())),
+            None => Ok(()),
+        }
     }
 
     /// A handle that interrupts this gadget's guest code from any thread without waiting
@@ -581,6 +602,7 @@ impl GadgetInner {
         core.store.data_mut().phase = Phase::PreStart;
         core.store.data_mut().subscribe_operators(crate::operators::Stage::EbpfPreStart);
         self.call_lifecycle(core, "gadgetPreStart", None)?;
+        Self::check_lifecycle(core, "gadgetPreStart")?;
         let op_params = core.params.operator_values().clone();
         crate::operators::configure(core.store.data_mut(), &op_params).map_err(|e| Error::new(ErrorCode::Param, e))?;
         core.store.data_mut().subscribe_operators(crate::operators::Stage::PreStart);
@@ -595,11 +617,15 @@ impl GadgetInner {
             } else {
                 core.store.data().mntns_filter.clone()
             };
-            let started = e.start(&core.params, &config, mntns.as_ref(), updater.is_some(), self.weak.clone());
+            let room = { let st = core.store.data(); st.maps.room(&st.budget) };
+            let started = e.start(&core.params, &config, mntns.as_ref(), updater.is_some(), room, self.weak.clone());
             for (level, msg) in e.take_load_log() {
                 self.log(level, &msg);
             }
             let readers = started?;
+            if let Some(l) = core.store.data().lifecycle.filter(|l| l.passed()) {
+                return err(ErrorCode::Timeout, format!("{} (after loading the eBPF object)", l.message()));
+            }
             *self.readers.lock().unwrap_or_else(|e| e.into_inner()) = Some(readers);
             e.publish_maps(core.store.data_mut());
             if let (Some(u), true) = (&updater, mntns.is_some()) {
@@ -842,12 +868,15 @@ impl GadgetInner {
             e.stop();
         }
         core.store.data_mut().phase = Phase::Stopping;
+        core.store.data_mut().lifecycle = Some(host::Lifecycle::new("stop", self.rt.options().stop_deadline));
         let r1 = self.call_lifecycle(&mut core, "gadgetStop", Some(self.rt.options().stop_timeout));
         self.teardown(&mut core);
         let r2 = self.call_lifecycle(&mut core, "gadgetPostStop", None);
+        let r3 = Self::check_lifecycle(&core, "gadgetPostStop");
+        core.store.data_mut().lifecycle = None;
         core.state = State::Stopped;
         self.queue.close();
-        r1.and(r2)
+        r1.and(r2).and(r3)
     }
 
     fn teardown(&self, core: &mut Core) {
@@ -1242,6 +1271,9 @@ fn is_exit_zero(e: &wasmtime::Error) -> bool {
 /// Turns a failed guest call into an error naming the export and carrying the trap message.
 fn guest_error(export: &str, e: wasmtime::Error, timeout: Duration) -> Error {
     if let Some(i) = e.downcast_ref::<Interrupted>() {
+        if i.0.contains("overall deadline") {
+            return Error::new(ErrorCode::Timeout, format!("{export} interrupted: {}", i.0));
+        }
         if i.0.contains("deadline") {
             return Error::new(ErrorCode::Timeout, format!("{export} exceeded its deadline of {timeout:?}"));
         }

@@ -37,6 +37,18 @@ pub struct RuntimeOptions {
     pub call_timeout: Duration,
     /// Deadline of `gadgetStop` (the reference host uses 42 s).
     pub stop_timeout: Duration,
+    /// Overall deadline of [`crate::Gadget::start`] (default 30 s): init when still due,
+    /// `gadgetPreStart`, loading and attaching the eBPF object, `gadgetStart` and the
+    /// emissions they cause. Guest code running when it passes is interrupted, no further
+    /// guest call is made, and start fails with `ErrorCode::Timeout`. (The kernel's work of
+    /// loading the eBPF object cannot be interrupted; the deadline is checked after it.)
+    pub start_deadline: Duration,
+    /// Overall deadline of [`crate::Gadget::stop`] (default 45 s): `gadgetStop` (itself
+    /// bounded by `stop_timeout`), closing what the guest holds, and `gadgetPostStop`.
+    /// Guest code running when it passes is interrupted; `gadgetPostStop` is not called
+    /// once it passed; everything is closed whatever the guest does, and stop returns
+    /// `ErrorCode::Timeout`.
+    pub stop_deadline: Duration,
     /// The per-gadget resource budget.
     pub limits: Limits,
     /// Whether this runtime's gadgets see the containers found by built-in discovery
@@ -54,13 +66,15 @@ pub struct RuntimeOptions {
 /// host bytes held for the guest + 64 MiB of events (48 MiB queued + 16 MiB raw eBPF records).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Total bytes of BPF maps and perf buffers the guest creates (`newMap`:
-    /// (key + value) × max_entries, value × possible CPUs for per-CPU maps, max_entries for
-    /// ring buffers; `newPerfReader`: (buffer pages + 1) × page × possible CPUs).
-    /// Default 256 MiB.
+    /// Total bytes of BPF maps and perf buffers of the gadget's eBPF object and of those the
+    /// guest creates (`newMap` and the object's maps: (key + value) × max_entries, × possible
+    /// CPUs for per-CPU maps, max_entries for ring buffers, the section size for
+    /// `.bss`/`.data`/`.rodata`; `newPerfReader` and perf-event-array tracers: (buffer pages +
+    /// 1) × page × possible CPUs). An object over what is left fails to load before any map is
+    /// created. Default 256 MiB.
     pub map_bytes: u64,
-    /// Most kernel objects the guest holds at once: maps from `newMap`, inner maps opened by
-    /// `mapLookup`, perf readers. Default 64.
+    /// Most kernel objects held at once: the object's maps (inner-map templates included),
+    /// maps from `newMap`, inner maps opened by `mapLookup`, perf readers. Default 64.
     pub map_count: u32,
     /// Most tables of a module (default 4). Memories are always limited to one
     /// (multi-memory is disabled).
@@ -125,6 +139,8 @@ impl Default for RuntimeOptions {
             queue_capacity: 65536,
             call_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(42),
+            start_deadline: Duration::from_secs(30),
+            stop_deadline: Duration::from_secs(45),
             limits: Limits::default(),
             container_discovery: true,
         }

@@ -677,3 +677,322 @@ fn c_api_runtime_options_carry_the_budget() {
         grt_error_free(e);
     }
 }
+
+// ----- the eBPF object's own maps count in the map budget -----
+
+/// Compiles a BPF C source (no vmlinux.h needed) with clang-19 into an object with BTF.
+fn bpf_from_c(tag: &str, src: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("gadgetrt-limits-bpf-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, o) = (dir.join("prog.bpf.c"), dir.join("prog.bpf.o"));
+    std::fs::write(&c, src).unwrap();
+    let st = std::process::Command::new(std::env::var("CLANG").unwrap_or_else(|_| "clang-19".into()))
+        .args(["-g", "-O2", "-target", "bpf", "-c"])
+        .arg(&c)
+        .arg("-o")
+        .arg(&o)
+        .status()
+        .expect("running clang-19 (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-19 failed on {tag}");
+    let b = std::fs::read(&o).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    b
+}
+
+/// An object with a hash map of `entries` × (8 + 1024) bytes, `extra` more small maps and a
+/// `.bss` of `bss` bytes, used by a raw tracepoint program.
+fn map_object(entries: u32, extra: usize, bss: usize) -> String {
+    let mut s = String::from(
+        "typedef unsigned long long __u64;\ntypedef unsigned int __u32;\n\
+         #define SEC(n) __attribute__((section(n), used))\n\
+         #define __uint(name, val) int (*name)[val]\n\
+         #define __type(name, val) typeof(val) *name\n\
+         enum { BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_ARRAY = 2 };\n\
+         static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;\n\
+         struct big_value { char b[1024]; };\n",
+    );
+    s += &format!(
+        "struct {{ __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, {entries}); __type(key, __u64); __type(value, struct big_value); }} big SEC(\".maps\");\n"
+    );
+    for i in 0..extra {
+        s += &format!(
+            "struct {{ __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); }} small{i} SEC(\".maps\");\n"
+        );
+    }
+    let mut uses = String::new();
+    for i in 0..extra {
+        uses += &format!("    bpf_map_lookup_elem(&small{i}, &z);\n");
+    }
+    if bss > 0 {
+        s += &format!("char scratch[{bss}];\n");
+        uses += "    scratch[k & 1023] = 1;\n";
+    }
+    s += &format!(
+        "SEC(\"raw_tp/sys_enter\") int prog(void *ctx) {{\n    __u64 k = 0; __u32 z = 0;\n    bpf_map_lookup_elem(&big, &k);\n{uses}    return 0;\n}}\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n"
+    );
+    s
+}
+
+fn ebpf_source(elf: Vec<u8>, wat: Option<&str>) -> GadgetSource {
+    GadgetSource {
+        name: "objmaps".into(),
+        ebpf: Some(elf),
+        wasm: wat.map(|w| wat::parse_str(w).unwrap()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn maps_of_the_ebpf_object_are_charged_to_the_map_budget() {
+    if !is_root() {
+        eprintln!("skipped: needs root (BPF)");
+        return;
+    }
+    // A hash map declaring 2^28 entries of 1 KiB (~277 GB): refused with the default
+    // budget before the kernel is asked, naming the map.
+    let huge = bpf_from_c("huge", &map_object(1 << 28, 0, 0));
+    let (rt, logs) = limited(|_| {});
+    let g = Gadget::load(&rt, ebpf_source(huge, None)).unwrap();
+    let e = g.start().expect_err("a 277 GB map must be refused");
+    assert_eq!(e.code, ErrorCode::Ebpf, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("map budget exceeded"), "{msg}\n{}", logs.dump());
+    assert!(msg.contains("\"big\""), "{msg}");
+    assert!(msg.contains("no map was created"), "{msg}");
+    drop(g);
+
+    // 4096 entries × 1032 bytes (~4.1 MiB) loads with the default budget, not with 1 MiB.
+    let mid = bpf_from_c("mid", &map_object(4096, 0, 0));
+    let (rt, _) = limited(|_| {});
+    let g = Gadget::load(&rt, ebpf_source(mid.clone(), None)).unwrap();
+    g.start().unwrap_or_else(|e| panic!("a 4 MiB map fits the default budget: {e}"));
+    g.stop().unwrap();
+    let (rt, _) = limited(|l| l.map_bytes = 1 << 20);
+    let g = Gadget::load(&rt, ebpf_source(mid.clone(), None)).unwrap();
+    let e = g.start().expect_err("4 MiB of maps over a 1 MiB budget");
+    assert!(e.to_string().contains("map budget exceeded"), "{e}");
+    drop(g);
+
+    // The object's maps and the guest's share one budget: with 6 MiB, the object's 4.1 MiB
+    // leave no room for a 2 MiB newMap in gadgetStart, while a 1 MiB one fits.
+    let wat = format!(
+        r#"(module
+          (import "ig" "newMap" (func $new (param i64 i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "m")
+          {VERSION_1}
+          (func (export "gadgetStart") (result i32)
+            ;; 2 MiB (8-byte entries) refused, 1 MiB accepted
+            (if (call $new (i64.const {m}) (i32.const 1) (i32.const 4) (i32.const 4) (i32.const 262144))
+              (then (return (i32.const 1))))
+            (if (i32.eqz (call $new (i64.const {m}) (i32.const 1) (i32.const 4) (i32.const 4) (i32.const 131072)))
+              (then (return (i32.const 2))))
+            (i32.const 0)))"#,
+        m = bp(16, 1)
+    );
+    let (rt, logs) = limited(|l| l.map_bytes = 6 << 20);
+    let g = Gadget::load(&rt, ebpf_source(mid, Some(&wat))).unwrap();
+    g.start().unwrap_or_else(|e| panic!("{e}\n{}", logs.dump()));
+    assert!(logs.contains("newMap \"m\": refused"), "{}", logs.dump());
+    g.stop().unwrap();
+
+    // The map count: 1 + 4 maps over a limit of 3.
+    let many = bpf_from_c("many", &map_object(1, 4, 0));
+    let (rt, _) = limited(|l| l.map_count = 3);
+    let g = Gadget::load(&rt, ebpf_source(many, None)).unwrap();
+    let e = g.start().expect_err("5 maps over a count of 3");
+    assert!(e.to_string().contains("creates 5 maps"), "{e}");
+    drop(g);
+
+    // Global data sections are maps too: a 64 MiB .bss over a 16 MiB budget.
+    let bss = bpf_from_c("bss", &map_object(1, 0, 64 << 20));
+    let (rt, _) = limited(|l| l.map_bytes = 16 << 20);
+    let g = Gadget::load(&rt, ebpf_source(bss, None)).unwrap();
+    let e = g.start().expect_err("a 64 MiB .bss over 16 MiB");
+    assert!(e.to_string().contains(".bss"), "{e}");
+}
+
+// ----- overall start and stop deadlines -----
+
+#[test]
+fn stop_as_a_whole_ends_at_the_stop_deadline() {
+    // gadgetStop and gadgetPostStop both loop: without the overall deadline, stop would take
+    // stop_timeout + call_timeout = 20 s.
+    let (rt, logs) = runtime_with(LogLevel::Debug, |o| {
+        o.disable_cache = true;
+        o.call_timeout = Duration::from_secs(10);
+        o.stop_timeout = Duration::from_secs(10);
+        o.stop_deadline = Duration::from_millis(800);
+    });
+    let wat = format!(
+        r#"(module (memory (export "memory") 1) {VERSION_1}
+          (func (export "gadgetStop") (result i32) (loop $l (br $l)) (i32.const 0))
+          (func (export "gadgetPostStop") (result i32) (loop $l (br $l)) (i32.const 0)))"#
+    );
+    let g = Gadget::load(&rt, wasm(&wat)).unwrap();
+    g.start().unwrap();
+    let t = Instant::now();
+    let e = g.stop().expect_err("a looping gadgetStop ends in an error");
+    let took = t.elapsed();
+    // Generous: the deadline is 0.8 s; 4 s still proves neither 10 s deadline applied.
+    assert!(took < Duration::from_secs(4), "stop took {took:?}");
+    assert_eq!(e.code, ErrorCode::Timeout, "{e}");
+    assert!(e.to_string().contains("stop exceeded its overall deadline of 800ms"), "{e}\n{}", logs.dump());
+    assert_eq!(g.state(), gadgetrt::State::Stopped);
+}
+
+#[test]
+fn stop_deadline_skips_gadget_post_stop_once_passed() {
+    // gadgetStop loops until the overall deadline; gadgetPostStop would record that it ran.
+    let (rt, _) = runtime_with(LogLevel::Debug, |o| {
+        o.disable_cache = true;
+        o.stop_deadline = Duration::from_millis(300);
+    });
+    let wat = format!(
+        r#"(module
+          (import "ig" "setConfig" (func $set (param i64 i64 i32) (result i32)))
+          (memory (export "memory") 1) (data (i32.const 16) "ranyes") {VERSION_1}
+          (func (export "gadgetStop") (result i32) (loop $l (br $l)) (i32.const 0))
+          (func (export "gadgetPostStop") (result i32)
+            (drop (call $set (i64.const {k}) (i64.const {v}) (i32.const 12))) (i32.const 0)))"#,
+        k = bp(16, 3),
+        v = bp(19, 3)
+    );
+    // Control: with a gadgetStop that returns, gadgetPostStop runs and records it.
+    let quick = wat.replace("(loop $l (br $l)) (i32.const 0))\n          (func (export \"gadgetPostStop\")", "(i32.const 0))\n          (func (export \"gadgetPostStop\")");
+    assert_ne!(quick, wat);
+    let g = Gadget::load(&rt, wasm(&quick)).unwrap();
+    g.start().unwrap();
+    g.stop().unwrap();
+    assert_eq!(g.config("ran").as_deref(), Some("yes"));
+    let g = Gadget::load(&rt, wasm(&wat)).unwrap();
+    g.start().unwrap();
+    let e = g.stop().unwrap_err();
+    assert!(e.to_string().contains("gadgetStop interrupted: stop exceeded its overall deadline"), "{e}");
+    assert_eq!(g.config("ran"), None, "gadgetPostStop must not run after the stop deadline");
+}
+
+#[test]
+fn start_as_a_whole_ends_at_the_start_deadline() {
+    // gadgetPreStart and gadgetStart each stay inside the 10 s call deadline, but start as a
+    // whole has 0.8 s: a looping gadgetStart is interrupted at it.
+    let (rt, _) = runtime_with(LogLevel::Debug, |o| {
+        o.disable_cache = true;
+        o.call_timeout = Duration::from_secs(10);
+        o.start_deadline = Duration::from_millis(800);
+    });
+    let wat = format!(
+        r#"(module (memory (export "memory") 1) {VERSION_1}
+          (func (export "gadgetStart") (result i32) (loop $l (br $l)) (i32.const 0)))"#
+    );
+    let g = Gadget::load(&rt, wasm(&wat)).unwrap();
+    let t = Instant::now();
+    let e = g.start().expect_err("start must end at its deadline");
+    assert!(t.elapsed() < Duration::from_secs(4), "start took {:?}", t.elapsed());
+    assert_eq!(e.code, ErrorCode::Timeout, "{e}");
+    assert!(e.to_string().contains("start exceeded its overall deadline of 800ms"), "{e}");
+    assert_eq!(g.state(), gadgetrt::State::Failed);
+}
+
+#[test]
+fn start_deadline_covers_the_sum_of_its_guest_calls() {
+    if !is_root() {
+        eprintln!("skipped: needs root (BPF maps)");
+        return;
+    }
+    // gadgetPreStart and gadgetStart each block in perfReaderRead until the 700 ms call
+    // deadline (the read returns 2 and the call succeeds): each call is within its deadline,
+    // together they exceed the 1 s start deadline, and gadgetStart's read ends at it.
+    let (rt, logs) = runtime_with(LogLevel::Debug, |o| {
+        o.disable_cache = true;
+        o.call_timeout = Duration::from_millis(700);
+        o.start_deadline = Duration::from_millis(1000);
+    });
+    let read = format!(
+        "(drop (call $read (call $perf (call $new (i64.const {m}) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 0)) (i32.const 4096) (i32.const 0)) (i64.const {dst})))",
+        m = bp(16, 1),
+        dst = bp(1024, 4096)
+    );
+    let wat = format!(
+        r#"(module
+          (import "ig" "newMap" (func $new (param i64 i32 i32 i32 i32) (result i32)))
+          (import "ig" "newPerfReader" (func $perf (param i32 i32 i32) (result i32)))
+          (import "ig" "perfReaderRead" (func $read (param i32 i64) (result i32)))
+          (memory (export "memory") 1) (data (i32.const 16) "p") {VERSION_1}
+          (func (export "gadgetPreStart") (result i32) {read} (i32.const 0))
+          (func (export "gadgetStart") (result i32) {read} (i32.const 0)))"#
+    );
+    let g = Gadget::load(&rt, wasm(&wat)).unwrap();
+    let t = Instant::now();
+    let e = g.start().expect_err("start exceeds its overall deadline");
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(3), "start took {took:?}");
+    // Not before the deadline: the second read was cut at it, not at its own 700 ms.
+    assert!(took >= Duration::from_millis(950), "start took {took:?}");
+    assert_eq!(e.code, ErrorCode::Timeout, "{e}\n{}", logs.dump());
+    assert!(e.to_string().contains("start exceeded its overall deadline of 1s (after gadgetStart)"), "{e}");
+}
+
+#[test]
+fn c_api_start_and_stop_deadlines() {
+    use gadgetrt::ffi::error::{grt_error_code, grt_error_free};
+    use gadgetrt::ffi::gadget::{grt_gadget_free, grt_gadget_load_bytes, grt_gadget_start, grt_gadget_stop};
+    use gadgetrt::ffi::runtime::{grt_runtime_free, grt_runtime_new, grt_runtime_options};
+    // SAFETY: a zeroed options struct is the C initialiser plus `size`.
+    let mut o: grt_runtime_options = unsafe { std::mem::zeroed() };
+    o.size = std::mem::size_of::<grt_runtime_options>();
+    o.disable_cache = 1;
+    o.start_deadline_ms = 500;
+    o.stop_deadline_ms = 500;
+    let w = wat::parse_str(looping("gadgetStart")).unwrap();
+    let ws = wat::parse_str(looping("gadgetStop")).unwrap();
+    // SAFETY: valid pointers for the duration of the calls.
+    unsafe {
+        let mut rt = std::ptr::null();
+        assert!(grt_runtime_new(&o, &mut rt).is_null());
+        for (bytes, stop) in [(&w, false), (&ws, true)] {
+            let mut g = std::ptr::null();
+            assert!(grt_gadget_load_bytes(rt, "g".as_ptr() as _, 1, bytes.as_ptr(), bytes.len(), &mut g).is_null());
+            let t = Instant::now();
+            let e = if stop {
+                assert!(grt_gadget_start(g).is_null());
+                grt_gadget_stop(g)
+            } else {
+                grt_gadget_start(g)
+            };
+            assert!(!e.is_null());
+            assert_eq!(grt_error_code(e), ErrorCode::Timeout as u32);
+            assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+            grt_error_free(e);
+            grt_gadget_free(g);
+        }
+        grt_runtime_free(rt);
+    }
+}
+
+// ----- inputs the fuzz targets (fuzz/) found -----
+
+/// eBPF objects that crashed the analysis (a `.bss` section claiming an enormous size was
+/// materialised as zeros: capacity overflow / out-of-memory abort) are now errors or analyse fine.
+#[test]
+fn fuzz_found_objects_do_not_crash_the_analysis() {
+    let dir = repo().join("tests/fixtures/fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) != Some("o") {
+            continue;
+        }
+        let elf = std::fs::read(&p).unwrap();
+        let r = std::panic::catch_unwind(|| gadgetrt::ebpf::object::analyze(&elf).map(|_| ()));
+        assert!(r.is_ok(), "{}: analysis panicked", p.display());
+        // Through the public path too: opening a gadget with this object.
+        let (rt, _) = limited(|_| {});
+        let src = GadgetSource { name: "fuzzed".into(), ebpf: Some(elf), ..Default::default() };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Gadget::open(&rt, src).map(|_| ())));
+        assert!(r.is_ok(), "{}: open panicked", p.display());
+        n += 1;
+    }
+    assert!(n >= 2, "fixtures missing in {}", dir.display());
+}

@@ -179,6 +179,8 @@ struct RuntimeOptions {
     uint32_t queue_capacity = 0;     ///< events per gadget queue (0: default)
     std::chrono::milliseconds call_timeout{0}; ///< 0: default
     std::chrono::milliseconds stop_timeout{0}; ///< 0: default
+    std::chrono::milliseconds start_deadline{0}; ///< whole start (0: default 30 s)
+    std::chrono::milliseconds stop_deadline{0};  ///< whole stop (0: default 45 s)
     bool disable_cache = false;
     std::string cache_dir;           ///< empty: default
     LogFn log;                       ///< empty: logs discarded
@@ -713,6 +715,8 @@ public:
         o.queue_capacity = opts.queue_capacity;
         o.call_timeout_ms = static_cast<uint32_t>(opts.call_timeout.count());
         o.stop_timeout_ms = static_cast<uint32_t>(opts.stop_timeout.count());
+        o.start_deadline_ms = static_cast<uint32_t>(opts.start_deadline.count());
+        o.stop_deadline_ms = static_cast<uint32_t>(opts.stop_deadline.count());
         o.disable_cache = opts.disable_cache ? 1 : 0;
         o.disable_container_discovery = opts.disable_container_discovery ? 1 : 0;
         if (!opts.cache_dir.empty()) {

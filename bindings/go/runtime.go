@@ -74,6 +74,8 @@ type options struct {
 	queueCapacity uint32
 	callTimeout   time.Duration
 	stopTimeout   time.Duration
+	startDeadline time.Duration
+	stopDeadline  time.Duration
 	disableCache  bool
 	cacheDir      string
 	logger        LogFunc
@@ -98,6 +100,14 @@ func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.callT
 
 // WithStopTimeout sets the deadline of gadgetStop (default 42s).
 func WithStopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
+
+// WithStartDeadline sets the overall deadline of Start (default 30s): init when still due,
+// gadgetPreStart, eBPF load and attach, gadgetStart and the emissions they cause.
+func WithStartDeadline(d time.Duration) Option { return func(o *options) { o.startDeadline = d } }
+
+// WithStopDeadline sets the overall deadline of Stop (default 45s): gadgetStop, closing what
+// the guest holds, gadgetPostStop (skipped once the deadline passed).
+func WithStopDeadline(d time.Duration) Option { return func(o *options) { o.stopDeadline = d } }
 
 // WithCacheDisabled disables the on-disk compiled-module cache.
 func WithCacheDisabled() Option { return func(o *options) { o.disableCache = true } }
@@ -155,6 +165,8 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 	co.queue_capacity = C.uint32_t(o.queueCapacity)
 	co.call_timeout_ms = durationMs(o.callTimeout)
 	co.stop_timeout_ms = durationMs(o.stopTimeout)
+	co.start_deadline_ms = durationMs(o.startDeadline)
+	co.stop_deadline_ms = durationMs(o.stopDeadline)
 	if o.disableCache {
 		co.disable_cache = 1
 	}

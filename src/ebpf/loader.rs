@@ -56,6 +56,65 @@ pub struct LoadOptions {
     /// tc classifiers: the interface to attach them to (IG's `iface` param), in this
     /// process's network namespace, with the section's direction; containers are then ignored.
     pub tc_iface: Option<String>,
+    /// What is left of the gadget's map budget (bytes, kernel objects): loading is refused
+    /// before any map is created when the object's maps ([`estimate_maps`]) need more.
+    pub map_budget: Option<(u64, u32)>,
+}
+
+/// What the maps of an object cost once loaded (see [`estimate_maps`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapEstimate {
+    /// Kernel bytes: (key + value) × max_entries per map (× CPUs for per-CPU maps, ring
+    /// buffers by size, global data sections by size, inner-map templates included) plus the
+    /// perf buffers gadgetrt opens on perf-event-array tracers.
+    pub bytes: u64,
+    /// Maps created (inner-map templates included).
+    pub count: u32,
+    /// The costliest map: (name, bytes).
+    pub largest: Option<(String, u64)>,
+}
+
+/// Estimates what loading `elf` (sanitised) creates in the kernel, with the `max_entries`
+/// overrides [`load`] applies (`<map>_max_entries` globals, then `opts.max_entries`).
+pub fn estimate_maps(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<MapEstimate> {
+    let parsed = aya_obj::Object::parse(elf).map_err(|e| anyhow!("parsing the eBPF object's maps: {e}"))?;
+    // SAFETY: plain sysconf query.
+    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64;
+    let mut est = MapEstimate::default();
+    let add = |est: &mut MapEstimate, name: &str, bytes: u64| {
+        est.bytes = est.bytes.saturating_add(bytes);
+        est.count = est.count.saturating_add(1);
+        if est.largest.as_ref().is_none_or(|(_, b)| bytes > *b) {
+            est.largest = Some((name.to_string(), bytes));
+        }
+    };
+    for (name, m) in &parsed.maps {
+        let mut max = m.max_entries();
+        if let Some(me) = obj.max_entries.iter().find(|me| me.map == *name) {
+            max = me.value;
+        }
+        if let Some(n) = opts.max_entries.get(name) {
+            max = *n;
+        }
+        let ty = m.map_type();
+        let mut bytes = super::maps::map_cost(ty, m.key_size(), m.value_size(), max);
+        if ty == 27 || ty == 31 {
+            // Ring buffers are rounded up to whole pages.
+            bytes = bytes.div_ceil(page).saturating_mul(page);
+        }
+        add(&mut est, name, bytes.max(m.data().len() as u64));
+        if let Some(inner) = m.inner() {
+            let b = super::maps::map_cost(inner.map_type(), inner.key_size(), inner.value_size(), inner.max_entries());
+            add(&mut est, &format!("{name}.inner"), b);
+        }
+    }
+    for t in &obj.tracers {
+        if t.map_type == TracerMapType::PerfEventArray {
+            let b = super::maps::perf_cost((PERF_PAGES_PER_CPU as u64 * page) as u32);
+            est.bytes = est.bytes.saturating_add(b);
+        }
+    }
+    Ok(est)
 }
 
 /// A socket filter or tc classifier: its PROG_ARRAY (shared by its dispatchers) and where
@@ -121,6 +180,7 @@ pub struct LoadedGadget {
     warnings: Vec<String>,
     /// The socket enricher, held while this gadget runs (`gadget_sockets` users).
     _sockets: Option<std::sync::Arc<socket_enricher::SocketEnricher>>,
+    estimate: MapEstimate,
 }
 
 impl std::fmt::Debug for LoadedGadget {
@@ -188,6 +248,29 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
     if opts.filter_by_mntns && !obj.has_filter_by_mntns {
         bail!("mount-namespace filtering requested but the object has no gadget_filter_by_mntns variable");
+    }
+
+    let estimate = estimate_maps(&san.elf, obj, opts)?;
+    if let Some((bytes, count)) = opts.map_budget {
+        let largest = estimate
+            .largest
+            .as_ref()
+            .map(|(n, b)| format!(" (largest: map {n:?}, {b} bytes)"))
+            .unwrap_or_default();
+        if estimate.bytes > bytes {
+            bail!(
+                "map budget exceeded: the eBPF object's maps need {} bytes{largest}, {bytes} bytes of the gadget's \
+                 map budget are left; no map was created (raise map_bytes, or lower the map's max_entries)",
+                estimate.bytes
+            );
+        }
+        if estimate.count > count {
+            bail!(
+                "map budget exceeded: the eBPF object creates {} maps, {count} of the gadget's map count are left; \
+                 no map was created (raise map_count)",
+                estimate.count
+            );
+        }
     }
 
     let btf = kernel_btf();
@@ -276,7 +359,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let warnings = group_warnings(warnings);
-    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings, _sockets: sockets })
+    Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings, _sockets: sockets, estimate })
 }
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed by aya; cached while a load
@@ -902,6 +985,11 @@ impl LoadedGadget {
     /// The analysis this gadget was loaded with.
     pub fn object(&self) -> &GadgetObject {
         &self.obj
+    }
+
+    /// What this object's maps and tracer buffers were estimated to cost.
+    pub fn map_estimate(&self) -> &MapEstimate {
+        &self.estimate
     }
 
     /// Notes from sanitising and loading (renamed/dropped sections, programs

@@ -710,6 +710,29 @@ fn map_info(fd: BorrowedFd<'_>) -> io::Result<MapInfo> {
     })
 }
 
+/// Bytes a map costs: (key + value) × max_entries, × possible CPUs for per-CPU maps;
+/// max_entries for ring buffers (their size in bytes); 4-byte fd slots for fd arrays.
+pub fn map_cost(ty: u32, key: u32, value: u32, max_entries: u32) -> u64 {
+    let ncpu = possible_cpus().max(1) as u64;
+    let (k, v, n) = (key as u64, value as u64, max_entries as u64);
+    match ty {
+        // RINGBUF, USER_RINGBUF
+        27 | 31 => n,
+        MAP_TYPE_PERF_EVENT_ARRAY => (k + v).saturating_mul(if n == 0 { ncpu } else { n }),
+        t if is_per_cpu(t) => (k + v).saturating_mul(n).saturating_mul(ncpu),
+        _ => (k + v).saturating_mul(n),
+    }
+}
+
+/// Bytes the perf buffers of a reader cost: (power-of-two data pages + 1) × page size per
+/// possible CPU.
+pub fn perf_cost(per_cpu_bytes: u32) -> u64 {
+    // SAFETY: plain sysconf query.
+    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64;
+    let pages = (per_cpu_bytes as u64).div_ceil(page).max(1).next_power_of_two();
+    (pages + 1).saturating_mul(page).saturating_mul(possible_cpus().max(1) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

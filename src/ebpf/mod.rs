@@ -65,6 +65,8 @@ pub struct EbpfGadget {
     warnings: Vec<String>,
     /// Log lines of the last load not yet handed to the gadget's logger.
     load_log: Vec<(crate::events::LogLevel, String)>,
+    /// What the last load costs against the map budget: (bytes, maps).
+    map_charge: (u64, u32),
 }
 
 /// How gadgetrt attaches a program kind (before loading): (plan, warning).
@@ -228,6 +230,7 @@ impl EbpfGadget {
             programs: Vec::new(),
             warnings: Vec::new(),
             load_log: Vec::new(),
+            map_charge: (0, 0),
         })
     }
 
@@ -414,6 +417,7 @@ impl EbpfGadget {
         config: &serde_yaml::Value,
         mntns: Option<&HashSet<u64>>,
         per_container: bool,
+        map_budget: (u64, u32),
         gadget: Weak<GadgetInner>,
     ) -> Result<Readers> {
         ensure_tracefs();
@@ -443,10 +447,12 @@ impl EbpfGadget {
             opts.mntns_ids = set.iter().copied().collect();
         }
         opts.config = config.clone();
+        opts.map_budget = Some(map_budget);
         let mut loaded = loader::load(&self.elf, &self.obj, &opts).map_err(|e| ebpf_err(format!("{e:#}")))?;
         use crate::events::LogLevel;
         self.load_log = loaded.notes().iter().map(|n| (LogLevel::Debug, n.clone())).collect();
         self.load_log.extend(loaded.warnings().iter().map(|w| (LogLevel::Warn, w.clone())));
+        self.map_charge = (loaded.map_estimate().bytes, loaded.map_estimate().count);
         self.programs = loaded.program_states().to_vec();
         self.warnings = loaded.warnings().to_vec();
         self.published.clear();
@@ -578,8 +584,10 @@ impl EbpfGadget {
         self.shared_maps.clone()
     }
 
+    /// Publishes the maps to the wasm side and charges them against the gadget's map budget.
     pub fn publish_maps(&self, st: &mut HostState) {
         st.maps.published = self.published.iter().map(|(n, m)| (n.clone(), m.clone())).collect();
+        st.maps.charge_object(self.map_charge.0, self.map_charge.1);
     }
 
     /// Detaches the programs (maps stay open until [`EbpfGadget::close`]).

@@ -317,8 +317,10 @@ fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
         };
         let idx = s.index().0;
         sec_names.insert(idx, name.clone());
+        // .bss has no bytes in the file (and may claim any size): it is never materialised;
+        // its variables read as zeros (var_initial_bytes).
         let data = if name.starts_with(".bss") {
-            vec![0u8; s.size() as usize]
+            Vec::new()
         } else {
             s.data().map(|d| d.to_vec()).unwrap_or_default()
         };
@@ -716,16 +718,23 @@ pub fn format_value(type_hint: &str, b: &[u8]) -> String {
     }
 }
 
+/// Largest global variable whose initial bytes are read (params are scalars and strings).
+const MAX_VAR_BYTES: u64 = 1 << 20;
+
 /// Initial bytes of a global variable, located through the ELF symbol table
 /// (clang leaves BTF DATASEC offsets at 0; libbpf/aya fix them at load) and
 /// read from the section data (.bss = zeros).
 fn var_initial_bytes(btf: &Btf, info: &ElfInfo, var: &str) -> Result<Vec<u8>> {
     if let Some((sec, addr, size)) = info.symbols.get(var) {
+        if *size > MAX_VAR_BYTES {
+            bail!("{var}: variable of {size} bytes (at most {MAX_VAR_BYTES})");
+        }
         if sec.starts_with(".bss") {
             return Ok(vec![0; *size as usize]);
         }
         let (_, data) = info.sections.get(sec).ok_or_else(|| anyhow!("section {sec} of {var} not found"))?;
-        let (s, e) = (*addr as usize, *addr as usize + *size as usize);
+        let s = usize::try_from(*addr).unwrap_or(usize::MAX);
+        let e = s.saturating_add(*size as usize);
         return data.get(s..e).map(|d| d.to_vec()).ok_or_else(|| anyhow!("{var}: out of bounds of {sec}"));
     }
     // No symbol: fall back to the DATASEC entry (only right if its offsets
@@ -734,6 +743,9 @@ fn var_initial_bytes(btf: &Btf, info: &ElfInfo, var: &str) -> Result<Vec<u8>> {
         for (_, t) in btf.types() {
             if let BtfType::DataSec { name, vars, .. } = t {
                 if let Some(v) = vars.iter().find(|v| v.type_id == vid) {
+                    if u64::from(v.size) > MAX_VAR_BYTES {
+                        bail!("{var}: variable of {} bytes (at most {MAX_VAR_BYTES})", v.size);
+                    }
                     if name.starts_with(".bss") {
                         return Ok(vec![0; v.size as usize]);
                     }
@@ -992,7 +1004,8 @@ impl FieldCtx<'_> {
                     return Ok(()); // arrays of arrays are not supported (IG skips them)
                 }
                 let Some((ek, esize)) = scalar_kind(et) else { return Ok(()) };
-                let size = esize * nelems;
+                // A hostile nelems must not overflow (wrapping would give a bogus size).
+                let Some(size) = esize.checked_mul(*nelems) else { return Ok(()) };
                 if size == 0 {
                     return Ok(());
                 }

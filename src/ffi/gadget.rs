@@ -198,9 +198,28 @@ pub unsafe extern "C" fn grt_gadget_stop(g: *const grt_gadget) -> *mut grt_error
     ffi_try(|| gadget_ref(g)?.stop())
 }
 
+/// Takes another reference to the gadget and returns it (the same pointer; NULL for NULL).
+/// Release each reference with `grt_gadget_free`. A thread that uses the gadget while another
+/// thread may free it (a poller, an interrupting watchdog) takes its own reference first:
+/// the gadget lives until the last reference is freed, so a free on one thread never frees it
+/// under a call running on another. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_gadget_ref(g: *const grt_gadget) -> *const grt_gadget {
+    ffi_value(std::ptr::null(), || {
+        if !g.is_null() {
+            // SAFETY: from Arc::into_raw and still referenced by the caller.
+            unsafe { Arc::increment_strong_count(g as *const Gadget) };
+        }
+        g
+    })
+}
+
 /// Releases the caller's reference; the last reference stops a running gadget and frees it
-/// (subscription userdata finalizers run then). NULL is a no-op; double free is undefined.
-/// Must not be called from inside one of the gadget's own callbacks.
+/// (subscription userdata finalizers run then). NULL is a no-op; freeing a reference twice is
+/// undefined. A reference must not be freed while another call using that same reference
+/// runs (on any thread): give each such thread its own reference (`grt_gadget_ref`). The
+/// last reference must not be freed from inside one of the gadget's own callbacks.
+/// Thread-safe for distinct references.
 #[no_mangle]
 pub unsafe extern "C" fn grt_gadget_free(g: *const grt_gadget) {
     ffi_value((), || {

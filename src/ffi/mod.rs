@@ -5,7 +5,9 @@
 //! - fallible functions return `grt_error *` (NULL = success) and write out-params only on
 //!   success;
 //! - every entry point runs inside a panic boundary and checks its pointer arguments;
-//! - `const grt_runtime *` and `const grt_gadget *` are reference-counted and thread-safe;
+//! - `const grt_runtime *` and `const grt_gadget *` are reference-counted and thread-safe
+//!   (`grt_*_ref` takes a reference, `grt_*_free` releases one; a reference must not be freed
+//!   while a call using it runs);
 //!   `grt_packet *` is owned by one thread at a time; `const grt_event *` is borrowed for the
 //!   duration of a callback.
 

@@ -80,8 +80,10 @@ pub struct grt_runtime_options {
     /// Called once with `log_userdata` when the runtime is freed (may be NULL).
     pub log_userdata_free: grt_userdata_free_fn,
     /// Per-gadget resource budget (0 = default for each field). Total bytes of BPF maps
-    /// and perf buffers the guest creates with `newMap`/`newPerfReader` (default 256 MiB);
-    /// beyond it the import fails. Released maps and readers return their bytes.
+    /// and perf buffers of the gadget's eBPF object and of those the guest creates with
+    /// `newMap`/`newPerfReader` (default 256 MiB); beyond it the import fails, and an object
+    /// over what is left fails to load (`GRT_ERR_EBPF`) before any map is created. Released
+    /// maps and readers return their bytes.
     pub map_bytes: u64,
     /// Bytes the host keeps for the guest: names, tags, config, packets pending delivery
     /// (default 64 MiB).
@@ -92,7 +94,8 @@ pub struct grt_runtime_options {
     pub queue_bytes: u64,
     /// Largest wasm program in bytes (default 64 MiB).
     pub module_bytes: u64,
-    /// Most maps, inner-map fds and perf readers the guest holds at once (default 64).
+    /// Most maps (the eBPF object's and the guest's), inner-map fds and perf readers held at
+    /// once (default 64).
     pub map_count: u32,
     /// Most tables of a wasm program (default 4; memories are limited to one).
     pub tables: u32,
@@ -116,6 +119,17 @@ pub struct grt_runtime_options {
     /// they see only the containers added with `grt_runtime_add_container`.
     /// (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for the whole process.)
     pub disable_container_discovery: u32,
+    /// Overall deadline of `grt_gadget_start` in ms (default 30000): init when still due,
+    /// `gadgetPreStart`, loading and attaching the eBPF object, `gadgetStart` and the
+    /// emissions they cause. Guest code running when it passes is interrupted, no further
+    /// guest call is made, and start fails with `GRT_ERR_TIMEOUT`. The kernel's loading of
+    /// the eBPF object cannot be interrupted; the deadline is checked after it.
+    pub start_deadline_ms: u32,
+    /// Overall deadline of `grt_gadget_stop` in ms (default 45000): `gadgetStop` (itself
+    /// bounded by `stop_timeout_ms`), closing what the guest holds, `gadgetPostStop`. Guest
+    /// code running when it passes is interrupted and `gadgetPostStop` is not called; every
+    /// host object is closed whatever the guest does, and stop fails with `GRT_ERR_TIMEOUT`.
+    pub stop_deadline_ms: u32,
 }
 
 /// A container the embedder supplies (`grt_runtime_add_container`). Initialise with
@@ -253,6 +267,12 @@ fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result
     if has!(stop_timeout_ms) && o.stop_timeout_ms != 0 {
         r.stop_timeout = Duration::from_millis(o.stop_timeout_ms as u64);
     }
+    if has!(start_deadline_ms) && o.start_deadline_ms != 0 {
+        r.start_deadline = Duration::from_millis(o.start_deadline_ms as u64);
+    }
+    if has!(stop_deadline_ms) && o.stop_deadline_ms != 0 {
+        r.stop_deadline = Duration::from_millis(o.stop_deadline_ms as u64);
+    }
     {
         let l = &mut r.limits;
         macro_rules! lim {
@@ -335,8 +355,24 @@ pub unsafe extern "C" fn grt_runtime_new(opts: *const grt_runtime_options, out: 
     })
 }
 
+/// Takes another reference to the runtime and returns it (the same pointer; NULL for NULL).
+/// Release each reference with `grt_runtime_free`; the runtime lives until the last one is
+/// freed (its gadgets hold references too). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn grt_runtime_ref(rt: *const grt_runtime) -> *const grt_runtime {
+    ffi_value(std::ptr::null(), || {
+        if !rt.is_null() {
+            // SAFETY: from Arc::into_raw in grt_runtime_new and still referenced by the caller.
+            unsafe { Arc::increment_strong_count(rt as *const Runtime) };
+        }
+        rt
+    })
+}
+
 /// Releases the caller's reference to a runtime. Gadgets keep their runtime alive, so it is
-/// fine to free the runtime before its gadgets. NULL is a no-op; double free is undefined.
+/// fine to free the runtime before its gadgets. NULL is a no-op; freeing a reference twice is
+/// undefined; a reference must not be freed while another call using that same reference
+/// runs (take one per thread with `grt_runtime_ref`). Thread-safe for distinct references.
 #[no_mangle]
 pub unsafe extern "C" fn grt_runtime_free(rt: *const grt_runtime) {
     ffi_value((), || {

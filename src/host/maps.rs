@@ -80,6 +80,18 @@ impl MapTable {
         Ok(())
     }
 
+    /// What is left of the budget: (bytes, kernel objects).
+    pub fn room(&self, budget: &crate::runtime::Limits) -> (u64, u32) {
+        (budget.map_bytes.saturating_sub(self.used_bytes), budget.map_count.saturating_sub(self.used_count))
+    }
+
+    /// Charges the maps of the gadget's eBPF object (checked against [`MapTable::room`] by
+    /// the loader); they are given back at stop with everything else.
+    pub fn charge_object(&mut self, bytes: u64, count: u32) {
+        self.used_bytes = self.used_bytes.saturating_add(bytes);
+        self.used_count = self.used_count.saturating_add(count);
+    }
+
     fn unreserve(&mut self, (bytes, object): (u64, bool)) {
         self.used_bytes = self.used_bytes.saturating_sub(bytes);
         self.used_count = self.used_count.saturating_sub(object as u32);
@@ -118,28 +130,7 @@ impl MapTable {
     }
 }
 
-/// Bytes a map costs: (key + value) × max_entries, × possible CPUs for per-CPU maps;
-/// max_entries for ring buffers (their size in bytes); 4-byte fd slots for fd arrays.
-pub fn map_cost(ty: u32, key: u32, value: u32, max_entries: u32) -> u64 {
-    let ncpu = crate::ebpf::maps::possible_cpus().max(1) as u64;
-    let (k, v, n) = (key as u64, value as u64, max_entries as u64);
-    match ty {
-        // RINGBUF, USER_RINGBUF
-        27 | 31 => n,
-        crate::ebpf::maps::MAP_TYPE_PERF_EVENT_ARRAY => (k + v).saturating_mul(if n == 0 { ncpu } else { n }),
-        t if crate::ebpf::maps::is_per_cpu(t) => (k + v).saturating_mul(n).saturating_mul(ncpu),
-        _ => (k + v).saturating_mul(n),
-    }
-}
-
-/// Bytes the perf buffers of a reader cost: (power-of-two data pages + 1) × page size per
-/// possible CPU.
-pub fn perf_cost(per_cpu_bytes: u32) -> u64 {
-    // SAFETY: plain sysconf query.
-    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64;
-    let pages = (per_cpu_bytes as u64).div_ceil(page).max(1).next_power_of_two();
-    (pages + 1).saturating_mul(page).saturating_mul(crate::ebpf::maps::possible_cpus().max(1) as u64)
-}
+pub use crate::ebpf::maps::{map_cost, perf_cost};
 
 fn map_of(st: &HostState, func: &str, h: u32) -> Option<(usize, Arc<RawMap>)> {
     match st.handles.get(h) {

@@ -147,6 +147,32 @@ pub struct HostState {
     pending_bytes: u64,
     /// The emission cascade in progress: (deadline, packets delivered, cut short).
     cascade: Option<(Instant, u32, bool)>,
+    /// The overall deadline of the lifecycle call in progress (start or stop): no guest
+    /// call, cascade or blocking read outlives it.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// An overall deadline of `start` or `stop`.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifecycle {
+    pub what: &'static str,
+    pub timeout: Duration,
+    pub expiry: Instant,
+}
+
+impl Lifecycle {
+    pub fn new(what: &'static str, timeout: Duration) -> Lifecycle {
+        Lifecycle { what, timeout, expiry: Instant::now() + timeout }
+    }
+
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.expiry
+    }
+
+    /// The message of an interruption or refusal at this deadline.
+    pub fn message(&self) -> String {
+        format!("{} exceeded its overall deadline of {:?}", self.what, self.timeout)
+    }
 }
 
 impl HostState {
@@ -194,6 +220,7 @@ impl HostState {
             host_bytes: 0,
             pending_bytes: 0,
             cascade: None,
+            lifecycle: None,
         }
     }
 
@@ -262,7 +289,11 @@ impl HostState {
     /// The instant the running guest call must end by (its deadline, or now + the call
     /// timeout when no guest call runs).
     pub fn call_expiry(&self) -> Instant {
-        self.deadline.1.unwrap_or_else(|| Instant::now() + self.deadline.0)
+        let call = self.deadline.1.unwrap_or_else(|| Instant::now() + self.deadline.0);
+        match self.lifecycle {
+            Some(l) => call.min(l.expiry),
+            None => call,
+        }
     }
 
     pub fn warn(&self, msg: impl AsRef<str>) {
@@ -538,7 +569,11 @@ fn begin_cascade(st: &mut HostState) -> bool {
     if st.cascade.is_some() {
         return false;
     }
-    st.cascade = Some((Instant::now() + st.call_timeout, 0, false));
+    let mut deadline = Instant::now() + st.call_timeout;
+    if let Some(l) = st.lifecycle {
+        deadline = deadline.min(l.expiry);
+    }
+    st.cascade = Some((deadline, 0, false));
     true
 }
 

@@ -632,6 +632,58 @@ static void test_finalizers(void) {
 
 /* ----------------------------------------------------------------------------------------- */
 
+typedef struct {
+    const grt_gadget *g; /* the thread's own reference */
+    volatile int go;
+    int64_t polled;
+} ref_thread_arg;
+
+static void *ref_thread(void *p) {
+    ref_thread_arg *a = (ref_thread_arg *)p;
+    while (!a->go) usleep(1000);
+    /* The main thread freed its reference: ours keeps the gadget alive. */
+    a->polled = grt_gadget_poll(a->g, 1000);
+    grt_gadget_free(a->g); /* the last reference: stops and frees the gadget */
+    return NULL;
+}
+
+static void test_references(void) {
+    printf("-- grt_*_ref: each reference is freed once; the last free frees the object\n");
+    CHECK(grt_runtime_ref(NULL) == NULL);
+    CHECK(grt_gadget_ref(NULL) == NULL);
+    static log_sink logs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    grt_runtime_options o = GRT_RUNTIME_OPTIONS_INIT;
+    o.log_fn = log_cb;
+    o.log_userdata = &logs;
+    o.log_userdata_free = log_free;
+    const grt_runtime *rt = NULL;
+    if (!OK(grt_runtime_new(&o, &rt))) return;
+    const grt_runtime *rt2 = grt_runtime_ref(rt);
+    CHECK(rt2 == rt);
+    grt_runtime_free(rt);
+    CHECK_EQ_I(logs.freed, 0);
+    const grt_gadget *g = open_gadget(rt2, "demo", 1);
+    grt_runtime_free(rt2); /* the gadget holds the runtime now */
+    CHECK_EQ_I(logs.freed, 0);
+
+    int calls = 0;
+    OK(grt_gadget_subscribe(g, S("ticks"), 0, count_cb, &calls, count_free, NULL));
+    OK(grt_gadget_start(g)); /* gadgetStart emits 5 events synchronously */
+    ref_thread_arg a = {.g = grt_gadget_ref(g)};
+    CHECK(a.g == g);
+    pthread_t th;
+    if (pthread_create(&th, NULL, ref_thread, &a) != 0) DIE("pthread_create");
+    grt_gadget_free(g); /* not the last reference: nothing is freed */
+    CHECK_EQ_I(calls, 0);
+    a.go = 1;
+    pthread_join(th, NULL);
+    CHECK_EQ_I(a.polled, 5);
+    CHECK_EQ_I(calls, 5 + 1); /* 5 events, then the finalizer's count */
+    CHECK_EQ_I(logs.freed, 1);
+}
+
+/* ----------------------------------------------------------------------------------------- */
+
 static void test_baderrptr(void) {
     printf("-- baderrptr.wasm fails cleanly with GRT_ERR_GUEST\n");
     require_gadget("baderrptr");
@@ -799,6 +851,7 @@ int main(int argc, char **argv) {
     grt_runtime_free(rt);
     test_embedder_containers();
     test_finalizers();
+    test_references();
     test_baderrptr();
     return finish("test_contract");
 }

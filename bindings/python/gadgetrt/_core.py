@@ -1114,6 +1114,8 @@ class Runtime(_Managed):
         log_level: most verbose :class:`LogLevel` passed to ``logger`` (default INFO).
         queue_capacity: event queue capacity per gadget (default 65536).
         call_timeout_ms / stop_timeout_ms: guest call deadlines.
+        start_deadline_ms / stop_deadline_ms: overall deadlines of start and stop
+            (defaults 30 s and 45 s), whatever the guest does.
         disable_cache / cache_dir: compiled-module cache.
         logger: ``logger(level, gadget_name, message)``; may be called from any thread.
             Exceptions it raises are swallowed (stored in ``Runtime.last_log_exception``).
@@ -1131,6 +1133,8 @@ class Runtime(_Managed):
         queue_capacity: int = 0,
         call_timeout_ms: int = 0,
         stop_timeout_ms: int = 0,
+        start_deadline_ms: int = 0,
+        stop_deadline_ms: int = 0,
         disable_cache: bool = False,
         cache_dir: Optional[str] = None,
         logger: Optional[Logger] = None,
@@ -1145,6 +1149,8 @@ class Runtime(_Managed):
         opts.queue_capacity = queue_capacity
         opts.call_timeout_ms = call_timeout_ms
         opts.stop_timeout_ms = stop_timeout_ms
+        opts.start_deadline_ms = start_deadline_ms
+        opts.stop_deadline_ms = stop_deadline_ms
         opts.disable_cache = 1 if disable_cache else 0
         opts.disable_container_discovery = 1 if disable_container_discovery else 0
         cd = _enc(cache_dir)

@@ -133,6 +133,8 @@ class grt_runtime_options(Structure):
         ("datasources", c_uint32),
         ("cascade_packets", c_uint32),
         ("disable_container_discovery", c_uint32),
+        ("start_deadline_ms", c_uint32),
+        ("stop_deadline_ms", c_uint32),
     ]
 
 
