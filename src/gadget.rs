@@ -900,6 +900,20 @@ impl GadgetInner {
         if core.state == State::Started {
             return err(ErrorCode::BadState, "params cannot change while the gadget runs");
         }
+        if crate::params::operator_key(key).as_deref() == Some("annotate") {
+            // IG's `--annotate` merges into the gadget's configuration before the data
+            // sources exist (oci handler): it applies like gadget.yaml's `datasources` section.
+            if core.state != State::Created {
+                return err(ErrorCode::BadState, "annotations apply to data sources as they are created: set them before init");
+            }
+            let anns = crate::config::parse_annotations(value).map_err(|e| Error::new(ErrorCode::Param, e))?;
+            let st = core.store.data_mut();
+            for a in &anns {
+                crate::config::merge_annotation(&mut st.config, a);
+            }
+            // Data sources registered at open (the eBPF ones) take them now.
+            st.reapply_ds_config();
+        }
         core.params.set(key, value)?;
         core.store.data_mut().params = core.params.wasm_values();
         Ok(())

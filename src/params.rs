@@ -72,7 +72,7 @@ pub struct Params {
 /// container selectors (IG `GetContainerSelectorParams(false)`: `containername`, with its
 /// alternative key `runtime-containername` and alias `c`, `runtime-containerimage-id`,
 /// `runtime-containerimage-digest`, `k8s-namespace`, `k8s-podname`, `k8s-containername`,
-/// `k8s-selector`).
+/// `k8s-selector`), and the oci handler's `annotate`.
 pub fn operator_key(key: &str) -> Option<String> {
     let k = [
         "operator.filter.",
@@ -83,6 +83,7 @@ pub fn operator_key(key: &str) -> Option<String> {
         "operator.ustack.",
         "operator.otel-metrics.",
         "operator.LocalManager.",
+        "operator.oci.",
     ]
         .iter()
         .find_map(|p| key.strip_prefix(p))
@@ -93,7 +94,7 @@ pub fn operator_key(key: &str) -> Option<String> {
         "sort" | "max-entries" | "fields" | "statistics-interval" | "gadgets-only" | "symbolizers"
         | "otel-metrics-print-interval" | "host" | "containername" | "runtime-containerimage-id"
         | "runtime-containerimage-digest" | "k8s-namespace" | "k8s-podname" | "k8s-containername"
-        | "k8s-selector"
+        | "k8s-selector" | "annotate"
             if !k.contains('.') =>
         {
             Some(k.to_string())

@@ -981,7 +981,7 @@ fn fuzz_found_objects_do_not_crash_the_analysis() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().and_then(|x| x.to_str()) != Some("o") {
+        if p.extension().and_then(|x| x.to_str()) != Some("elf") {
             continue;
         }
         let elf = std::fs::read(&p).unwrap();

@@ -30,7 +30,6 @@ const FIXTURES: &str = "tests/fixtures/ig/fmtprobe";
 /// Recordings of commands.txt that this test does not replay, and why.
 const NOT_REPLAYED: &[(&str, &str)] = &[
     ("help", "`ig run --help` text: gadgetrt-run has its own --help"),
-    ("columns_annotate", "--annotate is not implemented by gadgetrt-run"),
     ("json_tz_kolkata", "needs TZ=Asia/Kolkata: every timestamp is masked, so it would test nothing"),
 ];
 
@@ -629,6 +628,9 @@ ig_cases! {
     columns_nul: ["-o", "columns"], "nul", Format::Columns(DEFAULT_COLS);
     yaml_nul: ["-o", "yaml"], "nul", Format::Yaml;
     json_F_name_nul: ["-o", "json", "-F", "name==ab"], "nul", Format::Json;
+    columns_annotate: ["-o", "columns", "--annotate",
+        "fmtprobe.error_raw:columns.hidden=false,fmtprobe.idx:columns.width=4,fmtprobe.idx:columns.alignment=right,fmtprobe.f32:columns.precision=2,fmtprobe:cli.clear-screen-before=true"],
+        "main", Format::Columns(DEFAULT_COLS);
     json_E_expr: ["-o", "json", "-E", "idx > 8 && error != \"EPERM\""], "main", Format::Json;
     json_E_cidr: ["-o", "json", "-E", "ip.addr in cidr(\"10.0.0.0/8\") or ep.addr in cidr(\"1.2.0.0/16\", \"::1/128\")"], "main", Format::Json;
     json_E_strings: ["-o", "json", "-E", "name startsWith \"fmt\" or error in [\"ENOENT\", \"EPERM\"] or flags matches \"O_WRONLY\""], "main", Format::Json;

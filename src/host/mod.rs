@@ -317,6 +317,28 @@ impl HostState {
         self.ds_by_name.get(name).copied().filter(|&i| self.dss[i].referenced)
     }
 
+    /// Applies the `datasources` configuration again to every registered data source (after
+    /// annotations were added to it, e.g. IG's `--annotate`). Values only add or replace.
+    pub fn reapply_ds_config(&mut self) {
+        for i in 0..self.dss.len() {
+            if self.ds_config(&self.dss[i].schema.name).is_none() {
+                continue;
+            }
+            let mut schema = (*self.dss[i].schema).clone();
+            self.apply_ds_config(&mut schema);
+            // Tags were applied at registration already: keep each once.
+            fn dedup(v: &mut Vec<String>) {
+                let mut seen = std::collections::HashSet::new();
+                v.retain(|t| seen.insert(t.clone()));
+            }
+            dedup(&mut schema.tags);
+            for f in &mut schema.fields {
+                dedup(&mut f.tags);
+            }
+            self.dss[i].schema = Arc::new(schema);
+        }
+    }
+
     fn ds_config(&self, ds: &str) -> Option<&serde_yaml::Value> {
         self.config.get("datasources")?.get(ds)
     }

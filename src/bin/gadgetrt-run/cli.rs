@@ -43,6 +43,7 @@ fn runner_args() -> Vec<Arg> {
             .help("Specifies output mode for all (\"mode1\") or per data source (\"datasource:mode1,datasource2:mode2\"): columns, json, jsonpretty, yaml, none"),
         opt("fields").value_name("string").help("Columns to show: f1,f2 | +f | -f, or per data source ds:f1,f2;ds2:f3"),
         opt("filter").short('F').value_name("string").help("Filter rules (field==value, field!=value, field>=value, field~regex, ...; comma-separated, all must match). --filter.<datasource> for one data source"),
+        Arg::new("annotate").long("annotate").action(ArgAction::Append).value_name("[]string").help("Add annotations to datasources or fields. Use a comma-separated list in the formats:\n  'datasource:annotation=value' to add an annotation to a datasource.\n  'datasource.field:annotation=value' to add an annotation to the field of a datasource\n"),
         opt("filter-expr").short('E').value_name("string").help("Filter rules with an expression language (https://expr-lang.org/), e.g. 'proc.comm in [\"cat\"] and fd > 0'. --filter-expr.<datasource> for one data source"),
         opt("sort").value_name("string").help("Sort array data sources by these fields: f1,-f2 or ds:f1;ds2:f2"),
         opt("max-entries").value_name("string").help("Cut arrays to this many entries (-1: no limit), or ds:N,ds2:M"),
@@ -311,6 +312,7 @@ pub fn params_in_order(m: &ArgMatches, cmd: &Command) -> Result<Vec<(String, Str
     for (id, key) in [
         ("filter", "filter"),
         ("filter-expr", "filter-expr"),
+        ("annotate", "annotate"),
         ("sort", "sort"),
         ("max-entries", "max-entries"),
         ("containername", "containername"),
