@@ -374,6 +374,11 @@ impl Runtime {
         }
     }
 
+    /// Whether an optimised compile started in the background is still running.
+    pub fn background_compiles_pending(&self) -> bool {
+        self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|h| !h.is_finished())
+    }
+
     /// Waits until the optimised background compilations started by this runtime have
     /// written their modules into the cache (benchmarks and tests; gadgets never wait).
     pub fn wait_background_compiles(&self) {

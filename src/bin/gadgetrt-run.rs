@@ -69,12 +69,13 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// or --timeout), a held start is interrupted at once, a running guest is interrupted after
 /// 300 ms, a slow `gadgetStop` after STOP_GRACE, and the process exits after EXIT_GRACE
 /// (the kernel detaches the eBPF programs when the process's descriptors close).
-fn watchdog(intr: gadgetrt::Interrupter, phase: Arc<std::sync::atomic::AtomicU8>, deadline: Option<Instant>) {
+fn watchdog(intr: gadgetrt::Interrupter, phase: Arc<std::sync::atomic::AtomicU8>, deadline: Arc<Mutex<Option<Instant>>>) {
     let requested = loop {
         if phase.load(Ordering::SeqCst) == PHASE_DONE {
             return;
         }
-        if INTERRUPTED.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+        let d = *deadline.lock().unwrap_or_else(|e| e.into_inner());
+        if INTERRUPTED.load(Ordering::SeqCst) || d.is_some_and(|d| Instant::now() >= d) {
             STOP_REQUESTED.store(true, Ordering::SeqCst);
             break Instant::now();
         }
@@ -245,7 +246,16 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         // A first run starts on the baseline (Winch) code while Cranelift compiles the
         // optimised module in the background: let it reach the cache so the next start is
         // warm (a second Ctrl-C still exits at once).
-        rt.wait_background_compiles();
+        if rt.background_compiles_pending() {
+            let t0 = Instant::now();
+            while rt.background_compiles_pending() && t0.elapsed() < Duration::from_secs(1) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if rt.background_compiles_pending() {
+                eprintln!("gadgetrt-run: finishing the optimised compile for the module cache (Ctrl-C again to skip)");
+            }
+            rt.wait_background_compiles();
+        }
         return r.map_err(Fail::Run);
     }
     unreachable!("the loop returns on its second attempt")
@@ -415,7 +425,8 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
                     plan = Some(p);
                 }
                 Err(e) => {
-                    eprintln!("warn: failed to set fields: {e}");
+                    // ig: `failed to set fields: column "x" is invalid; skipping data source "ds"`.
+                    eprintln!("warn: {e}; skipping data source {}", gadgetrt::operators::values::go_quote(&schema.name));
                     continue;
                 }
             }
@@ -477,11 +488,13 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
-    // --timeout counts from here (start included), so a held start cannot outlive it.
+    // --timeout counts from the moment the gadget runs, as in ig (its timer starts after the
+    // gadget started); a start held longer than the timeout is interrupted all the same.
     let started = Instant::now();
     let phase = Arc::new(std::sync::atomic::AtomicU8::new(PHASE_STARTING));
+    let deadline = Arc::new(Mutex::new(args.timeout.map(|t| started + t)));
     {
-        let (intr, phase, deadline) = (gadget.interrupter(), phase.clone(), args.timeout.map(|t| started + t));
+        let (intr, phase, deadline) = (gadget.interrupter(), phase.clone(), deadline.clone());
         std::thread::Builder::new()
             .name("watchdog".into())
             .spawn(move || watchdog(intr, phase, deadline))
@@ -500,6 +513,9 @@ fn run(gadget: Gadget, args: Args, level: LogLevel) -> Result<(), String> {
         }
         return Err(format!("starting {}: {e}", gadget.name()));
     }
+    let running = Instant::now();
+    *deadline.lock().unwrap_or_else(|e| e.into_inner()) = args.timeout.map(|t| running + t);
+    let started = running;
     phase.store(PHASE_RUNNING, Ordering::SeqCst);
     {
         // IG prints single data sources' headers (and clear-screen ones') at PreStart.
