@@ -4,6 +4,7 @@
 #   scripts/registry.sh start DIR [USER:PASSWORD]   config, storage (DIR/storage), log, pid in DIR;
 #                                                   prints the address (127.0.0.1:PORT), also in DIR/addr.
 #                                                   With USER:PASSWORD the registry requires basic auth (htpasswd).
+#                                                   The port is a free one, or $REGISTRY_PORT when set (fails if taken).
 #   scripts/registry.sh stop DIR                    stops the registry started in DIR (its pid only).
 #
 # Installs the docker-registry package (and apache2-utils for htpasswd) when missing; needs root for that.
@@ -23,7 +24,8 @@ start)
   need docker-registry docker-registry
   mkdir -p "$dir/storage"
   dir=$(cd "$dir" && pwd)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); print(s.getsockname()[1])' "${REGISTRY_PORT:-0}") ||
+    { echo "127.0.0.1:${REGISTRY_PORT:-0} is not free" >&2; exit 1; }
   auth=""
   if [ -n "${3:-}" ]; then
     need htpasswd apache2-utils

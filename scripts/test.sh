@@ -4,7 +4,8 @@
 # scripts/vm.sh), header drift and exported-symbol checks, C/C++ tests through CMake + ctest, the
 # Go binding (go test -race) and the Python binding (pytest), and the packages as users get them:
 # `cmake --install` + pkg-config consumers (ctest), the Go module vendored outside the repo,
-# the Python wheel in a fresh venv (tests/packaging). Installs what it needs first.
+# the Python wheel in a fresh venv (tests/packaging), and the READMEs' snippets
+# (tests/packaging/readme_snippets.sh). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -78,5 +79,9 @@ if [ -f bindings/python/pyproject.toml ]; then
   (cd "$ROOT" && GADGETRT_LIB="$LIBDIR/libgadgetrt.so" "$venv/bin/python" -m pytest -q bindings/python/tests)
   step "Python wheel bundling libgadgetrt.so, installed into a fresh venv, imported without environment variables"
   bash tests/packaging/python_venv.sh "$ROOT/tests/gadgets/out/go/demo.wasm"
+fi
+if [ -f bindings/go/go.mod ] && [ -f bindings/python/pyproject.toml ]; then
+  step "README snippets, extracted and run (README.md's registry block, every Python and Go snippet; registry on 127.0.0.1:5000)"
+  bash tests/packaging/readme_snippets.sh "$LIBDIR" "$ROOT/build/venv/bin/python"
 fi
 step "all tests passed"
