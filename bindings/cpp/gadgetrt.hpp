@@ -288,6 +288,14 @@ using Stats = ::grt_gadget_stats;
 inline std::string_view version() noexcept { return grt_version(); }
 inline bool has_feature(std::string_view name) noexcept { return grt_has_feature(name.data(), name.size()) == 1; }
 
+/// Process-wide container discovery option by `ig run`'s flag name (`runtimes`,
+/// `docker-socketpath`, `containerd-socketpath`, `containerd-namespace`, `podman-socketpath`);
+/// an empty value restores the default. Throws `gadgetrt::Error` (GRT_ERR_PARAM) for an
+/// unknown key or runtime.
+inline void set_container_discovery_option(std::string_view key, std::string_view value) {
+    detail::check(grt_set_container_discovery_option(key.data(), key.size(), value.data(), value.size()));
+}
+
 /// `EventView::format` modes (`GRT_OUTPUT_*`), like `ig run -o <mode>`.
 enum class OutputMode : uint32_t {
     Json = GRT_OUTPUT_JSON,             ///< compact JSON + newline

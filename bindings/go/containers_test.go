@@ -75,3 +75,20 @@ func TestEmbedderContainers(t *testing.T) {
 	waitFor("DELETED")
 	must(t, g.Stop())
 }
+
+// TestContainerDiscoveryOption: ig's flag names are accepted, unknown keys and runtimes are
+// ErrParam, and an empty value restores the default.
+func TestContainerDiscoveryOption(t *testing.T) {
+	if err := SetContainerDiscoveryOption("runtimes", "docker,containerd"); err != nil {
+		t.Fatalf("runtimes: %v", err)
+	}
+	if err := SetContainerDiscoveryOption("runtimes", "nosuchruntime"); !errors.Is(err, ErrParam) {
+		t.Fatalf("unknown runtime: %v, want ErrParam", err)
+	}
+	if err := SetContainerDiscoveryOption("no-such-option", "x"); !errors.Is(err, ErrParam) {
+		t.Fatalf("unknown key: %v, want ErrParam", err)
+	}
+	if err := SetContainerDiscoveryOption("runtimes", ""); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+}

@@ -36,6 +36,19 @@ func HasFeature(name string) bool {
 	return r == 1
 }
 
+// SetContainerDiscoveryOption sets a process-wide container discovery option by ig run's flag
+// name ("runtimes", "docker-socketpath", "containerd-socketpath", "containerd-namespace",
+// "podman-socketpath"); discovery started afterwards uses it. An empty value restores the
+// default; an unknown key or runtime is an error (ErrParam).
+func SetContainerDiscoveryOption(key, value string) error {
+	k, kn := cstr(key)
+	v, vn := cstr(value)
+	e := C.grt_set_container_discovery_option(k, kn, v, vn)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(value)
+	return takeError(e)
+}
+
 // LogLevel is a GRT_LOG_* level.
 type LogLevel uint32
 

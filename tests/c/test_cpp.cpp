@@ -71,6 +71,11 @@ int main(int argc, char **argv) {
         CHECK(what.compare(0, e.message().size(), e.message()) == 0);
     }
     CHECK(error_code([&] { rt.load_bytes("junk", "junk", 4); }) == GRT_ERR_WASM_LOAD);
+    // Container discovery options by ig's flag names.
+    gadgetrt::set_container_discovery_option("runtimes", "docker,containerd");
+    CHECK(error_code([&] { gadgetrt::set_container_discovery_option("runtimes", "nosuchruntime"); }) == GRT_ERR_PARAM);
+    CHECK(error_code([&] { gadgetrt::set_container_discovery_option("no-such-option", "x"); }) == GRT_ERR_PARAM);
+    gadgetrt::set_container_discovery_option("runtimes", "");
 
     // 1. A throwing callback: dispatch stops, poll rethrows, the rest stays queued.
     {

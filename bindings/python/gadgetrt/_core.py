@@ -347,6 +347,15 @@ def has_feature(name: str) -> bool:
     return lib.grt_has_feature(b, len(b)) == 1
 
 
+def set_container_discovery_option(key: str, value: str) -> None:
+    """Sets a process-wide container discovery option by ``ig run``'s flag name
+    (``runtimes``, ``docker-socketpath``, ``containerd-socketpath``, ``containerd-namespace``,
+    ``podman-socketpath``); discovery started afterwards uses it. An empty value restores the
+    default; an unknown key or runtime raises ``ParamError``."""
+    k, v = _enc(key), _enc(value)
+    _check(lib.grt_set_container_discovery_option(k, len(k), v, len(v)))
+
+
 # ---------------------------------------------------------------------------------------
 # Events
 # ---------------------------------------------------------------------------------------

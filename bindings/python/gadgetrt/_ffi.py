@@ -321,6 +321,7 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     "grt_runtime_free": (None, [_rt]),
     "grt_runtime_add_container": (_err, [_rt, _P(grt_container_info)]),
     "grt_runtime_remove_container": (_err, [_rt, c_char_p, c_size_t]),
+    "grt_set_container_discovery_option": (_err, [c_char_p, c_size_t, c_char_p, c_size_t]),
     # images by reference
     "grt_gadget_open_ref": (_err, [_rt, c_char_p, c_size_t, _P(grt_image_options), _P(_g)]),
     "grt_gadget_load_ref": (_err, [_rt, c_char_p, c_size_t, _P(grt_image_options), _P(_g)]),

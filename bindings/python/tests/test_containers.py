@@ -42,3 +42,12 @@ def test_add_and_remove_container(gadgets, tmp_path):
                 g.poll(0.02)
             assert got[-1][:2] == ("DELETED", name), got
             g.stop()
+
+
+def test_container_discovery_option():
+    gadgetrt.set_container_discovery_option("runtimes", "docker,containerd")
+    with pytest.raises(gadgetrt.ParamError):
+        gadgetrt.set_container_discovery_option("runtimes", "nosuchruntime")
+    with pytest.raises(gadgetrt.ParamError):
+        gadgetrt.set_container_discovery_option("no-such-option", "x")
+    gadgetrt.set_container_discovery_option("runtimes", "")  # back to the default
