@@ -254,6 +254,7 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     "grt_gadget_start": (_err, [_g]),
     "grt_gadget_stop": (_err, [_g]),
     "grt_gadget_free": (None, [_g]),
+    "grt_gadget_ref": (_g, [_g]),
     "grt_gadget_state": (c_uint32, [_g]),
     # params, config, filter, description
     "grt_gadget_set_param": (_err, [_g, c_char_p, c_size_t, c_char_p, c_size_t]),
@@ -319,6 +320,7 @@ FUNCTIONS: dict[str, tuple[object, list[object]]] = {
     # runtime
     "grt_runtime_new": (_err, [_P(grt_runtime_options), _P(_rt)]),
     "grt_runtime_free": (None, [_rt]),
+    "grt_runtime_ref": (_rt, [_rt]),
     "grt_runtime_add_container": (_err, [_rt, _P(grt_container_info)]),
     "grt_runtime_remove_container": (_err, [_rt, c_char_p, c_size_t]),
     "grt_set_container_discovery_option": (_err, [c_char_p, c_size_t, c_char_p, c_size_t]),
