@@ -83,17 +83,7 @@ unsafe fn options(o: *const grt_image_options) -> Result<Opts> {
     let mut r = Opts { store: None, pull: PullPolicy::Missing, registry: RegistryOptions::default() };
     // SAFETY: NULL or a caller-initialised struct of at least `size` bytes.
     let Some(o) = (unsafe { o.as_ref() }) else { return Ok(r) };
-    let known = std::mem::size_of::<grt_image_options>();
-    if o.size < std::mem::size_of::<usize>() {
-        return Err(Error::new(ErrorCode::InvalidArgument, "options.size is not set (use GRT_IMAGE_OPTIONS_INIT)"));
-    }
-    if o.size > known {
-        // SAFETY: the caller declares `size` readable bytes.
-        let tail = unsafe { std::slice::from_raw_parts((o as *const _ as *const u8).add(known), o.size - known) };
-        if tail.iter().any(|&b| b != 0) {
-            return Err(Error::new(ErrorCode::InvalidArgument, "options struct is newer than this library (non-zero unknown fields)"));
-        }
-    }
+    super::check_size_prefix(o, o.size, "options", "GRT_IMAGE_OPTIONS_INIT", "options struct")?;
     macro_rules! has {
         ($f:ident) => {
             std::mem::offset_of!(grt_image_options, $f) + std::mem::size_of_val(&o.$f) <= o.size

@@ -51,6 +51,28 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// Checks a size-prefixed struct `o` (its first member `size` = the caller's `sizeof`): `size`
+/// must be set, and bytes beyond the struct this library knows must be zero (a newer header's
+/// fields this library would ignore). `field` names the size member in the error (`options`,
+/// `info`), `init` the initialiser macro, `what` the struct.
+pub(crate) fn check_size_prefix<T>(o: &T, size: usize, field: &str, init: &str, what: &str) -> Result<()> {
+    let known = std::mem::size_of::<T>();
+    if size < std::mem::size_of::<usize>() {
+        return Err(Error::new(ErrorCode::InvalidArgument, format!("{field}.size is not set (use {init})")));
+    }
+    if size > known {
+        // SAFETY: the caller declares `size` readable bytes starting at `o`.
+        let tail = unsafe { std::slice::from_raw_parts((o as *const T as *const u8).add(known), size - known) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("{what} is newer than this library (non-zero unknown fields)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn null_err(what: &str) -> Error {
     Error::new(ErrorCode::NullParameter, format!("{what} is NULL"))
 }

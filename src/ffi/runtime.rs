@@ -233,17 +233,7 @@ fn take_sink(o: &grt_runtime_options) -> Option<Arc<LogSink>> {
 
 fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result<RuntimeOptions> {
     let mut r = RuntimeOptions::default();
-    let known = std::mem::size_of::<grt_runtime_options>();
-    if o.size < std::mem::size_of::<usize>() {
-        return Err(Error::new(ErrorCode::InvalidArgument, "options.size is not set (use GRT_RUNTIME_OPTIONS_INIT)"));
-    }
-    if o.size > known {
-        // SAFETY: the caller declares `size` readable bytes.
-        let tail = unsafe { std::slice::from_raw_parts((o as *const _ as *const u8).add(known), o.size - known) };
-        if tail.iter().any(|&b| b != 0) {
-            return Err(Error::new(ErrorCode::InvalidArgument, "options struct is newer than this library (non-zero unknown fields)"));
-        }
-    }
+    super::check_size_prefix(o, o.size, "options", "GRT_RUNTIME_OPTIONS_INIT", "options struct")?;
     macro_rules! has {
         ($f:ident) => {
             std::mem::offset_of!(grt_runtime_options, $f) + std::mem::size_of_val(&o.$f) <= o.size
@@ -396,17 +386,7 @@ fn parse_labels(s: &str) -> crate::Result<std::collections::BTreeMap<String, Str
 }
 
 fn container_info(o: &grt_container_info) -> crate::Result<crate::containers::Container> {
-    let known = std::mem::size_of::<grt_container_info>();
-    if o.size < std::mem::size_of::<usize>() {
-        return Err(Error::new(ErrorCode::InvalidArgument, "info.size is not set (use GRT_CONTAINER_INFO_INIT)"));
-    }
-    if o.size > known {
-        // SAFETY: the caller declares `size` readable bytes.
-        let tail = unsafe { std::slice::from_raw_parts((o as *const _ as *const u8).add(known), o.size - known) };
-        if tail.iter().any(|&b| b != 0) {
-            return Err(Error::new(ErrorCode::InvalidArgument, "container info is newer than this library (non-zero unknown fields)"));
-        }
-    }
+    super::check_size_prefix(o, o.size, "info", "GRT_CONTAINER_INFO_INIT", "container info")?;
     macro_rules! has {
         ($f:ident) => {
             std::mem::offset_of!(grt_container_info, $f) + std::mem::size_of_val(&o.$f) <= o.size
