@@ -368,7 +368,8 @@ pub fn kernel_btf() -> Option<std::sync::Arc<Btf>> {
     super::kernel_btf::aya()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// `e` and its sources, each source once (`a: b: c`).
+pub(super) fn source_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -379,7 +380,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         }
         cur = c.source();
     }
-    // Verifier logs can be huge: keep the tail.
+    s
+}
+
+/// [`source_chain`], keeping the tail of very long texts (verifier logs can be huge).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = source_chain(e);
     const MAX: usize = 6000;
     if s.len() > MAX {
         let cut = s.len() - MAX;

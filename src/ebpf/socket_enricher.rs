@@ -166,19 +166,6 @@ pub fn running() -> Option<Arc<SocketEnricher>> {
     INSTANCE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(Weak::upgrade)
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let cs = c.to_string();
-        if !s.contains(&cs) {
-            s.push_str(": ");
-            s.push_str(&cs);
-        }
-        cur = c.source();
-    }
-    s
-}
 
 impl SocketEnricher {
     fn start(mode: Mode) -> Result<SocketEnricher> {
@@ -199,10 +186,10 @@ impl SocketEnricher {
             .btf(Some(btf))
             .override_global("mark_unseen", mark, true)
             .load(OBJECT)
-            .map_err(|e| anyhow!("socket enricher: loading its eBPF object: {}", chain(&e)))?;
+            .map_err(|e| anyhow!("socket enricher: loading its eBPF object: {}", loader::source_chain(&e)))?;
 
         let mut attached = Vec::new();
-        let ctx = |what: String| move |e: aya::programs::ProgramError| anyhow!("socket enricher: {what}: {}", chain(&e));
+        let ctx = |what: String| move |e: aya::programs::ProgramError| anyhow!("socket enricher: {what}: {}", loader::source_chain(&e));
         match mode {
             Mode::Kprobes => {
                 for (prog, func) in [
@@ -221,7 +208,7 @@ impl SocketEnricher {
                         .program_mut(prog)
                         .ok_or_else(|| anyhow!("socket enricher: program {prog} missing"))?
                         .try_into()
-                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", chain(&e)))?;
+                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", loader::source_chain(&e)))?;
                     p.load().map_err(ctx(format!("loading {prog}")))?;
                     p.attach(func, 0).map_err(ctx(format!("attaching {prog} to {func}")))?;
                     attached.push(format!("kprobe {func} ({prog})"));
@@ -233,7 +220,7 @@ impl SocketEnricher {
                         .program_mut(prog)
                         .ok_or_else(|| anyhow!("socket enricher: program {prog} missing"))?
                         .try_into()
-                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", chain(&e)))?;
+                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", loader::source_chain(&e)))?;
                     p.load(tp, btf).map_err(ctx(format!("loading {prog}")))?;
                     p.attach().map_err(ctx(format!("attaching {prog} to tp_btf {tp}")))?;
                     attached.push(format!("tp_btf {tp}"));
@@ -244,7 +231,7 @@ impl SocketEnricher {
                         .program_mut(prog)
                         .ok_or_else(|| anyhow!("socket enricher: program {prog} missing"))?
                         .try_into()
-                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", chain(&e)))?;
+                        .map_err(|e| anyhow!("socket enricher: {prog}: {}", loader::source_chain(&e)))?;
                     p.load().map_err(ctx(format!("loading {prog}")))?;
                     p.attach("syscalls", tp).map_err(ctx(format!("attaching {prog} to syscalls/{tp}")))?;
                     attached.push(format!("tracepoint syscalls/{tp}"));
@@ -256,7 +243,7 @@ impl SocketEnricher {
                 .program_mut(prog)
                 .ok_or_else(|| anyhow!("socket enricher: program {prog} missing"))?
                 .try_into()
-                .map_err(|e| anyhow!("socket enricher: {prog}: {}", chain(&e)))?;
+                .map_err(|e| anyhow!("socket enricher: {prog}: {}", loader::source_chain(&e)))?;
             p.load(target, btf).map_err(ctx(format!("loading {prog}")))?;
         }
         let map = {
@@ -326,17 +313,17 @@ impl Shared {
         {
             let m = ebpf.map_mut("ig_sk_gen").ok_or_else(|| anyhow!("map ig_sk_gen missing"))?;
             let mut a: Array<&mut MapData, u64> =
-                Array::try_from(m).map_err(|e| anyhow!("ig_sk_gen: {}", chain(&e)))?;
-            a.set(0, *gen, 0).map_err(|e| anyhow!("ig_sk_gen: {}", chain(&e)))?;
+                Array::try_from(m).map_err(|e| anyhow!("ig_sk_gen: {}", loader::source_chain(&e)))?;
+            a.set(0, *gen, 0).map_err(|e| anyhow!("ig_sk_gen: {}", loader::source_chain(&e)))?;
         }
         let p: &mut Iter = ebpf
             .program_mut("ig_sk_scan")
             .ok_or_else(|| anyhow!("program ig_sk_scan missing"))?
             .try_into()
-            .map_err(|e| anyhow!("ig_sk_scan: {}", chain(&e)))?;
-        let id = p.attach().map_err(|e| anyhow!("ig_sk_scan: attaching: {}", chain(&e)))?;
-        let link = p.take_link(id).map_err(|e| anyhow!("ig_sk_scan: {}", chain(&e)))?;
-        let mut f = link.into_file().map_err(|e| anyhow!("ig_sk_scan: creating the iterator: {}", chain(&e)))?;
+            .map_err(|e| anyhow!("ig_sk_scan: {}", loader::source_chain(&e)))?;
+        let id = p.attach().map_err(|e| anyhow!("ig_sk_scan: attaching: {}", loader::source_chain(&e)))?;
+        let link = p.take_link(id).map_err(|e| anyhow!("ig_sk_scan: {}", loader::source_chain(&e)))?;
+        let mut f = link.into_file().map_err(|e| anyhow!("ig_sk_scan: creating the iterator: {}", loader::source_chain(&e)))?;
         drop(ebpf);
         let mut sink = Vec::new();
         f.read_to_end(&mut sink).context("ig_sk_scan: reading the iterator")?;
@@ -349,7 +336,7 @@ impl Shared {
         let _gen = self.gen.lock().unwrap_or_else(|e| e.into_inner());
         let ebpf = self.ebpf.lock().unwrap_or_else(|e| e.into_inner());
         let p = ebpf.program("ig_sk_sweep").ok_or_else(|| anyhow!("program ig_sk_sweep missing"))?;
-        let pfd = p.fd().map_err(|e| anyhow!("ig_sk_sweep: {}", chain(&e)))?.as_fd().try_clone_to_owned()?;
+        let pfd = p.fd().map_err(|e| anyhow!("ig_sk_sweep: {}", loader::source_chain(&e)))?.as_fd().try_clone_to_owned()?;
         drop(ebpf);
         let link = raw::link_create_iter(pfd.as_fd(), Some(self.map.as_fd()))
             .map_err(|e| anyhow!("ig_sk_sweep: attaching: {e}"))?;
