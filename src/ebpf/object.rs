@@ -1249,17 +1249,7 @@ pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruc
                 }
             };
             let sec = btf.string_at(r.sec_name_off)?.to_string();
-            let data = match patched_secs.get_mut(&sec) {
-                Some(d) => d,
-                None => {
-                    let d = info
-                        .sections
-                        .get(&sec)
-                        .map(|(_, d)| d.clone())
-                        .ok_or_else(|| anyhow!("CO-RE relocation in unknown section {sec:?}"))?;
-                    patched_secs.entry(sec.clone()).or_insert(d)
-                }
-            };
+            let data = patched_section(&mut patched_secs, &info.sections, &sec)?;
             patch_insn_imm(data, r.insn_off as usize, u64::from(v), btf.is_big_endian())
                 .with_context(|| format!("CO-RE type-match relocation on {tname:?} in {sec}+{}", r.insn_off))?;
             drop_relos.insert((r.sec_name_off, r.insn_off));
@@ -1285,17 +1275,7 @@ pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruc
             let res = extra_core_value(&btf, root, &access, r.kind, x)
                 .with_context(|| format!("CO-RE relocation (kind {}) {access:?} on struct {}", r.kind, x.name))?;
             let sec = btf.string_at(r.sec_name_off)?.to_string();
-            let data = match patched_secs.get_mut(&sec) {
-                Some(d) => d,
-                None => {
-                    let d = info
-                        .sections
-                        .get(&sec)
-                        .map(|(_, d)| d.clone())
-                        .ok_or_else(|| anyhow!("CO-RE relocation in unknown section {sec:?}"))?;
-                    patched_secs.entry(sec.clone()).or_insert(d)
-                }
-            };
+            let data = patched_section(&mut patched_secs, &info.sections, &sec)?;
             patch_core_insn(data, r.insn_off as usize, r.kind, res, btf.is_big_endian())
                 .with_context(|| format!("CO-RE relocation {access:?} on struct {} in {sec}+{}", x.name, r.insn_off))?;
             drop_relos.insert((r.sec_name_off, r.insn_off));
@@ -1489,6 +1469,19 @@ fn weak_undefined_symbols(elf: &[u8]) -> Result<HashSet<String>> {
 /// Writes `v` into the immediate of the instruction at byte `off` of a
 /// program section (ALU/ALU64 `imm`, or both halves of `ld_imm64`), as
 /// libbpf's `bpf_core_patch_insn` does for type-based relocations.
+/// The copy of section `sec` that CO-RE fixups patch (copied from the ELF on first use).
+fn patched_section<'m>(
+    patched: &'m mut BTreeMap<String, Vec<u8>>,
+    sections: &HashMap<String, (usize, Vec<u8>)>,
+    sec: &str,
+) -> Result<&'m mut Vec<u8>> {
+    if !patched.contains_key(sec) {
+        let d = sections.get(sec).map(|(_, d)| d.clone()).ok_or_else(|| anyhow!("CO-RE relocation in unknown section {sec:?}"))?;
+        patched.insert(sec.to_string(), d);
+    }
+    Ok(patched.get_mut(sec).expect("inserted above"))
+}
+
 fn patch_insn_imm(data: &mut [u8], off: usize, v: u64, big: bool) -> Result<()> {
     let code = *data.get(off).ok_or_else(|| anyhow!("instruction offset {off} out of range"))?;
     let wr = |d: &mut [u8], at: usize, x: u32| -> Result<()> {
