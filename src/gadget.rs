@@ -549,6 +549,8 @@ impl GadgetInner {
                 self.stop_readers();
                 let mut core = self.lock();
                 self.teardown(&mut core);
+                drop(core);
+                self.release_discovery();
             }
         }
         r
@@ -585,8 +587,13 @@ impl GadgetInner {
         for s in self.perf_stoppers.lock().unwrap_or_else(|e| e.into_inner()).iter().flatten() {
             s.stop();
         }
-        // The filter updater first (it unsubscribes), then discovery (the last gadget stops it).
-        let (guard, updater, publisher, net) = std::mem::take(&mut *self.containers.lock().unwrap_or_else(|e| e.into_inner()));
+        // The filter updater first (it unsubscribes); discovery stays until the guest's
+        // gadgetStop/gadgetPostStop ran (release_discovery): what a guest emits while stopping
+        // (traceloop drains its buffers there) is still enriched with live containers.
+        let (updater, publisher, net) = {
+            let mut c = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+            (c.1.take(), c.2.take(), c.3.take())
+        };
         // No more per-container attach or detach (the attachments go with the programs).
         drop(net);
         if let Some((sub, thread)) = publisher {
@@ -595,6 +602,12 @@ impl GadgetInner {
             let _ = thread.join();
         }
         drop(updater);
+    }
+
+    /// Ends this gadget's hold on container discovery (the last gadget stops the watchers
+    /// and its containers then only enrich for [`crate::containers::REMOVED_GRACE`]).
+    fn release_discovery(&self) {
+        let guard = self.containers.lock().unwrap_or_else(|e| e.into_inner()).0.take();
         drop(guard);
     }
 
@@ -876,6 +889,8 @@ impl GadgetInner {
         core.store.data_mut().lifecycle = None;
         core.state = State::Stopped;
         self.queue.close();
+        drop(core);
+        self.release_discovery();
         r1.and(r2).and(r3)
     }
 

@@ -505,7 +505,15 @@ fn containerd_containers_are_discovered_and_selected() {
     let b = CtrdContainer::run("ctrd-b", false, &["cat", "/etc/passwd"]);
     assert_eq!(b.id, name);
     let cat = |e: &Event| s(e, "proc.comm") == "cat" && s(e, "fname") == "/etc/passwd";
-    wait_until(&g, "the open of the containerd container's only command", || got.lock().unwrap().iter().any(cat));
+    let found = poll_for(&g, WAIT, &mut || got.lock().unwrap().iter().any(cat));
+    assert!(
+        found,
+        "timed out after {WAIT:?} waiting for the open of the containerd container's only command; filter {:?}, events {:?}\ndiscovery: {:#?}\n{}",
+        g.kernel_mntns_filter(),
+        got.lock().unwrap().iter().map(|e| (s(e, "proc.comm"), s(e, "fname"), u(e, "proc.mntns_id"))).collect::<Vec<_>>(),
+        gadgetrt::containers::recent_debug(),
+        logs.dump()
+    );
     g.stop().unwrap();
     let all = got.lock().unwrap();
     assert!(all.iter().all(|e| s(e, "runtime.containerName") == name && s(e, "runtime.runtimeName") == "containerd"));
@@ -583,7 +591,7 @@ fn ctrloop_guest_keeps_per_container_perf_buffers_like_traceloop() {
     assert!(!logs.contains("ctrloop: reading"), "{}", logs.dump());
     let all = got.0.lock().unwrap();
     let from_a: Vec<&Event> = all.iter().filter(|e| s(e, "runtime.containerName") == a.name).collect();
-    assert!(from_a.iter().any(|e| s(e, "fname") == "/etc/hostname"), "no /etc/hostname open from {} among {} events\n{}", a.name, all.len(), logs.dump());
+    assert!(from_a.iter().any(|e| s(e, "fname") == "/etc/hostname"), "no /etc/hostname open from {} among {} events: {:?}\n{}", a.name, all.len(), all.iter().map(|e| (s(e, "runtime.containerName"), u(e, "mntns_id"), s(e, "fname"), s(e, "comm"))).collect::<Vec<_>>(), logs.dump());
     for e in &from_a {
         assert_eq!(u(e, "mntns_id"), a.mntns());
         assert_eq!(s(e, "runtime.containerId"), a.id);

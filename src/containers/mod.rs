@@ -248,10 +248,28 @@ pub fn socket_path(runtime: &str) -> std::path::PathBuf {
 
 /// Discovery's debug output (`GADGETRT_DEBUG_CONTAINERS`): the collection is process-wide,
 /// so it has no gadget logger.
+/// The last discovery messages kept by [`debug`] (what [`recent_debug`] returns).
+const DEBUG_KEPT: usize = 128;
+
+static DEBUG_LOG: Mutex<std::collections::VecDeque<String>> = Mutex::new(std::collections::VecDeque::new());
+
+/// A discovery message: kept among the last [`DEBUG_KEPT`] (see [`recent_debug`]) and
+/// printed to stderr when `$GADGETRT_DEBUG_CONTAINERS` is set.
 pub(crate) fn debug(msg: &str) {
     if std::env::var_os("GADGETRT_DEBUG_CONTAINERS").is_some() {
         eprintln!("gadgetrt: containers: {msg}");
     }
+    let mut log = DEBUG_LOG.lock().unwrap_or_else(|e| e.into_inner());
+    if log.len() == DEBUG_KEPT {
+        log.pop_front();
+    }
+    log.push_back(msg.to_string());
+}
+
+/// The last discovery messages (runtime hook decisions, watcher errors), oldest first: what
+/// to look at when a container was not found.
+pub fn recent_debug() -> Vec<String> {
+    DEBUG_LOG.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
 }
 
 /// `$HOST_ROOT` (IG's prefix for host paths), without a trailing `/`.
@@ -336,8 +354,10 @@ impl Index {
         if let Some(c) = self.by_mntns.get(&mntns).and_then(|v| v.iter().find(|c| view.sees(c))) {
             return Some(c);
         }
+        // The most recently removed one: a namespace inode freed by an older container can
+        // be reused by a newer one.
         let now = Instant::now();
-        self.removed_by_mntns.get(&mntns)?.iter().find(|(until, c)| now < *until && view.sees(c)).map(|(_, c)| c)
+        self.removed_by_mntns.get(&mntns)?.iter().filter(|(until, c)| now < *until && view.sees(c)).max_by_key(|(until, _)| *until).map(|(_, c)| c)
     }
 
     /// The live containers in this network namespace that `view` sees.
@@ -967,5 +987,23 @@ mod tests {
         assert_eq!(ix.by_mntns(42, &v).map(|c| c.name.as_str()), Some("a"), "still enriches within the grace period");
         assert!(ix.by_netns(7, &v).is_empty());
         assert!(!col.remove(Source::Embedder(1), "id-a"));
+    }
+
+    #[test]
+    fn a_reused_mount_namespace_enriches_as_the_newest_container() {
+        let col = Collection::new();
+        let v = View::ALL;
+        let mut a = c("a");
+        a.mntns = 42;
+        col.add(Source::Docker, a);
+        col.remove(Source::Docker, "id-a");
+        // The kernel hands the freed namespace inode to a later container.
+        let mut b = c("b");
+        b.mntns = 42;
+        col.add(Source::Docker, b);
+        assert_eq!(col.index().by_mntns(42, &v).map(|c| c.name.as_str()), Some("b"), "the live one wins");
+        std::thread::sleep(Duration::from_millis(5));
+        col.remove(Source::Docker, "id-b");
+        assert_eq!(col.index().by_mntns(42, &v).map(|c| c.name.as_str()), Some("b"), "the most recently removed one wins");
     }
 }

@@ -218,25 +218,36 @@ fn on_runtime_exec(col: &'static Collection, pid: u32, docker_socket: Option<&Pa
     if containerd {
         drop_dead_containerd(col);
     }
-    let Ok(bundle) = std::fs::read_link(format!("{root}/proc/{pid}/cwd")) else { return };
+    let Ok(bundle) = std::fs::read_link(format!("{root}/proc/{pid}/cwd")) else {
+        super::debug(&format!("runc hook: exec by pid {pid}: no cwd"));
+        return;
+    };
     let bundle = PathBuf::from(format!("{root}{}", bundle.display()));
     if !bundle.join("config.json").is_file() {
+        super::debug(&format!("runc hook: exec by pid {pid} in {}: not a bundle", bundle.display()));
         return;
     }
     // Before `runc create` finished there is no pid file: nothing to add yet.
-    let Ok(text) = std::fs::read_to_string(bundle.join("init.pid")) else { return };
+    let Ok(text) = std::fs::read_to_string(bundle.join("init.pid")) else {
+        super::debug(&format!("runc hook: {}: no init.pid yet", bundle.display()));
+        return;
+    };
     let Ok(init) = text.trim().parse::<u32>() else { return };
     let id = bundle.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ns = bundle.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let source = if ns == "moby" { Source::Docker } else { Source::Containerd };
     if id.is_empty() || col.is_live(source, &id) || (source == Source::Containerd && !containerd_ns_wanted(&ns)) {
+        super::debug(&format!("runc hook: {ns}/{id}: known or not wanted"));
         return;
     }
     // The container must have a mount namespace of its own (not the shim's).
     let mnt = |p: u32| std::fs::metadata(format!("{root}/proc/{p}/ns/mnt")).map(|m| m.ino()).ok();
     match (mnt(init), mnt(pid)) {
         (Some(a), Some(b)) if a != b => {}
-        _ => return,
+        (a, b) => {
+            super::debug(&format!("runc hook: {ns}/{id}: init {init} mntns {a:?}, runtime's {b:?}: not in a namespace of its own"));
+            return;
+        }
     }
     let c = match source {
         Source::Docker => {
@@ -252,10 +263,17 @@ fn on_runtime_exec(col: &'static Collection, pid: u32, docker_socket: Option<&Pa
         }
         _ if containerd => match containerd_container(&bundle, &id, init) {
             Some(c) => c,
-            None => return,
+            None => {
+                super::debug(&format!("runc hook: {ns}/{id}: a sandbox, or init {init} is gone"));
+                return;
+            }
         },
-        _ => return,
+        _ => {
+            super::debug(&format!("runc hook: {ns}/{id}: containerd discovery is off"));
+            return;
+        }
     };
+    super::debug(&format!("runc hook: {ns}/{id}: added (init {init}, mntns {})", c.mntns));
     col.add(source, c);
 }
 
@@ -322,6 +340,7 @@ fn drop_dead_containerd(col: &'static Collection) {
         }
         let alive = std::fs::metadata(format!("{root}/proc/{}/ns/mnt", c.pid)).map(|m| m.ino() == c.mntns).unwrap_or(false);
         if !alive {
+            super::debug(&format!("runc hook: containerd {}: init {} is gone", c.id, c.pid));
             col.remove(Source::Containerd, &c.id);
         }
     }
