@@ -631,7 +631,7 @@ impl GadgetInner {
                 core.store.data().mntns_filter.clone()
             };
             let room = { let st = core.store.data(); st.maps.room(&st.budget) };
-            let started = e.start(&core.params, &config, mntns.as_ref(), updater.is_some(), room, self.weak.clone());
+            let started = e.start(&core.params, &config, mntns.as_ref(), updater.is_some(), room, self.rt.options().min_ring_bytes, self.weak.clone());
             for (level, msg) in e.take_load_log() {
                 self.log(level, &msg);
             }

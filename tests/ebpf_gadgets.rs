@@ -736,3 +736,34 @@ fn stop_is_bounded_under_an_event_flood() {
     let bound = gadgetrt::gadget::STOP_DRAIN_GRACE + Duration::from_secs(3);
     assert!(took[took.len() - 1] < bound, "stop took {:?} (bound {bound:?})", took);
 }
+
+/// Tracer rings declared smaller than `min_ring_bytes` (default 1 MiB) are created with it;
+/// the map budget sees the size the kernel gets (the flood object declares IG's 256 KiB).
+#[test]
+fn small_tracer_rings_are_raised_to_min_ring_bytes() {
+    require_root();
+    let dir = gadget_dir("ring_min", "flood", None, None);
+    let start_with = |f: &dyn Fn(&mut RuntimeOptions)| {
+        let (rt, logs) = runtime_with(LogLevel::Debug, |o: &mut RuntimeOptions| {
+            o.limits.map_bytes = 900 << 10;
+            f(o)
+        });
+        let g = open_dir(&rt, &dir);
+        let r = g.start();
+        if r.is_ok() {
+            g.stop().unwrap();
+        }
+        (r, logs)
+    };
+    // Default: the 256 KiB ring becomes 1 MiB, over a 900 KiB budget, and says so.
+    let (r, _) = start_with(&|_| {});
+    let e = r.expect_err("a 1 MiB ring over a 900 KiB budget");
+    assert!(e.to_string().contains("largest: map \"events\", 1048576 bytes"), "{e}");
+    // The page size keeps the declared 256 KiB, which fits.
+    let (r, logs) = start_with(&|o| o.min_ring_bytes = 4096);
+    r.unwrap_or_else(|e| panic!("the declared 256 KiB ring fits: {e}\n{}", logs.dump()));
+    // Larger values are rounded up to a power of two.
+    let (r, _) = start_with(&|o| o.min_ring_bytes = 600 << 10);
+    let e = r.expect_err("600 KiB rounds up to 1 MiB");
+    assert!(e.to_string().contains("1048576 bytes"), "{e}");
+}

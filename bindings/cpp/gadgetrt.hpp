@@ -185,6 +185,7 @@ struct RuntimeOptions {
     std::string cache_dir;           ///< empty: default
     LogFn log;                       ///< empty: logs discarded
     bool disable_container_discovery = false; ///< see only containers added with add_container()
+    uint64_t min_ring_bytes = 0;     ///< smallest tracer ring buffer (0: default 1 MiB; 4096: as declared)
 };
 
 /// A container the embedder knows (Runtime::add_container). `id` is required; with `pid`,
@@ -727,6 +728,7 @@ public:
         o.stop_deadline_ms = static_cast<uint32_t>(opts.stop_deadline.count());
         o.disable_cache = opts.disable_cache ? 1 : 0;
         o.disable_container_discovery = opts.disable_container_discovery ? 1 : 0;
+        o.min_ring_bytes = opts.min_ring_bytes;
         if (!opts.cache_dir.empty()) {
             o.cache_dir = opts.cache_dir.data();
             o.cache_dir_len = opts.cache_dir.size();

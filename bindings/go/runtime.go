@@ -89,6 +89,7 @@ type options struct {
 	stopTimeout   time.Duration
 	startDeadline time.Duration
 	stopDeadline  time.Duration
+	minRingBytes  uint64
 	disableCache  bool
 	cacheDir      string
 	logger        LogFunc
@@ -121,6 +122,11 @@ func WithStartDeadline(d time.Duration) Option { return func(o *options) { o.sta
 // WithStopDeadline sets the overall deadline of Stop (default 45s): gadgetStop, closing what
 // the guest holds, gadgetPostStop (skipped once the deadline passed).
 func WithStopDeadline(d time.Duration) Option { return func(o *options) { o.stopDeadline = d } }
+
+// WithMinRingBytes sets the smallest size of an eBPF tracer's ring buffer (default 1 MiB):
+// rings a gadget declares smaller are created with this size (a power of two of pages), so
+// bursts are not lost samples. 4096 keeps the gadgets' own sizes.
+func WithMinRingBytes(n uint64) Option { return func(o *options) { o.minRingBytes = n } }
 
 // WithCacheDisabled disables the on-disk compiled-module cache.
 func WithCacheDisabled() Option { return func(o *options) { o.disableCache = true } }
@@ -180,6 +186,7 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 	co.stop_timeout_ms = durationMs(o.stopTimeout)
 	co.start_deadline_ms = durationMs(o.startDeadline)
 	co.stop_deadline_ms = durationMs(o.stopDeadline)
+	co.min_ring_bytes = C.uint64_t(o.minRingBytes)
 	if o.disableCache {
 		co.disable_cache = 1
 	}

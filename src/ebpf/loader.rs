@@ -59,6 +59,9 @@ pub struct LoadOptions {
     /// What is left of the gadget's map budget (bytes, kernel objects): loading is refused
     /// before any map is created when the object's maps ([`estimate_maps`]) need more.
     pub map_budget: Option<(u64, u32)>,
+    /// Tracer ring buffers declared smaller are created with this size (bytes, a power of
+    /// two of pages; 0: as declared).
+    pub min_ring_bytes: u32,
 }
 
 /// What the maps of an object cost once loaded (see [`estimate_maps`]).
@@ -72,6 +75,9 @@ pub struct MapEstimate {
     pub count: u32,
     /// The costliest map: (name, bytes).
     pub largest: Option<(String, u64)>,
+    /// The sizes [`load`] sets: maps whose `max_entries` differs from the ELF's declaration
+    /// (`<map>_max_entries` globals, `opts.max_entries`, rings raised to `opts.min_ring_bytes`).
+    pub max_entries: Vec<(String, u32)>,
 }
 
 /// Estimates what loading `elf` (sanitised) creates in the kernel, with the `max_entries`
@@ -90,11 +96,19 @@ pub fn estimate_maps(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Resu
     };
     for (name, m) in &parsed.maps {
         let mut max = m.max_entries();
+        let mut set = false;
         if let Some(me) = obj.max_entries.iter().find(|me| me.map == *name) {
-            max = me.value;
+            (max, set) = (me.value, true);
         }
         if let Some(n) = opts.max_entries.get(name) {
-            max = *n;
+            (max, set) = (*n, true);
+        }
+        let tracer_ring = obj.tracers.iter().any(|t| t.map_name == *name && t.map_type == TracerMapType::RingBuf);
+        if tracer_ring && max < opts.min_ring_bytes {
+            (max, set) = (opts.min_ring_bytes, true);
+        }
+        if set {
+            est.max_entries.push((name.clone(), max));
         }
         let ty = m.map_type();
         let mut bytes = super::maps::map_cost(ty, m.key_size(), m.value_size(), max);
@@ -285,12 +299,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
         let v: &'static [u8] = if opts.filter_by_mntns { &TRUE } else { &FALSE };
         loader.override_global("gadget_filter_by_mntns", v, false);
     }
-    for me in &obj.max_entries {
-        if !opts.max_entries.contains_key(&me.map) {
-            loader.map_max_entries(me.map.as_str(), me.value);
-        }
-    }
-    for (m, n) in &opts.max_entries {
+    for (m, n) in &estimate.max_entries {
         loader.map_max_entries(m.as_str(), *n);
     }
     if sockets.is_some() {

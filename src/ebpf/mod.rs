@@ -159,6 +159,16 @@ const READER_NICE: libc::c_int = -10;
 /// Pause of the reader after a drain that found records (see `reader_loop`).
 const COALESCE: Duration = Duration::from_micros(200);
 
+/// The ring-buffer size for a requested minimum: a power of two of pages (what the kernel
+/// accepts), at most 1 GiB; 0 for 0.
+fn ring_size(min: u64) -> u32 {
+    if min == 0 {
+        return 0;
+    }
+    let page = crate::ebpf::perf::page_size() as u64;
+    min.max(page).min(1 << 30).next_power_of_two() as u32
+}
+
 /// A batch of raw records of one tracer on its way to the processor thread.
 /// Records of one tracer copied out of the kernel buffer in one drain: one allocation for
 /// the whole batch, records back to back.
@@ -418,12 +428,14 @@ impl EbpfGadget {
         mntns: Option<&HashSet<u64>>,
         per_container: bool,
         map_budget: (u64, u32),
+        min_ring_bytes: u64,
         gadget: Weak<GadgetInner>,
     ) -> Result<Readers> {
         ensure_tracefs();
         // The kernel BTF parses are shared by this load and freed when it ends.
         let _btf = kernel_btf::hold();
         let mut opts = loader::LoadOptions { per_container, ..Default::default() };
+        opts.min_ring_bytes = ring_size(min_ring_bytes);
         for (d, value) in params.ebpf_values() {
             if d.key == IFACE_PARAM && d.var.is_none() {
                 opts.tc_iface = Some(value.clone()).filter(|v| !v.is_empty());
@@ -924,5 +936,14 @@ mod tests {
         assert!(param_bytes("string", 2, "abc").is_err());
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn ring_sizes_are_powers_of_two_of_pages() {
+        assert_eq!(ring_size(0), 0);
+        assert_eq!(ring_size(1), 4096);
+        assert_eq!(ring_size(1 << 20), 1 << 20);
+        assert_eq!(ring_size(1_000_000), 1 << 20);
+        assert_eq!(ring_size(u64::MAX), 1 << 30);
     }
 }

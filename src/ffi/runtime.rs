@@ -130,6 +130,11 @@ pub struct grt_runtime_options {
     /// code running when it passes is interrupted and `gadgetPostStop` is not called; every
     /// host object is closed whatever the guest does, and stop fails with `GRT_ERR_TIMEOUT`.
     pub stop_deadline_ms: u32,
+    /// Smallest size of an eBPF tracer's ring buffer in bytes (0: default 1 MiB): rings a
+    /// gadget declares smaller (IG's gadgets mostly declare 256 KiB) are created with this
+    /// size, rounded up to a power of two of pages, so bursts and late reader wake-ups are not
+    /// lost samples; it counts in `map_bytes`. The page size (4096) keeps the gadgets' sizes.
+    pub min_ring_bytes: u64,
 }
 
 /// A container the embedder supplies (`grt_runtime_add_container`). Initialise with
@@ -289,6 +294,9 @@ fn options(o: &grt_runtime_options, sink: Option<Arc<LogSink>>) -> crate::Result
     }
     if has!(disable_cache) {
         r.disable_cache = o.disable_cache != 0;
+    }
+    if has!(min_ring_bytes) && o.min_ring_bytes != 0 {
+        r.min_ring_bytes = o.min_ring_bytes;
     }
     if has!(disable_container_discovery) {
         r.container_discovery = o.disable_container_discovery == 0;

@@ -1130,6 +1130,8 @@ class Runtime(_Managed):
             Exceptions it raises are swallowed (stored in ``Runtime.last_log_exception``).
         disable_container_discovery: this runtime's gadgets ignore built-in container
             discovery (Docker) and see only the containers added with :meth:`add_container`.
+        min_ring_bytes: smallest size of an eBPF tracer's ring buffer (0: default 1 MiB);
+            rings declared smaller are created with this size; 4096 keeps the gadgets' sizes.
     """
 
     last_log_exception: Optional[BaseException] = None
@@ -1148,6 +1150,7 @@ class Runtime(_Managed):
         cache_dir: Optional[str] = None,
         logger: Optional[Logger] = None,
         disable_container_discovery: bool = False,
+        min_ring_bytes: int = 0,
     ):
         if log_level is not None and not 1 <= int(log_level) <= 5:
             raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, f"invalid log level {log_level}")
@@ -1160,6 +1163,7 @@ class Runtime(_Managed):
         opts.stop_timeout_ms = stop_timeout_ms
         opts.start_deadline_ms = start_deadline_ms
         opts.stop_deadline_ms = stop_deadline_ms
+        opts.min_ring_bytes = min_ring_bytes
         opts.disable_cache = 1 if disable_cache else 0
         opts.disable_container_discovery = 1 if disable_container_discovery else 0
         cd = _enc(cache_dir)

@@ -135,6 +135,7 @@ class grt_runtime_options(Structure):
         ("disable_container_discovery", c_uint32),
         ("start_deadline_ms", c_uint32),
         ("stop_deadline_ms", c_uint32),
+        ("min_ring_bytes", c_uint64),
     ]
 
 

@@ -65,3 +65,38 @@ def test_ebpf_tracer_scalar_and_array_fields(rt, tmp_path):
     assert e["dict"]["ports"] == [80, 443, 65535] and e["dict"]["proc.pid"] == os.getpid()
     assert '"ports":[80,443,65535]' in e["json"] and '"deltas":[-7,9]' in e["json"]
     assert e["array_on_scalar"] == "WrongKindError"
+
+
+def _ring_sizes():
+    """max_entries of the BPF ring buffers (map_type 27) this process holds, from fdinfo."""
+    sizes = []
+    for fd in os.listdir("/proc/self/fdinfo"):
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as f:
+                info = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        except OSError:
+            continue
+        if info.get("map_type", "").strip() == "27":
+            sizes.append(int(info["max_entries"]))
+    return sorted(sizes)
+
+
+def test_min_ring_bytes_sizes_the_tracer_ring(tmp_path):
+    """trace_open.bpf.c declares IG's 256 KiB ring: 1 MiB by default, as declared with 4096."""
+    assert os.geteuid() == 0, "the eBPF binding test must run as root (CI does)"
+    out = tmp_path / "bpf"
+    subprocess.run(["bash", str(REPO / "tests" / "bpf" / "build.sh"), str(out)], check=True)
+    gdir = tmp_path / "gadget"
+    gdir.mkdir()
+    shutil.copy(out / "trace_open.bpf.o", gdir / "program.bpf.o")
+    seen = {}
+    for label, kw in (("default", {}), ("page", {"min_ring_bytes": 4096}), ("2m", {"min_ring_bytes": 2 << 20})):
+        before = _ring_sizes()
+        with gadgetrt.Runtime(disable_cache=True, **kw) as r, r.load_path(gdir) as g:
+            g.start()
+            now = _ring_sizes()
+            for s in before:
+                now.remove(s)
+            seen[label] = sorted(set(now))  # a map may be held through several fds
+            g.stop()
+    assert seen == {"default": [1 << 20], "page": [256 << 10], "2m": [2 << 20]}, seen
