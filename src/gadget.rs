@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Instance, Module, Store, StoreLimitsBuilder, UpdateDeadline, Val};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -262,6 +262,10 @@ impl Gadget {
     /// Opens a gadget: compiles its wasm program and analyses its eBPF object, without running
     /// guest code. Data sources and subscriptions can be added before [`Gadget::init`].
     pub fn open(rt: &Runtime, src: GadgetSource) -> Result<Gadget> {
+        if src.ebpf.is_some() {
+            // Parsed while the wasm side is prepared; the eBPF load at start finds it.
+            crate::ebpf::kernel_btf::prefetch();
+        }
         let name: Arc<str> = Arc::from(src.name.as_str());
         let opts = rt.options();
         let queue = Arc::new(EventQueue::new(opts.queue_capacity)?.with_max_bytes(opts.limits.queue_bytes));
@@ -612,6 +616,7 @@ impl GadgetInner {
     }
 
     fn start_locked(&self, core: &mut Core) -> Result<()> {
+        let t0 = Instant::now();
         core.store.data_mut().phase = Phase::PreStart;
         core.store.data_mut().subscribe_operators(crate::operators::Stage::EbpfPreStart);
         self.call_lifecycle(core, "gadgetPreStart", None)?;
@@ -619,7 +624,9 @@ impl GadgetInner {
         let op_params = core.params.operator_values().clone();
         crate::operators::configure(core.store.data_mut(), &op_params).map_err(|e| Error::new(ErrorCode::Param, e))?;
         core.store.data_mut().subscribe_operators(crate::operators::Stage::PreStart);
+        let t_pre = t0.elapsed();
         let updater = self.start_containers(core, &op_params)?;
+        let t_ctr = t0.elapsed();
         if let Some(e) = core.ebpf.as_mut() {
             let config = core.store.data().config.clone();
             // A container selection filters in the kernel only when the object has IG's
@@ -655,9 +662,23 @@ impl GadgetInner {
             self.containers.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(u);
         }
         self.start_timers(core)?;
+        let t_ebpf = t0.elapsed();
         core.store.data_mut().phase = Phase::Started;
         self.call_lifecycle(core, "gadgetStart", None)?;
-        self.start_containers_ds(core, &op_params)
+        let r = self.start_containers_ds(core, &op_params);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        self.log(
+            LogLevel::Debug,
+            &format!(
+                "start took {:.1} ms: gadgetPreStart and operators {:.1}, container discovery {:.1}, eBPF {:.1}, gadgetStart {:.1}",
+                ms(t0.elapsed()),
+                ms(t_pre),
+                ms(t_ctr - t_pre),
+                ms(t_ebpf - t_ctr),
+                ms(t0.elapsed() - t_ebpf)
+            ),
+        );
+        r
     }
 
     /// IG's AttachContainer/DetachContainer for socket filters and tc classifiers: with a

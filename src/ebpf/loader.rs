@@ -213,6 +213,7 @@ fn is_disabled(opts: &LoadOptions, name: &str) -> bool {
 
 /// Loads `elf` (analysed as `obj`) and attaches its programs.
 pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<LoadedGadget> {
+    let t0 = std::time::Instant::now();
     // Gadgets declaring `gadget_sockets` share the socket enricher's map; its value layout
     // is the CO-RE target of their `gadget_socket_value` accesses (IG: the enricher's BTF
     // as an extra relocation target, its map as a replacement).
@@ -234,7 +235,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     };
     let san = match &sockets {
         None => object::sanitize(elf),
-        Some(_) => object::sanitize_with_extra(elf, super::fixups::vmlinux_btf().as_deref(), &[socket_enricher::EXTRA_STRUCT]),
+        Some(_) => object::sanitize_kernel_extra(elf, &[socket_enricher::EXTRA_STRUCT]),
     }
     .context("preparing the eBPF object for aya")?;
     let mut notes = san.notes.clone();
@@ -287,7 +288,9 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
         }
     }
 
+    let t_san = t0.elapsed();
     let btf = kernel_btf();
+    let t_btf = t0.elapsed();
     let mut loader = EbpfLoader::new();
     loader.btf(btf.as_deref());
     for (var, bytes) in &opts.params {
@@ -309,6 +312,7 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     let mut ebpf = loader
         .load(&san.elf)
         .map_err(|e| anyhow!("loading eBPF object (maps, relocations): {}", error_chain(&e)))?;
+    let t_maps = t0.elapsed();
 
     if let Some(se) = &sockets {
         let m = ebpf
@@ -367,6 +371,15 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
         states.push((p.name.clone(), st));
     }
 
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    notes.push(format!(
+        "load took {:.1} ms: preparing the object {:.1}, kernel BTF {:.1}, maps and relocations {:.1}, programs (verifier, attach) {:.1}",
+        ms(t0.elapsed()),
+        ms(t_san),
+        ms(t_btf - t_san),
+        ms(t_maps - t_btf),
+        ms(t0.elapsed() - t_maps)
+    ));
     let warnings = group_warnings(warnings);
     Ok(LoadedGadget { _own: own, ebpf, obj: obj.clone(), states, notes, warnings, _sockets: sockets, estimate })
 }

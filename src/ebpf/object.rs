@@ -1092,7 +1092,29 @@ pub fn sanitize_for_aya(elf: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
 /// Like [`sanitize_for_aya`] with structured details; type-match
 /// relocations are evaluated against the running kernel's BTF.
 pub fn sanitize(elf: &[u8]) -> Result<Sanitized> {
-    sanitize_with_target(elf, super::fixups::vmlinux_btf().as_deref())
+    sanitize_impl(elf, &CoreTarget::Kernel(std::sync::OnceLock::new()), &[])
+}
+
+/// [`sanitize_with_extra`] against the running kernel's BTF, parsed only if a type-match
+/// relocation needs it.
+pub fn sanitize_kernel_extra(elf: &[u8], extra: &[ExtraStruct]) -> Result<Sanitized> {
+    sanitize_impl(elf, &CoreTarget::Kernel(std::sync::OnceLock::new()), extra)
+}
+
+/// The CO-RE target of type-match relocations: given, or the kernel's, parsed on first use
+/// (most objects have no such relocation, and the parse costs tens of ms).
+enum CoreTarget<'a> {
+    Given(Option<&'a Btf>),
+    Kernel(std::sync::OnceLock<Option<std::sync::Arc<Btf>>>),
+}
+
+impl CoreTarget<'_> {
+    fn get(&self) -> Option<&Btf> {
+        match self {
+            CoreTarget::Given(b) => *b,
+            CoreTarget::Kernel(c) => c.get_or_init(super::fixups::vmlinux_btf).as_deref(),
+        }
+    }
 }
 
 /// [`sanitize`] with an explicit CO-RE target BTF for type-match
@@ -1119,6 +1141,10 @@ pub struct ExtraStruct {
 /// missing member poisons the instruction unless the relocation is a
 /// field-exists check, which becomes 0). aya never sees those records.
 pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruct]) -> Result<Sanitized> {
+    sanitize_impl(elf, &CoreTarget::Given(target), extra)
+}
+
+fn sanitize_impl(elf: &[u8], target: &CoreTarget, extra: &[ExtraStruct]) -> Result<Sanitized> {
     let info = read_elf(elf)?;
     let btf = Btf::parse(info.btf).context("parsing .BTF")?;
     let mut out = Sanitized::default();
@@ -1235,7 +1261,7 @@ pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruc
         let mut cache: HashMap<u32, bool> = HashMap::new();
         for r in relos.iter().filter(|r| r.kind == CORE_TYPE_MATCHES) {
             let tname = btf.name_of(r.type_id).to_string();
-            let targ = target.ok_or_else(|| {
+            let targ = target.get().ok_or_else(|| {
                 anyhow!("CO-RE type-match relocation on {tname:?} needs the kernel BTF (/sys/kernel/btf/vmlinux)")
             })?;
             let v = match cache.get(&r.type_id) {
@@ -1267,7 +1293,7 @@ pub fn sanitize_with_extra(elf: &[u8], target: Option<&Btf>, extra: &[ExtraStruc
             let Some(x) = extra.iter().find(|x| x.name == super::fixups::essential_name(name)) else { continue };
             let known = *in_target
                 .entry(x.name)
-                .or_insert_with(|| target.is_some_and(|t| t.find_struct(x.name).is_some()));
+                .or_insert_with(|| target.get().is_some_and(|t| t.find_struct(x.name).is_some()));
             if known {
                 continue;
             }
