@@ -24,25 +24,46 @@ pub fn hold() -> Hold {
     Hold(())
 }
 
-/// Parses aya's view of the kernel BTF on a background thread, so that a gadget being opened
-/// (its wasm compiled or taken from the cache, instantiated, initialised) finds it parsed when
-/// its eBPF object is loaded at start: the parse (~20 ms) is off the start path. The parse is
+/// An aya loader prepared by [`prefetch`] (`EbpfLoader::new` parses the kernel BTF).
+static LOADER: Mutex<Option<aya::EbpfLoader<'static>>> = Mutex::new(None);
+
+/// An aya loader whose CO-RE target is the kernel BTF: the one [`prefetch`] prepared (waiting
+/// for it if it is being made), else a new one (which parses the kernel BTF, ~20 ms).
+pub fn loader() -> aya::EbpfLoader<'static> {
+    LOADER.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(aya::EbpfLoader::new)
+}
+
+/// Prepares an aya loader (its kernel BTF parse) on a background thread, so that a gadget
+/// being opened (its wasm compiled or taken from the cache, instantiated, initialised) finds
+/// it ready when its eBPF object is loaded at start: the parse is off the start path. It is
 /// kept until the next load ends, or at most [`PREFETCH_KEEP`] when no load comes.
 pub fn prefetch() {
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         return;
     }
-    let h = hold();
     let seen = *LOADS_ENDED.0.lock().unwrap_or_else(|e| e.into_inner());
+    // The slot is locked before the thread starts, so a load right after waits for it.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new().name("gadgetrt-btf".into()).spawn(move || {
-        let _ = aya();
+        let mut slot = LOADER.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = tx.send(());
+        if slot.is_none() {
+            *slot = Some(aya::EbpfLoader::new());
+        }
+        drop(slot);
         let (lock, cv) = &LOADS_ENDED;
         let g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = cv.wait_timeout_while(g, PREFETCH_KEEP, |n| *n == seen);
-        drop(h);
+        drop(cv.wait_timeout_while(g, PREFETCH_KEEP, |n| *n == seen));
+        // Not taken by a load: freed.
+        let unused = LOADER.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if unused.is_some() {
+            drop(unused);
+            trim_heap();
+        }
     });
-    // Without a thread the hold was moved into the failed closure and is dropped with it.
-    let _ = spawned;
+    if spawned.is_ok() {
+        let _ = rx.recv();
+    }
 }
 
 impl Drop for Hold {

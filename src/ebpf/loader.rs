@@ -20,7 +20,7 @@ use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::{
     BtfTracePoint, FEntry, FExit, Iter, KProbe, Lsm, Program, RawTracePoint, TracePoint, UProbe,
 };
-use aya::{Btf, Ebpf, EbpfLoader};
+use aya::{Btf, Ebpf};
 
 use super::attach;
 use super::tc as attach_tc;
@@ -289,10 +289,12 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
 
     let t_san = t0.elapsed();
-    let btf = kernel_btf();
+    // aya's loader parses the kernel BTF when created (its CO-RE target); a loader prepared
+    // while the gadget was opened is taken when there is one. Programs that attach by BTF
+    // id (tp_btf, fentry, lsm, iterators) get aya's shared parse, made only for them.
+    let mut loader = super::kernel_btf::loader();
+    let btf: std::cell::OnceCell<Option<std::sync::Arc<Btf>>> = std::cell::OnceCell::new();
     let t_btf = t0.elapsed();
-    let mut loader = EbpfLoader::new();
-    loader.btf(btf.as_deref());
     for (var, bytes) in &opts.params {
         loader.override_global(var.as_str(), bytes.as_slice(), true);
     }
@@ -367,13 +369,13 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             config: &opts.config,
             tc_iface: opts.tc_iface.as_deref(),
         };
-        let st = load_and_attach(&mut ebpf, btf.as_deref(), p, &target, iter_map, &mut cx)?;
+        let st = load_and_attach(&mut ebpf, &btf, p, &target, iter_map, &mut cx)?;
         states.push((p.name.clone(), st));
     }
 
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     notes.push(format!(
-        "load took {:.1} ms: preparing the object {:.1}, kernel BTF {:.1}, maps and relocations {:.1}, programs (verifier, attach) {:.1}",
+        "load took {:.1} ms: preparing the object {:.1}, aya's loader and kernel BTF {:.1}, maps and relocations {:.1}, programs (verifier, attach) {:.1}",
         ms(t0.elapsed()),
         ms(t_san),
         ms(t_btf - t_san),
@@ -472,7 +474,7 @@ impl AttachCx<'_> {
 
 fn load_and_attach(
     ebpf: &mut Ebpf,
-    btf: Option<&Btf>,
+    btf: &std::cell::OnceCell<Option<std::sync::Arc<Btf>>>,
     p: &ProgramInfo,
     target: &str,
     iter_map: Option<OwnedFd>,
@@ -484,7 +486,9 @@ fn load_and_attach(
         .program_mut(name)
         .ok_or_else(|| anyhow!("program {name} (section {section:?}) not found by aya after loading the object"))?;
     let need_btf = || {
-        btf.ok_or_else(|| anyhow!("program {name} (section {section:?}): needs kernel BTF (/sys/kernel/btf/vmlinux)"))
+        btf.get_or_init(kernel_btf)
+            .as_deref()
+            .ok_or_else(|| anyhow!("program {name} (section {section:?}): needs kernel BTF (/sys/kernel/btf/vmlinux)"))
     };
     let kind = p.kind;
     let lerr = |e: &dyn std::error::Error| {
