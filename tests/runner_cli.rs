@@ -86,6 +86,12 @@ fn params_are_flags_before_and_after_the_gadget() {
     // Without -v nothing is logged about params.
     let o = run(&[g, "--param-key", "param-value", "-t", "0.1"]);
     assert!(o.status.success() && params_set(&text(&o.stderr)).is_empty(), "{}", text(&o.stderr));
+    // `ig run` command lines: a leading `run` is ig's subcommand.
+    let o = run(&["run", "-v", "--host", "--auto-mount-filesystems", g, "--count", "5", "--param-key", "param-value", "-t", "0.2"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut got = params_set(&text(&o.stderr));
+    got.sort();
+    assert_eq!(got, pairs(&[("count", "5"), ("host", "true"), ("param-key", "param-value")]));
 }
 
 #[test]

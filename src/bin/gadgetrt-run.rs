@@ -120,7 +120,11 @@ impl From<String> for Fail {
 }
 
 fn main() {
-    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // `ig run GADGET ...` command lines work unchanged: `gadgetrt-run run GADGET ...`.
+    if argv.first().is_some_and(|a| a == "run") && argv.len() > 1 {
+        argv.remove(0);
+    }
     if argv.first().is_some_and(|a| a == "completion") {
         std::process::exit(completion(&argv[1..]));
     }
