@@ -119,12 +119,15 @@ pub fn instantiate(
 ) -> Result<Option<EbpfFormatters>, String> {
     let mut convs = Vec::new();
     let mut added: Vec<String> = Vec::new();
+    // One read of the kernel BTF for all of them.
+    let mut kernel = kernel_enums(&enums.iter().map(|e| e.enum_name.as_str()).collect::<Vec<_>>()).into_iter();
     for en in enums {
+        let kernel_table = kernel.next().flatten();
         let Some(input) = ed.schema.field_index(&en.field).filter(|&i| ed.schema.fields[i].name == en.field) else {
             continue;
         };
         ed.schema.fields[input].hidden = true;
-        let table = kernel_enum(&en.enum_name).unwrap_or_else(|| EnumTable {
+        let table = kernel_table.unwrap_or_else(|| EnumTable {
             values: en.values.iter().map(|(n, v)| (n.clone(), *v as u64)).collect(),
             signed: kind::is_signed(ed.schema.fields[input].kind),
             is_set: en.enum_name.ends_with("_set"),
@@ -180,11 +183,23 @@ pub fn instantiate(
 /// The kernel's enum of this name (IG prefers it over the gadget's copy), read from
 /// `/sys/kernel/btf/vmlinux` without decoding anything else.
 pub fn kernel_enum(name: &str) -> Option<EnumTable> {
-    if name.is_empty() {
-        return None;
+    kernel_enums(&[name]).pop().flatten()
+}
+
+/// [`kernel_enum`] for several names, reading the kernel BTF (several MiB) at most once.
+/// The tables are kept for the process (the kernel's enums do not change; they are small).
+pub fn kernel_enums(names: &[&str]) -> Vec<Option<EnumTable>> {
+    static KNOWN: Mutex<Option<std::collections::HashMap<String, Option<EnumTable>>>> = Mutex::new(None);
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let known = known.get_or_insert_with(Default::default);
+    let missing: Vec<&str> = names.iter().copied().filter(|n| !n.is_empty() && !known.contains_key(*n)).collect();
+    if !missing.is_empty() {
+        let data = std::fs::read("/sys/kernel/btf/vmlinux").unwrap_or_default();
+        for n in missing {
+            known.insert(n.to_string(), find_enum(&data, n));
+        }
     }
-    let data = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-    find_enum(&data, name)
+    names.iter().map(|n| known.get(*n).cloned().flatten()).collect()
 }
 
 /// Scans raw BTF for an ENUM/ENUM64 named `name`.
