@@ -66,7 +66,7 @@ impl RingReader {
         // SAFETY: plain sysconf.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let size = map.info()?.max_entries() as usize;
-        if size == 0 || !size.is_power_of_two() || size % page != 0 {
+        if size == 0 || !size.is_power_of_two() || !size.is_multiple_of(page) {
             bail!("ring buffer size {size} is not a power-of-two multiple of the page size");
         }
         let fd = map.fd().as_fd();
