@@ -13,7 +13,9 @@
 //! - `wasm`: the same through a Go-built wasm program (examples/gadgets/trace_open: eBPF + Go
 //!   wasm enrichment) at 100,000/s and 200,000/s.
 //! - `start`: start → first event of the Go-wasm gadget, cold (empty module cache) and warm.
-//! - `rss`: idle RSS with 1, 2 and 3 running gadgets (Go-wasm trace_open) in one runtime.
+//! - `rss`: idle RSS with 1, 2 and 3 running gadgets (Go-wasm trace_open) in one runtime
+//!   (`GADGETRT_BENCH_SMAPS=DIR`: each child also copies /proc/self/smaps there after each
+//!   gadget).
 //! - `overload`: peak RSS (VmHWM) while events arrive at full rate and nobody polls for 4 s,
 //!   with the default byte budget; dropped events are counted.
 //!
@@ -199,6 +201,9 @@ fn child_thru(image: &Path, rate: u64, secs: f64, filter: bool) {
         st.dropped_queue_full,
         wall.as_secs_f64()
     );
+    // The warm-up run must leave the optimised module in the cache for the runs after it
+    // (a first start runs baseline code while Cranelift compiles in the background).
+    rt.wait_background_compiles();
 }
 
 /// `--start IMAGE CACHE`: time from process start (here: before the runtime exists) to the
@@ -248,6 +253,11 @@ fn child_rss(image: &Path, n: usize) {
             g.poll(Some(Duration::from_millis(300))).unwrap();
         }
         out.push_str(&format!("rss{i}_mib={:.1} ", status_kib("VmRSS") as f64 / 1024.0));
+        out.push_str(&format!("from_cache{i}={} shared{i}={} ", gs[i - 1].from_cache as u8, gs[i - 1].module_shared as u8));
+        // Evidence for the figure: the process's mappings after each gadget.
+        if let Some(dir) = std::env::var_os("GADGETRT_BENCH_SMAPS") {
+            let _ = std::fs::copy("/proc/self/smaps", Path::new(&dir).join(format!("smaps{i}")));
+        }
     }
     println!("{out}");
 }

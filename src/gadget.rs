@@ -205,7 +205,8 @@ pub type EventCallback = Box<dyn FnMut(&Event) -> i32 + Send>;
 
 struct Core {
     store: Store<HostState>,
-    module: Option<Module>,
+    /// Shared with the open gadgets of the same program (`Runtime::module_for`).
+    module: Option<Arc<Module>>,
     instance: Option<Instance>,
     state: State,
     params: Params,
@@ -236,8 +237,12 @@ pub struct GadgetInner {
     subs: Mutex<HashMap<u64, Arc<Mutex<EventCallback>>>>,
     next_sub: AtomicU64,
     polling: AtomicBool,
-    /// Whether the module came from the compiled-module cache.
+    /// Whether the module came from the compiled-module cache (for a shared module: when it
+    /// was first loaded).
     pub from_cache: bool,
+    /// Whether the compiled module is shared with an open gadget of the same program in this
+    /// runtime (neither compiled nor read from the cache for this gadget).
+    pub module_shared: bool,
     weak: std::sync::Weak<GadgetInner>,
     /// The eBPF reader thread, stopped without holding the core lock.
     readers: Mutex<Option<crate::ebpf::Readers>>,
@@ -294,12 +299,12 @@ impl Gadget {
             src.metadata.clone(),
             budget,
         );
-        let (module, from_cache) = match &src.wasm {
+        let (module, from_cache, module_shared) = match &src.wasm {
             Some(w) => {
-                let (m, c) = rt.compile(w)?;
-                (Some(m), c)
+                let (m, c, shared) = rt.module_for(w)?;
+                (Some(m), c, shared)
             }
-            None => (None, false),
+            None => (None, false, false),
         };
         // The store belongs to the engine that compiled the module (Cranelift, or Winch for a
         // first start while the optimised module is compiled in the background).
@@ -379,6 +384,7 @@ impl Gadget {
             next_sub: AtomicU64::new(1),
             polling: AtomicBool::new(false),
             from_cache,
+            module_shared,
         })))
     }
 

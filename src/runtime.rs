@@ -1,6 +1,7 @@
 //! A runtime: one wasmtime `Engine` (with an epoch ticker for guest deadlines), the `ig` +
 //! WASI linker shared by all its gadgets, and runtime-wide options.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -166,8 +167,12 @@ pub(crate) struct RuntimeInner {
     /// (same compatibility hash, so its modules load into `engine`), run at a lower CPU
     /// priority so the starting gadget keeps the CPU.
     background_engine: Option<Engine>,
-    /// Background Cranelift compilations (see `baseline`).
-    background: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Background Cranelift compilations (see `baseline`), with their module's key.
+    background: Mutex<Vec<(String, std::thread::JoinHandle<()>)>>,
+    /// The compiled modules of the open gadgets, by program (`cache_key`): a gadget of a
+    /// program already open shares its module (compiled code and memory image) instead of
+    /// compiling or deserialising its own copy. Weak: a module is freed with its last gadget.
+    modules: Mutex<HashMap<String, SharedModule>>,
     pub opts: RuntimeOptions,
     pub logger: Arc<Logger>,
     pub cache: Option<crate::image::cache::ModuleCache>,
@@ -254,6 +259,7 @@ impl Runtime {
             background_engine: if cache.is_some() && baseline.is_some() { background_engine() } else { None },
             baseline: if cache.is_some() { baseline } else { None },
             background: Mutex::new(Vec::new()),
+            modules: Mutex::new(HashMap::new()),
             opts,
             logger,
             cache,
@@ -310,14 +316,63 @@ impl Runtime {
     /// Returns the module and whether it came from the cache.
     pub fn compile(&self, wasm: &[u8]) -> Result<(Module, bool)> {
         check_module(wasm, &self.inner.opts.limits)?;
+        let key = cache_key(&self.inner.engine, wasm);
+        let (m, from_cache, _) = self.compile_keyed(wasm, &key)?;
+        Ok((m, from_cache))
+    }
+
+    /// The module of a gadget: the one of an open gadget of the same program when there is
+    /// one (shared), else [`Runtime::compile`]'s. A baseline (Winch) module is shared only
+    /// while its optimised compile still runs; afterwards the next gadget loads the
+    /// optimised module from the cache. Returns the module, whether it came from the cache
+    /// (for a shared module: whether it did when first loaded) and whether it was shared.
+    pub(crate) fn module_for(&self, wasm: &[u8]) -> Result<(Arc<Module>, bool, bool)> {
+        check_module(wasm, &self.inner.opts.limits)?;
+        let key = cache_key(&self.inner.engine, wasm);
+        let mut modules = self.inner.modules.lock().unwrap_or_else(|e| e.into_inner());
+        modules.retain(|_, s| s.module.strong_count() > 0);
+        if let Some(s) = modules.get(&key) {
+            if let Some(m) = s.module.upgrade() {
+                if !s.baseline || self.background_pending(&key) {
+                    self.inner.logger.log(LogLevel::Debug, "", &format!("sharing the compiled module {key} of an open gadget"));
+                    return Ok((m, s.from_cache, true));
+                }
+            }
+        }
+        // Compiled without the lock (other programs' gadgets open meanwhile); of two gadgets
+        // of one program compiled at once, the first to finish provides the shared module.
+        drop(modules);
+        let (m, from_cache, baseline) = self.compile_keyed(wasm, &key)?;
+        let m = Arc::new(m);
+        let mut modules = self.inner.modules.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = modules.get(&key).filter(|s| !s.baseline || baseline) {
+            if let Some(shared) = s.module.upgrade() {
+                return Ok((shared, s.from_cache, true));
+            }
+        }
+        modules.insert(key, SharedModule { module: Arc::downgrade(&m), from_cache, baseline });
+        Ok((m, from_cache, false))
+    }
+
+    /// Live compiled modules shared between this runtime's gadgets (one per program).
+    pub fn shared_modules(&self) -> usize {
+        self.inner.modules.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|s| s.module.strong_count() > 0).count()
+    }
+
+    fn background_pending(&self, key: &str) -> bool {
+        self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(k, h)| k == key && !h.is_finished())
+    }
+
+    /// (module, from the cache, compiled by the baseline compiler).
+    fn compile_keyed(&self, wasm: &[u8], key: &str) -> Result<(Module, bool, bool)> {
         let engine = &self.inner.engine;
-        let key = self.inner.cache.as_ref().map(|_| cache_key(engine, wasm));
+        let key = self.inner.cache.as_ref().map(|_| key.to_string());
         if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
             if let Some(bytes) = cache.get(key) {
                 // SAFETY: the entry was written by `Module::serialize` of an engine with the same
                 // compatibility hash (part of the key), and its checksum was verified by `get`.
                 match unsafe { Module::deserialize(engine, &bytes) } {
-                    Ok(m) => return Ok((m, true)),
+                    Ok(m) => return Ok((m, true, false)),
                     Err(e) => self.inner.logger.log(
                         LogLevel::Warn,
                         "",
@@ -330,7 +385,7 @@ impl Runtime {
             match self.compile_bounded(bengine, wasm) {
                 Ok(quick) => {
                     self.compile_in_background(wasm, key.clone());
-                    return Ok((quick, false));
+                    return Ok((quick, false, true));
                 }
                 Err(e) => self.inner.logger.log(
                     LogLevel::Debug,
@@ -343,7 +398,7 @@ impl Runtime {
         if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
             store_in_cache(cache, &self.inner.logger, key, &module);
         }
-        Ok((module, false))
+        Ok((module, false, false))
     }
 
     /// The linker of the engine that compiled `module` (Cranelift or the Winch baseline).
@@ -360,6 +415,7 @@ impl Runtime {
         let engine = self.inner.background_engine.clone().unwrap_or_else(|| self.inner.engine.clone());
         let (logger, bytes) = (self.inner.logger.clone(), wasm.to_vec());
         let Some(cache) = self.inner.cache.clone() else { return };
+        let key2 = key.clone();
         let h = std::thread::Builder::new().name("gadgetrt-optcompile".into()).spawn(move || {
             // SAFETY: plain syscalls on the calling thread (best effort).
             unsafe {
@@ -367,15 +423,15 @@ impl Runtime {
                 libc::setpriority(libc::PRIO_PROCESS, tid, 10);
             }
             match Module::new(&engine, &bytes) {
-                Ok(m) => store_in_cache(&cache, &logger, &key, &m),
+                Ok(m) => store_in_cache(&cache, &logger, &key2, &m),
                 Err(e) => logger.log(LogLevel::Debug, "", &format!("background compile failed: {e:#}")),
             }
         });
         match h {
             Ok(h) => {
                 let mut bg = self.inner.background.lock().unwrap_or_else(|e| e.into_inner());
-                bg.retain(|h| !h.is_finished());
-                bg.push(h);
+                bg.retain(|(_, h)| !h.is_finished());
+                bg.push((key, h));
             }
             Err(e) => self.inner.logger.log(LogLevel::Debug, "", &format!("background compile not started: {e}")),
         }
@@ -383,17 +439,24 @@ impl Runtime {
 
     /// Whether an optimised compile started in the background is still running.
     pub fn background_compiles_pending(&self) -> bool {
-        self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|h| !h.is_finished())
+        self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(_, h)| !h.is_finished())
     }
 
     /// Waits until the optimised background compilations started by this runtime have
     /// written their modules into the cache (benchmarks and tests; gadgets never wait).
     pub fn wait_background_compiles(&self) {
         let hs: Vec<_> = std::mem::take(&mut *self.inner.background.lock().unwrap_or_else(|e| e.into_inner()));
-        for h in hs {
+        for (_, h) in hs {
             let _ = h.join();
         }
     }
+}
+
+/// An entry of `RuntimeInner::modules`.
+struct SharedModule {
+    module: std::sync::Weak<Module>,
+    from_cache: bool,
+    baseline: bool,
 }
 
 fn store_in_cache(cache: &crate::image::cache::ModuleCache, logger: &Logger, key: &str, module: &Module) {

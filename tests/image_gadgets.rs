@@ -100,8 +100,11 @@ fn warm_load_uses_the_module_cache_and_survives_corruption() {
     assert!(!g.from_cache);
     // A miss runs baseline (Winch) code while Cranelift fills the cache in the background.
     rt.wait_background_compiles();
+    // Each load here reads the disk cache: no open gadget of the program to share a module.
+    drop(g);
     let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
     assert!(g.from_cache, "second load must come from the cache");
+    drop(g);
     // Corrupt every cache entry: the next load detects it, recompiles and still runs.
     for e in std::fs::read_dir(&cache).unwrap() {
         let p = e.unwrap().path();
@@ -121,6 +124,7 @@ fn warm_load_uses_the_module_cache_and_survives_corruption() {
     assert_eq!(value(&c.get(4), 0, "seq"), Value::Uint(5));
     // The background compile replaced the corrupted entry.
     rt.wait_background_compiles();
+    drop(g);
     let g = Gadget::load(&rt, GadgetSource::from_path(&demo, None).unwrap()).unwrap();
     assert!(g.from_cache, "the optimised module is cached again");
 }

@@ -551,6 +551,52 @@ fn cache_dir_must_be_absolute_private_and_entries_authenticated() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// Gadgets of one program open in one runtime share its compiled module (code and memory
+/// image: one copy however many run); each still has its own instance and linear memory.
+#[test]
+fn gadgets_of_one_program_share_its_compiled_module() {
+    // gadgetInit counts its calls in linear memory: 1 in every gadget unless memory leaked
+    // between them.
+    let prog = |n: u32| {
+        wasm(&format!(
+            r#"(module (memory (export "memory") 1) {VERSION_1}
+              (func (export "gadgetInit") (result i32)
+                (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+                (i32.ne (i32.load (i32.const 0)) (i32.const 1)))
+              (func (export "f{n}")))"#
+        ))
+    };
+    for cached in [false, true] {
+        let (rt, logs) = runtime_with(LogLevel::Debug, |o| o.disable_cache = !cached);
+        if cached {
+            // Warm the cache with the optimised module, as a later start finds it.
+            drop(Gadget::open(&rt, prog(1)).unwrap());
+            rt.wait_background_compiles();
+        }
+        let a = Gadget::open(&rt, prog(1)).unwrap();
+        assert!(!a.module_shared);
+        assert_eq!(a.from_cache, cached);
+        let b = Gadget::open(&rt, prog(1)).unwrap();
+        assert!(b.module_shared, "a second gadget of the program shares the module");
+        assert_eq!(b.from_cache, cached, "a shared module keeps its origin");
+        assert_eq!(rt.shared_modules(), 1);
+        assert!(logs.0.lock().unwrap().iter().any(|(_, m)| m.starts_with("sharing the compiled module")));
+        let c = Gadget::open(&rt, prog(2)).unwrap();
+        assert!(!c.module_shared, "another program has its own module");
+        assert_eq!(rt.shared_modules(), 2);
+        for g in [&a, &b, &c] {
+            g.init().unwrap();
+        }
+        drop((a, c));
+        // b keeps the module alive for the next gadget of the program.
+        assert!(Gadget::open(&rt, prog(1)).unwrap().module_shared);
+        assert_eq!(rt.shared_modules(), 1);
+        drop(b);
+        assert_eq!(rt.shared_modules(), 0, "a module is freed with its last gadget");
+        assert!(!Gadget::open(&rt, prog(1)).unwrap().module_shared);
+    }
+}
+
 // ----- 7. packets, archive texts, ELF machine -----
 
 #[test]

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::maps::perf::{PerfEvent, PerfEventArray, PerfEventArrayBuffer};
-use aya::maps::{Map, MapData, RingBuf};
+use aya::maps::{Map, MapData};
 use aya::programs::{
     BtfTracePoint, FEntry, FExit, Iter, KProbe, Lsm, Program, RawTracePoint, TracePoint, UProbe,
 };
@@ -785,7 +785,7 @@ fn map_data(m: &Map) -> &MapData {
 pub const PERF_PAGES_PER_CPU: usize = 64;
 
 enum SourceInner {
-    Ring(RingBuf<MapData>),
+    Ring(super::ring::RingReader),
     Perf {
         bufs: Vec<PerfEventArrayBuffer<MapData>>,
         _array: PerfEventArray<MapData>,
@@ -836,9 +836,7 @@ impl TracerSource {
         let mut n = 0usize;
         match &mut self.inner {
             SourceInner::Ring(r) => {
-                while n < max {
-                    let Some(item) = r.next() else { break };
-                    f(&item);
+                while n < max && r.next(f) {
                     n += 1;
                 }
             }
@@ -1085,10 +1083,11 @@ impl LoadedGadget {
                 .take_map(&t.map_name)
                 .ok_or_else(|| anyhow!("tracer {}: map {} not available (already taken?)", t.name, t.map_name))?;
             let inner = match t.map_type {
-                TracerMapType::RingBuf => SourceInner::Ring(
-                    RingBuf::try_from(map)
-                        .map_err(|e| anyhow!("tracer {}: ring buffer {}: {}", t.name, t.map_name, error_chain(&e)))?,
-                ),
+                TracerMapType::RingBuf => SourceInner::Ring(match map {
+                    Map::RingBuf(d) => super::ring::RingReader::new(d)
+                        .map_err(|e| anyhow!("tracer {}: ring buffer {}: {e:#}", t.name, t.map_name))?,
+                    _ => bail!("tracer {}: map {} is not a ring buffer", t.name, t.map_name),
+                }),
                 TracerMapType::PerfEventArray => {
                     let mut array = PerfEventArray::try_from(map).map_err(|e| {
                         anyhow!("tracer {}: perf event array {}: {}", t.name, t.map_name, error_chain(&e))

@@ -11,6 +11,7 @@ pub mod loader;
 pub mod maps;
 pub mod object;
 pub mod perf;
+pub mod ring;
 pub mod tc;
 pub mod socket_enricher;
 
