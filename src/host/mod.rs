@@ -430,14 +430,16 @@ impl HostState {
     /// Runs operator `op` on packet `pid`; `false` means the operator dropped it.
     fn run_operator(&mut self, op: usize, pid: u64) -> bool {
         let Some(slot) = self.packets.get_mut(pid as usize).and_then(|p| p.as_mut()) else { return false };
-        let schema = self.dss[slot.ds].schema.clone();
+        // Borrowed, not cloned: the schema's reference count is shared with the threads that
+        // drop finished events.
+        let schema = &self.dss[slot.ds].schema;
         match &mut slot.data {
             PacketData::Single(r) => fit_record(&schema, r),
             PacketData::Array(v) => v.iter_mut().for_each(|r| fit_record(&schema, r)),
         }
         let Some(o) = self.operators.ops.get_mut(op) else { return true };
         let cx = crate::operators::OpCtx { logger: &self.logger, gadget: &self.gadget };
-        o.run(&cx, &schema, &mut slot.data)
+        o.run(&cx, schema, &mut slot.data)
     }
 
     /// Adds the operator subscriptions planned for `stage`.

@@ -29,9 +29,10 @@ use crate::datasource::{field_bytes, kind, FieldLoc, PacketData, Record, Schema}
 enum Op {
     /// Literal bytes `lits[start..end]`.
     Lit(u32, u32),
-    /// The value of a field without sub-fields: its kind and location (copied from the
-    /// schema's field, which the plan belongs to).
-    Val(u32, FieldLoc),
+    /// The value of a field without sub-fields, after the literal `lits[pre.0..pre.1]` (its
+    /// key and what precedes it): its kind and location (copied from the schema's field,
+    /// which the plan belongs to).
+    Val { pre: (u32, u32), kind: u32, loc: FieldLoc },
     /// A numeric array: `first` before the first element, `sep` before the others.
     Arr { field: u32, elem: u32, first: (u32, u32), sep: (u32, u32) },
 }
@@ -140,7 +141,15 @@ impl Builder<'_> {
                 continue;
             }
             self.lit(&name);
-            self.ops.push(Op::Val(f.kind, f.loc));
+            // The literal before the value goes into the value's op (one op per field).
+            let pre = match self.ops.last() {
+                Some(&Op::Lit(s, e)) => {
+                    self.ops.pop();
+                    (s, e)
+                }
+                _ => (0, 0),
+            };
+            self.ops.push(Op::Val { pre, kind: f.kind, loc: f.loc });
         }
     }
 }
@@ -228,7 +237,10 @@ impl JsonPlan {
         for op in ops {
             match *op {
                 Op::Lit(s, e) => push_bytes(out, &self.lits[s as usize..e as usize]),
-                Op::Val(k, loc) => write_value(out, k, field_bytes(rec, loc)),
+                Op::Val { pre, kind, loc } => {
+                    push_bytes(out, &self.lits[pre.0 as usize..pre.1 as usize]);
+                    write_value(out, kind, field_bytes(rec, loc));
+                }
                 Op::Arr { field, elem, first, sep } => {
                     let f = &schema.fields[field as usize];
                     let b = field_bytes(rec, f.loc).unwrap_or(&[]);
