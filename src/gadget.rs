@@ -1130,9 +1130,14 @@ impl GadgetInner {
         let schema = st.dss[dsi].schema.clone();
         st.stage_events();
         let mut n = 0;
+        // Recycled records are taken from the pool in groups (one lock each).
+        let mut spare: Vec<dsrc::Record> = Vec::new();
         for raw in records {
-            let mut rec = schema.new_record();
-            crate::ebpf::fill_record(&schema, &mut rec, raw);
+            if spare.is_empty() {
+                schema.take_pooled(64, &mut spare);
+            }
+            let mut rec = schema.init_record(spare.pop(), raw);
+            crate::ebpf::fill_record_rest(&schema, &mut rec, raw);
             let pid = core.store.data_mut().insert_packet(host::PacketSlot {
                 ds: dsi,
                 data: PacketData::Single(rec),
@@ -1142,6 +1147,9 @@ impl GadgetInner {
             n += 1;
         }
         core.store.data_mut().flush_staged();
+        if !spare.is_empty() {
+            schema.pool.put_many(spare);
+        }
         n
     }
 

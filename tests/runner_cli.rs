@@ -342,8 +342,11 @@ fn runner_exits_within_2s_of_sigterm_under_an_event_flood() {
             let _ = errp.read_to_string(&mut s);
             s
         });
-        // Flooding for real: 4 MiB of events printed.
+        // Flooding for real: 4 MiB of events printed, then one more second so that the
+        // kernel buffer and the queues have overflowed (a fast reader can keep up with the
+        // first few MiB).
         let flooding = rx.recv_timeout(Duration::from_secs(60)).is_ok();
+        std::thread::sleep(Duration::from_secs(1));
         // SAFETY: kill(2) on our child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let t = Instant::now();

@@ -500,8 +500,21 @@ impl Schema {
     /// A fresh record with every payload slot initialised (recycled from the pool when one
     /// is available).
     pub fn new_record(&self) -> Record {
-        let Some(mut rec) = self.pool.take() else {
-            return self.payload_init.iter().map(PayloadInit::fresh).collect();
+        self.init_record(self.pool.take(), &[])
+    }
+
+    /// Initialises `rec` (a recycled record, or `None` for a new one) as a fresh record
+    /// whose first payload, when it is a zeroed struct, starts with as much of `raw` as fits
+    /// (the rest zero): what [`new_record`](Self::new_record) then copying `raw` in gives,
+    /// without zeroing the bytes `raw` covers first.
+    pub fn init_record(&self, rec: Option<Record>, raw: &[u8]) -> Record {
+        let Some(mut rec) = rec else {
+            let mut rec: Record = self.payload_init.iter().map(PayloadInit::fresh).collect();
+            if let Some(first) = rec.first_mut() {
+                let n = first.len().min(raw.len());
+                first[..n].copy_from_slice(&raw[..n]);
+            }
+            return rec;
         };
         rec.truncate(self.payload_init.len());
         for (i, init) in self.payload_init.iter().enumerate() {
@@ -509,13 +522,30 @@ impl Schema {
                 Some(p) => {
                     p.clear();
                     if let PayloadInit::Zeroed(n) = init {
+                        if i == 0 {
+                            p.extend_from_slice(&raw[..(*n).min(raw.len())]);
+                        }
                         p.resize(*n, 0);
                     }
                 }
-                None => rec.push(init.fresh()),
+                None => {
+                    let mut p = init.fresh();
+                    if i == 0 {
+                        let n = p.len().min(raw.len());
+                        p[..n].copy_from_slice(&raw[..n]);
+                    }
+                    rec.push(p)
+                }
             }
         }
         rec
+    }
+
+    /// Takes up to `n` recycled records from the pool into `out` (one lock).
+    pub fn take_pooled(&self, n: usize, out: &mut Vec<Record>) {
+        let mut spare = self.pool.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let k = spare.len().saturating_sub(n);
+        out.extend(spare.drain(k..));
     }
 
     /// Applies `annotations`/`tags` configuration (gadget.yaml `datasources.<name>.fields.<f>`)

@@ -154,6 +154,10 @@ const MAX_PENDING_RECORDS: usize = 1 << 18;
 /// its stop and timer checks however fast the kernel side produces.
 const MAX_DRAIN_RECORDS: usize = 1 << 16;
 
+/// Emptied record batches kept for reuse by the drain thread, and the largest buffer kept.
+const SPARE_BATCHES: usize = 4;
+const SPARE_BATCH_BYTES: usize = 1 << 21;
+
 /// Nice value of the ring-buffer reader thread (see `reader_loop`).
 const READER_NICE: libc::c_int = -10;
 
@@ -536,15 +540,16 @@ impl EbpfGadget {
         // (default 48 + 16 MiB).
         let max_bytes = gadget.upgrade().map(|g| g.raw_records_budget()).unwrap_or(16 << 20);
         let cutoff = Arc::new(AtomicBool::new(false));
+        let spare: Arc<Mutex<Vec<RecordBatch>>> = Arc::default();
         let processor = {
-            let (gadget, pending, pending_bytes, cutoff, lost) =
-                (gadget.clone(), pending.clone(), pending_bytes.clone(), cutoff.clone(), self.lost.clone());
+            let (gadget, pending, pending_bytes, cutoff, lost, spare) =
+                (gadget.clone(), pending.clone(), pending_bytes.clone(), cutoff.clone(), self.lost.clone(), spare.clone());
             let names: Vec<String> = tracers.iter().map(|t| t.0.clone()).collect();
             std::thread::Builder::new()
                 .name("gadgetrt-ebpf-proc".into())
                 .spawn(move || {
                     let mut dropped: BTreeMap<usize, u64> = BTreeMap::new();
-                    for batch in rx {
+                    for mut batch in rx {
                         let mut emitted = 0;
                         if !cutoff.load(Ordering::Relaxed) {
                             if let Some(g) = gadget.upgrade() {
@@ -557,6 +562,15 @@ impl EbpfGadget {
                         }
                         pending.fetch_sub(batch.len(), Ordering::Relaxed);
                         pending_bytes.fetch_sub(batch.data.len(), Ordering::Relaxed);
+                        // The buffers go back to the drain thread (no regrowth per batch).
+                        if batch.data.capacity() <= SPARE_BATCH_BYTES {
+                            let mut sp = spare.lock().unwrap_or_else(|e| e.into_inner());
+                            if sp.len() < SPARE_BATCHES {
+                                batch.data.clear();
+                                batch.ends.clear();
+                                sp.push(batch);
+                            }
+                        }
                     }
                     // Records still queued at the stop deadline: lost, and said so.
                     if dropped.is_empty() {
@@ -577,7 +591,7 @@ impl EbpfGadget {
                 })
                 .map_err(|e| Error::new(ErrorCode::Io, format!("starting the eBPF processor thread: {e}")))?
         };
-        let sink = BatchSink { tx, pending, pending_bytes, max_bytes };
+        let sink = BatchSink { tx, pending, pending_bytes, max_bytes, spare };
         let loaded_keep = loaded.clone();
         let thread = std::thread::Builder::new()
             .name("gadgetrt-ebpf".into())
@@ -712,6 +726,15 @@ pub fn fill_record(schema: &Schema, rec: &mut Record, raw: &[u8]) {
     let Some(first) = rec.first_mut() else { return };
     let n = first.len().min(raw.len());
     first[..n].copy_from_slice(&raw[..n]);
+    fill_record_rest(schema, rec, raw);
+}
+
+/// The second half of [`fill_record`], for a record whose struct payload already holds the
+/// start of `raw` ([`Schema::init_record`]): the trailing bytes into the `ebpf.rest.name`
+/// field.
+pub fn fill_record_rest(schema: &Schema, rec: &mut Record, raw: &[u8]) {
+    let Some(first) = rec.first() else { return };
+    let n = first.len().min(raw.len());
     if raw.len() > n {
         if let Some(f) = schema.fields.iter().rev().find(|f| matches!(f.loc, FieldLoc::Slot(_)) && f.kind == kind::BYTES) {
             if let FieldLoc::Slot(s) = f.loc {
@@ -886,6 +909,8 @@ struct BatchSink {
     /// Bytes of the records in flight, held to `max_bytes`.
     pending_bytes: Arc<std::sync::atomic::AtomicUsize>,
     max_bytes: usize,
+    /// Emptied batches the processor hands back for reuse.
+    spare: Arc<Mutex<Vec<RecordBatch>>>,
 }
 
 /// Copies every pending record of a tracer out of the kernel buffer and queues it for the
@@ -899,7 +924,9 @@ fn drain_source(
     add_lost: &mut impl FnMut(&str, u64, &GadgetInner),
 ) -> usize {
     let ds = &tracers[s.tracer].0;
-    let mut batch = RecordBatch { tracer: s.tracer, data: Vec::new(), ends: Vec::new() };
+    let spare = sink.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut batch = spare.unwrap_or_else(|| RecordBatch { tracer: s.tracer, data: Vec::new(), ends: Vec::new() });
+    batch.tracer = s.tracer;
     let mut overflow: u64 = 0;
     let room = MAX_PENDING_RECORDS.saturating_sub(sink.pending.load(Ordering::Relaxed));
     let room_bytes = sink.max_bytes.saturating_sub(sink.pending_bytes.load(Ordering::Relaxed));
@@ -918,6 +945,11 @@ fn drain_source(
             overflow += e.0.len() as u64;
             sink.pending.fetch_sub(e.0.len(), Ordering::Relaxed);
             sink.pending_bytes.fetch_sub(e.0.data.len(), Ordering::Relaxed);
+        }
+    } else if batch.data.capacity() > 0 {
+        let mut sp = sink.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if sp.len() < SPARE_BATCHES {
+            sp.push(batch);
         }
     }
     add_lost(ds, s.take_lost() + overflow, g);

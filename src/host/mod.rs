@@ -125,6 +125,8 @@ pub struct HostState {
     /// While a batch is emitted, events for the embedder gather here and reach the queue
     /// together (one lock, one wake-up) at [`HostState::flush_staged`].
     staged: Option<Vec<Queued>>,
+    /// The emptied `staged` vector, kept for the next batch.
+    staged_spare: Vec<Queued>,
     pub guest_depth: u32,
     pending: VecDeque<(usize, u64)>,
     /// Deadline of the running guest call: `(timeout, expiry)`. The expiry is fixed at the
@@ -207,6 +209,7 @@ impl HostState {
             container_view: crate::containers::View::ALL,
             queue,
             staged: None,
+            staged_spare: Vec::new(),
             guest_depth: 0,
             pending: VecDeque::new(),
             deadline: (call_timeout, None),
@@ -227,7 +230,7 @@ impl HostState {
     /// Starts gathering embedder events of a batch emission.
     pub fn stage_events(&mut self) {
         if self.staged.is_none() {
-            self.staged = Some(Vec::new());
+            self.staged = Some(std::mem::take(&mut self.staged_spare));
         }
     }
 
@@ -235,6 +238,10 @@ impl HostState {
     pub fn flush_staged(&mut self) {
         if let Some(mut v) = self.staged.take() {
             self.queue.push_many(&mut v);
+            v.clear();
+            if v.capacity() <= 1 << 16 {
+                self.staged_spare = v;
+            }
         }
     }
 
@@ -423,14 +430,16 @@ impl HostState {
     /// Runs operator `op` on packet `pid`; `false` means the operator dropped it.
     fn run_operator(&mut self, op: usize, pid: u64) -> bool {
         let Some(slot) = self.packets.get_mut(pid as usize).and_then(|p| p.as_mut()) else { return false };
-        let schema = self.dss[slot.ds].schema.clone();
+        // Borrowed, not cloned: the schema's reference count is shared with the threads that
+        // drop finished events.
+        let schema = &self.dss[slot.ds].schema;
         match &mut slot.data {
             PacketData::Single(r) => fit_record(&schema, r),
             PacketData::Array(v) => v.iter_mut().for_each(|r| fit_record(&schema, r)),
         }
         let Some(o) = self.operators.ops.get_mut(op) else { return true };
         let cx = crate::operators::OpCtx { logger: &self.logger, gadget: &self.gadget };
-        o.run(&cx, &schema, &mut slot.data)
+        o.run(&cx, schema, &mut slot.data)
     }
 
     /// Adds the operator subscriptions planned for `stage`.
@@ -579,24 +588,26 @@ pub fn emit(mut ctx: impl AsContextMut<Data = HostState>, ds: usize, pid: u64) -
         st.pending.push_back((ds, pid));
         return true;
     }
-    let own = begin_cascade(st);
-    count_cascade(&mut ctx, false);
+    let (own, now) = begin_cascade(st);
+    count_cascade(&mut ctx, false, now);
     deliver(&mut ctx, ds, pid);
     drain_inner(&mut ctx);
     end_cascade(ctx.data_mut(), own)
 }
 
-/// Starts an emission cascade unless one runs; returns whether this call owns it.
-fn begin_cascade(st: &mut HostState) -> bool {
+/// Starts an emission cascade unless one runs; returns whether this call owns it, and then
+/// the time it started (for the first delivery's deadline check).
+fn begin_cascade(st: &mut HostState) -> (bool, Option<Instant>) {
     if st.cascade.is_some() {
-        return false;
+        return (false, None);
     }
-    let mut deadline = Instant::now() + st.call_timeout;
+    let now = Instant::now();
+    let mut deadline = now + st.call_timeout;
     if let Some(l) = st.lifecycle {
         deadline = deadline.min(l.expiry);
     }
     st.cascade = Some((deadline, 0, false));
-    true
+    (true, Some(now))
 }
 
 /// Ends the cascade if `own`; returns false if it was cut short.
@@ -609,8 +620,9 @@ fn end_cascade(st: &mut HostState, own: bool) -> bool {
 }
 
 /// Counts one delivery of the cascade; when the cascade is over its packet count or its
-/// deadline, cuts it: the packets still pending are dropped and counted.
-fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, holding: bool) -> bool {
+/// deadline, cuts it: the packets still pending are dropped and counted. `now`: the current
+/// time when the caller just read it.
+fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, holding: bool, now: Option<Instant>) -> bool {
     let st = ctx.data_mut();
     let max = st.budget.cascade_packets;
     let Some((deadline, n, cut)) = st.cascade else { return true };
@@ -618,7 +630,7 @@ fn count_cascade(ctx: &mut wasmtime::StoreContextMut<'_, HostState>, holding: bo
         return false;
     }
     let n = n + 1;
-    if n <= max && Instant::now() < deadline && !st.abort.load(Ordering::Relaxed) {
+    if n <= max && now.unwrap_or_else(Instant::now) < deadline && !st.abort.load(Ordering::Relaxed) {
         st.cascade = Some((deadline, n, false));
         return true;
     }
@@ -646,7 +658,7 @@ pub fn drain_pending(mut ctx: impl AsContextMut<Data = HostState>) -> bool {
     if ctx.data().guest_depth > 0 || ctx.data().pending.is_empty() {
         return true;
     }
-    let own = begin_cascade(ctx.data_mut());
+    let (own, _) = begin_cascade(ctx.data_mut());
     drain_inner(&mut ctx);
     end_cascade(ctx.data_mut(), own)
 }
@@ -657,7 +669,7 @@ fn drain_inner(ctx: &mut wasmtime::StoreContextMut<'_, HostState>) {
         let st = ctx.data_mut();
         let n = st.packet(pid).map(|p| packet_bytes(&p.data)).unwrap_or(0);
         st.pending_bytes = st.pending_bytes.saturating_sub(n);
-        if !count_cascade(ctx, true) {
+        if !count_cascade(ctx, true, None) {
             ctx.data_mut().take_packet(pid);
             break;
         }

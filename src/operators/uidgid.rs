@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +19,19 @@ struct NameDb {
     names: RwLock<Arc<HashMap<u32, String>>>,
     /// (last check, modification time and size seen then)
     seen: Mutex<(Instant, Option<(SystemTime, u64)>)>,
+    /// Coarse monotonic milliseconds before which `refresh` has nothing to do (a lock-free
+    /// early exit for the per-record call).
+    quiet_until_ms: AtomicU64,
+    /// Bumped at each reload, so resolvers keep their snapshot until it changes.
+    generation: AtomicU64,
+}
+
+/// CLOCK_MONOTONIC_COARSE in milliseconds: cheap enough for every record.
+fn coarse_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
 
 impl NameDb {
@@ -26,6 +40,8 @@ impl NameDb {
             path,
             names: RwLock::new(Arc::new(HashMap::new())),
             seen: Mutex::new((Instant::now(), None)),
+            quiet_until_ms: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         };
         db.reload();
         db
@@ -40,14 +56,22 @@ impl NameDb {
         let stamp = self.stamp();
         let names = std::fs::read_to_string(&self.path).map(|t| parse(&t)).unwrap_or_default();
         *self.names.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(names);
+        self.generation.fetch_add(1, Ordering::Release);
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = (Instant::now(), stamp);
     }
 
     /// Re-reads the file if it changed; checks at most once a second.
     fn refresh(&self) {
+        if coarse_ms() < self.quiet_until_ms.load(Ordering::Relaxed) {
+            return;
+        }
         let changed = {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            if seen.0.elapsed() < Duration::from_secs(1) {
+            let since = seen.0.elapsed();
+            if since < Duration::from_secs(1) {
+                // Nothing to do until the second is over (less the coarse clock's tick).
+                let left = (Duration::from_secs(1) - since).as_millis() as u64;
+                self.quiet_until_ms.store(coarse_ms() + left.saturating_sub(10), Ordering::Relaxed);
                 return;
             }
             seen.0 = Instant::now();
@@ -114,13 +138,19 @@ pub struct Resolver {
     group: bool,
     cache: &'static UserGroupCache,
     text: String,
+    /// The names snapshot in use and the database generation it is from.
+    names: Option<(u64, Arc<HashMap<u32, String>>)>,
 }
 
 impl RecordOp for Resolver {
     fn apply(&mut self, _cx: &OpCtx, _schema: &Schema, rec: &mut Record) -> OpResult {
         let db = if self.group { &self.cache.groups } else { &self.cache.users };
         db.refresh();
-        let names = db.snapshot();
+        let generation = db.generation.load(Ordering::Acquire);
+        if self.names.as_ref().is_none_or(|(g, _)| *g != generation) {
+            self.names = Some((generation, db.snapshot()));
+        }
+        let names = &self.names.as_ref().unwrap().1;
         for &(input, out) in &self.pairs {
             let Some(b) = field_bytes(rec, input).filter(|b| b.len() == 4) else { continue };
             let id = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
@@ -155,7 +185,7 @@ pub fn instantiate(ed: &mut SchemaEdit) -> Result<(Option<Resolver>, Option<Reso
             pairs.push((ed.schema.fields[input].loc, ed.schema.fields[o].loc));
         }
         if !pairs.is_empty() {
-            let r = Resolver { pairs, group, cache, text: String::new() };
+            let r = Resolver { pairs, group, cache, text: String::new(), names: None };
             if group {
                 out.1 = Some(r);
             } else {

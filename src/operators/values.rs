@@ -972,9 +972,8 @@ fn append_nano(out: &mut String, nsec: u32, digits: usize, sep: u8, trim: bool) 
         }
     }
     out.push(sep as char);
-    for &b in &buf[..len] {
-        out.push(b as char);
-    }
+    // ASCII digits.
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
 }
 
 /// `Time.Format(layout)` for the instant `unix_ns` in an explicit zone.
@@ -1139,19 +1138,38 @@ pub fn format_rfc3339_nano_in_zone(unix_ns: i64, zone: &ZoneAt, out: &mut String
 }
 
 fn push_rfc3339(secs: i64, nsec: Option<u32>, zone: &ZoneAt, out: &mut String) {
+    // The date and time of day of the last local second formatted on this thread: events
+    // come many per second.
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
     let offset = zone.offset_secs as i64;
-    let c = civil(secs.wrapping_add(offset));
-    append_int(out, c.year, 4);
-    out.push('-');
-    append_2(out, c.month);
-    out.push('-');
-    append_2(out, c.day);
-    out.push('T');
-    append_2(out, c.hour);
-    out.push(':');
-    append_2(out, c.min);
-    out.push(':');
-    append_2(out, c.sec);
+    let local = secs.wrapping_add(offset);
+    let hit = LAST.with(|l| {
+        let l = l.borrow();
+        (l.0 == local && local != i64::MIN).then(|| out.push_str(&l.1)).is_some()
+    });
+    if !hit {
+        let start = out.len();
+        let c = civil(local);
+        append_int(out, c.year, 4);
+        out.push('-');
+        append_2(out, c.month);
+        out.push('-');
+        append_2(out, c.day);
+        out.push('T');
+        append_2(out, c.hour);
+        out.push(':');
+        append_2(out, c.min);
+        out.push(':');
+        append_2(out, c.sec);
+        LAST.with(|l| {
+            let mut l = l.borrow_mut();
+            l.0 = local;
+            l.1.clear();
+            l.1.push_str(&out[start..]);
+        });
+    }
     if let Some(ns) = nsec {
         append_nano(out, ns, 9, b'.', false);
     }
@@ -2111,6 +2129,19 @@ mod tests {
             "2026-11-29T10:47:47-05:30"
         );
         assert_eq!(r(951_782_400, 0), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn rfc3339_date_time_cache_follows_the_local_second() {
+        let utc = ZoneAt::utc();
+        let ist = ZoneAt::new(19800, "IST");
+        let f = |ns: i64, z: &ZoneAt| w(|s| format_rfc3339_nano_in_zone(ns, z, s));
+        assert_eq!(f(TS, &utc), "2026-11-29T16:17:47.924599555Z");
+        assert_eq!(f(TS + 1, &utc), "2026-11-29T16:17:47.924599556Z");
+        assert_eq!(f(TS + 1_000_000_000, &utc), "2026-11-29T16:17:48.924599555Z");
+        assert_eq!(f(TS, &ist), "2026-11-29T21:47:47.924599555+05:30");
+        assert_eq!(f(TS + 1, &utc), "2026-11-29T16:17:47.924599556Z");
+        assert_eq!(f(TS - 86_400_000_000_000, &utc), "2026-11-28T16:17:47.924599555Z");
     }
 
     #[test]

@@ -2,19 +2,72 @@
 //! where it matters), on byte buffers; Go's tables and rules themselves live in
 //! `operators::values` (one implementation).
 
+/// "00".."99": two decimal digits at a time.
+const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the decimal form of `v` (Go `strconv.AppendUint`).
+#[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
     }
-    out.extend_from_slice(&buf[i..]);
+    let n = v.ilog10() as usize + 1;
+    out.reserve(n);
+    let len = out.len();
+    let dst = &mut out.spare_capacity_mut()[..n];
+    let mut i = n;
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        dst[i].write(DIGITS2[r]);
+        dst[i + 1].write(DIGITS2[r + 1]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        dst[0].write(DIGITS2[r]);
+        dst[1].write(DIGITS2[r + 1]);
+    } else {
+        dst[0].write(b'0' + v as u8);
+    }
+    // SAFETY: the n bytes after `len` were all written above (the digit count is exact).
+    unsafe { out.set_len(len + n) };
+}
+
+/// Appends a short byte string: like `extend_from_slice`, but copies of up to 16 bytes are
+/// done with fixed-size moves instead of a `memcpy` call.
+#[inline]
+pub fn push_bytes(out: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    if n > 16 {
+        out.extend_from_slice(s);
+        return;
+    }
+    out.reserve(16);
+    let len = out.len();
+    let dst = out.spare_capacity_mut().as_mut_ptr() as *mut u8;
+    // SAFETY: 16 bytes of spare capacity were reserved; reads stay inside `s`, writes inside
+    // the reservation; exactly the n bytes of `s` end up at dst[..n].
+    unsafe {
+        let src = s.as_ptr();
+        if n >= 8 {
+            std::ptr::write_unaligned(dst as *mut u64, std::ptr::read_unaligned(src as *const u64));
+            std::ptr::write_unaligned(dst.add(n - 8) as *mut u64, std::ptr::read_unaligned(src.add(n - 8) as *const u64));
+        } else if n >= 4 {
+            std::ptr::write_unaligned(dst as *mut u32, std::ptr::read_unaligned(src as *const u32));
+            std::ptr::write_unaligned(dst.add(n - 4) as *mut u32, std::ptr::read_unaligned(src.add(n - 4) as *const u32));
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
 }
 
 /// Appends the decimal form of `v` (Go `strconv.AppendInt`).
@@ -213,19 +266,61 @@ pub fn decode_utf8(s: &[u8]) -> Option<(char, usize)> {
     std::str::from_utf8(chunk).ok().and_then(|t| t.chars().next()).map(|c| (c, n))
 }
 
+/// Whether any of the 8 bytes of `w` needs the slow path of [`push_json_string`]: a control
+/// byte (< 0x20), `"`, `\\` or a non-ASCII byte (≥ 0x80). May answer true for a plain byte
+/// only above one that needs it (borrows), which the byte loop then handles anyway.
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let lt = w.wrapping_sub(ONES * 0x20) & !w;
+    let q = w ^ (ONES * b'"' as u64);
+    let q = q.wrapping_sub(ONES) & !q;
+    let b = w ^ (ONES * b'\\' as u64);
+    let b = b.wrapping_sub(ONES) & !b;
+    (lt | q | b | w) & HIGH != 0
+}
+
+/// The bytes [`push_json_string`] copies as they are (printable ASCII but `"` and `\\`).
+#[inline]
+fn plain_json_byte(b: u8) -> bool {
+    (0x20..0x80).contains(&b) && b != b'"' && b != b'\\'
+}
+
 /// IG's JSON string writer (`writeString` of pkg/datasource/formatters/json, i.e.
 /// encoding/json without HTML escaping): quotes included.
 pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
+    json_string(out, s, false)
+}
+
+/// [`push_json_string`] of `s` up to its first NUL byte (all of it without one): a CString.
+pub fn push_json_cstring(out: &mut Vec<u8>, s: &[u8]) {
+    json_string(out, s, true)
+}
+
+#[inline(always)]
+fn json_string(out: &mut Vec<u8>, mut s: &[u8], cstr: bool) {
+    out.reserve(s.len().min(256) + 2);
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     while i < s.len() {
+        // Plain runs: 8 bytes at a time, then byte by byte.
+        while i + 8 <= s.len() && !word_needs_escape(u64::from_le_bytes(s[i..i + 8].try_into().unwrap())) {
+            i += 8;
+        }
+        while i < s.len() && plain_json_byte(s[i]) {
+            i += 1;
+        }
+        if i >= s.len() {
+            break;
+        }
         let b = s[i];
+        if b == 0 && cstr {
+            s = &s[..i];
+            break;
+        }
         if b < 0x80 {
-            if b >= 0x20 && b != b'"' && b != b'\\' {
-                i += 1;
-                continue;
-            }
             out.extend_from_slice(&s[start..i]);
             out.push(b'\\');
             match b {
@@ -263,7 +358,7 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    out.extend_from_slice(&s[start..]);
+    push_bytes(out, &s[start..]);
     out.push(b'"');
 }
 
@@ -332,6 +427,98 @@ mod tests {
         assert_eq!(ff(1.25, 1), "1.2");
         assert_eq!(ff(0.1, -1), "0.1");
         assert_eq!(ff(1e21, -1), "1000000000000000000000");
+    }
+
+    /// The byte-by-byte writer `push_json_string` replaced (reference for its fast paths).
+    fn json_string_ref(out: &mut Vec<u8>, s: &[u8]) {
+        out.push(b'"');
+        let (mut start, mut i) = (0, 0);
+        while i < s.len() {
+            let b = s[i];
+            if b < 0x80 {
+                if b >= 0x20 && b != b'"' && b != b'\\' {
+                    i += 1;
+                    continue;
+                }
+                out.extend_from_slice(&s[start..i]);
+                out.push(b'\\');
+                match b {
+                    b'\\' | b'"' => out.push(b),
+                    b'\n' => out.push(b'n'),
+                    b'\r' => out.push(b'r'),
+                    b'\t' => out.push(b't'),
+                    _ => {
+                        out.extend_from_slice(b"u00");
+                        out.push(LOWER_HEX[(b >> 4) as usize]);
+                        out.push(LOWER_HEX[(b & 15) as usize]);
+                    }
+                }
+                i += 1;
+                start = i;
+                continue;
+            }
+            match decode_utf8(&s[i..]) {
+                None => {
+                    out.extend_from_slice(&s[start..i]);
+                    out.extend_from_slice(b"\\ufffd");
+                    i += 1;
+                    start = i;
+                }
+                Some((c, n)) => {
+                    if c == '\u{2028}' || c == '\u{2029}' {
+                        out.extend_from_slice(&s[start..i]);
+                        out.extend_from_slice(b"\\u202");
+                        out.push(LOWER_HEX[(c as u32 & 15) as usize]);
+                        i += n;
+                        start = i;
+                        continue;
+                    }
+                    i += n;
+                }
+            }
+        }
+        out.extend_from_slice(&s[start..]);
+        out.push(b'"');
+    }
+
+    #[test]
+    fn json_string_fast_paths_match_the_bytewise_writer() {
+        // Every special byte at every position of plain runs of several lengths, with and
+        // without a NUL (CString) before or after it.
+        let specials: &[&[u8]] = &[
+            b"\"", b"\\", b"\n", b"\x00", b"\x01", b"\x1f", b"\x7f", b" ", b"~", "é".as_bytes(), "\u{2028}".as_bytes(),
+            "😀".as_bytes(), b"\xff", b"\xc3", b"\xe2\x80", b"\xc3\x00", b"\xe2\x80\x00",
+        ];
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 31] {
+            for pos in 0..=len {
+                for sp in specials {
+                    let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    s.splice(pos..pos, sp.iter().copied());
+                    let (mut a, mut b) = (b"x".to_vec(), b"x".to_vec());
+                    push_json_string(&mut a, &s);
+                    json_string_ref(&mut b, &s);
+                    assert_eq!(a, b, "{s:?}");
+                    let n = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    push_json_cstring(&mut a, &s);
+                    json_string_ref(&mut b, &s[..n]);
+                    assert_eq!(a, b, "cstring {s:?}");
+                }
+            }
+        }
+        let mut o = b"ab".to_vec();
+        for n in [0u64, 9, 10, 99, 100, 101, 999, 1000, 65535, 1 << 32, 10u64.pow(19) - 1, 10u64.pow(19), u64::MAX] {
+            o.push(b' ');
+            push_u64(&mut o, n);
+        }
+        let want = format!("ab {}", [0u64, 9, 10, 99, 100, 101, 999, 1000, 65535, 1 << 32, 10u64.pow(19) - 1, 10u64.pow(19), u64::MAX].map(|n| n.to_string()).join(" "));
+        assert_eq!(String::from_utf8(o).unwrap(), want);
+        for len in 0..=20usize {
+            let s: Vec<u8> = (0..len as u8).collect();
+            let mut o = vec![7u8];
+            push_bytes(&mut o, &s);
+            assert_eq!(&o[1..], &s[..]);
+        }
     }
 
     #[test]

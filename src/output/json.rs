@@ -22,15 +22,17 @@
 //!
 //! Nothing here appends the trailing newline `ig` prints after each packet (`fmt.Fprintln`).
 
-use super::gofmt::{push_i64, push_json_float, push_json_string, push_u64};
-use crate::datasource::{field_bytes, kind, PacketData, Record, Schema};
+use super::gofmt::{push_bytes, push_i64, push_json_cstring, push_json_float, push_json_string, push_u64};
+use crate::datasource::{field_bytes, kind, FieldLoc, PacketData, Record, Schema};
 
 #[derive(Clone, Copy, Debug)]
 enum Op {
     /// Literal bytes `lits[start..end]`.
     Lit(u32, u32),
-    /// The value of a field without sub-fields.
-    Val(u32),
+    /// The value of a field without sub-fields, after the literal `lits[pre.0..pre.1]` (its
+    /// key and what precedes it): its kind and location (copied from the schema's field,
+    /// which the plan belongs to).
+    Val { pre: (u32, u32), kind: u32, loc: FieldLoc },
     /// A numeric array: `first` before the first element, `sep` before the others.
     Arr { field: u32, elem: u32, first: (u32, u32), sep: (u32, u32) },
 }
@@ -139,7 +141,15 @@ impl Builder<'_> {
                 continue;
             }
             self.lit(&name);
-            self.ops.push(Op::Val(idx as u32));
+            // The literal before the value goes into the value's op (one op per field).
+            let pre = match self.ops.last() {
+                Some(&Op::Lit(s, e)) => {
+                    self.ops.pop();
+                    (s, e)
+                }
+                _ => (0, 0),
+            };
+            self.ops.push(Op::Val { pre, kind: f.kind, loc: f.loc });
         }
     }
 }
@@ -188,11 +198,7 @@ fn write_value(out: &mut Vec<u8>, k: u32, b: Option<&[u8]>) {
             out.extend_from_slice(if t { b"true" } else { b"false" });
         }
         kind::STRING => push_json_string(out, b.unwrap_or(&[])),
-        kind::CSTRING => {
-            let b = b.unwrap_or(&[]);
-            let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-            push_json_string(out, &b[..n]);
-        }
+        kind::CSTRING => push_json_cstring(out, b.unwrap_or(&[])),
         _ => {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push(b'"');
@@ -230,10 +236,10 @@ impl JsonPlan {
     fn run(&self, ops: &[Op], schema: &Schema, rec: &Record, out: &mut Vec<u8>) {
         for op in ops {
             match *op {
-                Op::Lit(s, e) => out.extend_from_slice(&self.lits[s as usize..e as usize]),
-                Op::Val(i) => {
-                    let f = &schema.fields[i as usize];
-                    write_value(out, f.kind, field_bytes(rec, f.loc));
+                Op::Lit(s, e) => push_bytes(out, &self.lits[s as usize..e as usize]),
+                Op::Val { pre, kind, loc } => {
+                    push_bytes(out, &self.lits[pre.0 as usize..pre.1 as usize]);
+                    write_value(out, kind, field_bytes(rec, loc));
                 }
                 Op::Arr { field, elem, first, sep } => {
                     let f = &schema.fields[field as usize];
