@@ -58,7 +58,7 @@ pub struct RuntimeOptions {
     /// not started for them. (`GADGETRT_CONTAINER_RUNTIMES=none` turns discovery off for
     /// the whole process.)
     pub container_discovery: bool,
-    /// Smallest size of an eBPF tracer's ring buffer, in bytes (default 1 MiB): a gadget's
+    /// Smallest size of an eBPF tracer's ring buffer, in bytes (default 4 MiB): a gadget's
     /// ring declared smaller (IG's gadgets mostly declare 256 KiB) is created with this size,
     /// rounded up to a power of two of pages, so that a burst or a late wake-up of the reader
     /// is absorbed instead of counted as lost samples; larger rings keep their size. It counts
@@ -150,7 +150,7 @@ impl Default for RuntimeOptions {
             stop_deadline: Duration::from_secs(45),
             limits: Limits::default(),
             container_discovery: true,
-            min_ring_bytes: 1 << 20,
+            min_ring_bytes: 4 << 20,
         }
     }
 }

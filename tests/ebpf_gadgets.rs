@@ -737,7 +737,7 @@ fn stop_is_bounded_under_an_event_flood() {
     assert!(took[took.len() - 1] < bound, "stop took {:?} (bound {bound:?})", took);
 }
 
-/// Tracer rings declared smaller than `min_ring_bytes` (default 1 MiB) are created with it;
+/// Tracer rings declared smaller than `min_ring_bytes` (default 4 MiB) are created with it;
 /// the map budget sees the size the kernel gets (the flood object declares IG's 256 KiB).
 #[test]
 fn small_tracer_rings_are_raised_to_min_ring_bytes() {
@@ -745,7 +745,7 @@ fn small_tracer_rings_are_raised_to_min_ring_bytes() {
     let dir = gadget_dir("ring_min", "flood", None, None);
     let start_with = |f: &dyn Fn(&mut RuntimeOptions)| {
         let (rt, logs) = runtime_with(LogLevel::Debug, |o: &mut RuntimeOptions| {
-            o.limits.map_bytes = 900 << 10;
+            o.limits.map_bytes = 3 << 20;
             f(o)
         });
         let g = open_dir(&rt, &dir);
@@ -755,15 +755,17 @@ fn small_tracer_rings_are_raised_to_min_ring_bytes() {
         }
         (r, logs)
     };
-    // Default: the 256 KiB ring becomes 1 MiB, over a 900 KiB budget, and says so.
+    // Default: the 256 KiB ring becomes 4 MiB, over a 3 MiB budget, and says so.
     let (r, _) = start_with(&|_| {});
-    let e = r.expect_err("a 1 MiB ring over a 900 KiB budget");
-    assert!(e.to_string().contains("largest: map \"events\", 1048576 bytes"), "{e}");
+    let e = r.expect_err("a 4 MiB ring over a 3 MiB budget");
+    assert!(e.to_string().contains("largest: map \"events\", 4194304 bytes"), "{e}");
     // The page size keeps the declared 256 KiB, which fits.
     let (r, logs) = start_with(&|o| o.min_ring_bytes = 4096);
     r.unwrap_or_else(|e| panic!("the declared 256 KiB ring fits: {e}\n{}", logs.dump()));
-    // Larger values are rounded up to a power of two.
-    let (r, _) = start_with(&|o| o.min_ring_bytes = 600 << 10);
-    let e = r.expect_err("600 KiB rounds up to 1 MiB");
-    assert!(e.to_string().contains("1048576 bytes"), "{e}");
+    // Other values are rounded up to a power of two: 600 KiB to 1 MiB fits, 2.5 MiB to 4 MiB not.
+    let (r, logs) = start_with(&|o| o.min_ring_bytes = 600 << 10);
+    r.unwrap_or_else(|e| panic!("a 1 MiB ring fits: {e}\n{}", logs.dump()));
+    let (r, _) = start_with(&|o| o.min_ring_bytes = 5 << 19);
+    let e = r.expect_err("2.5 MiB rounds up to 4 MiB");
+    assert!(e.to_string().contains("4194304 bytes"), "{e}");
 }

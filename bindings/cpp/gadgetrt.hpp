@@ -185,7 +185,7 @@ struct RuntimeOptions {
     std::string cache_dir;           ///< empty: default
     LogFn log;                       ///< empty: logs discarded
     bool disable_container_discovery = false; ///< see only containers added with add_container()
-    uint64_t min_ring_bytes = 0;     ///< smallest tracer ring buffer (0: default 1 MiB; 4096: as declared)
+    uint64_t min_ring_bytes = 0;     ///< smallest tracer ring buffer (0: default 4 MiB; 4096: as declared)
 };
 
 /// A container the embedder knows (Runtime::add_container). `id` is required; with `pid`,

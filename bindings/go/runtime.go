@@ -123,7 +123,7 @@ func WithStartDeadline(d time.Duration) Option { return func(o *options) { o.sta
 // the guest holds, gadgetPostStop (skipped once the deadline passed).
 func WithStopDeadline(d time.Duration) Option { return func(o *options) { o.stopDeadline = d } }
 
-// WithMinRingBytes sets the smallest size of an eBPF tracer's ring buffer (default 1 MiB):
+// WithMinRingBytes sets the smallest size of an eBPF tracer's ring buffer (default 4 MiB):
 // rings a gadget declares smaller are created with this size (a power of two of pages), so
 // bursts are not lost samples. 4096 keeps the gadgets' own sizes.
 func WithMinRingBytes(n uint64) Option { return func(o *options) { o.minRingBytes = n } }

@@ -54,12 +54,10 @@ pub fn prefetch() {
         let (lock, cv) = &LOADS_ENDED;
         let g = lock.lock().unwrap_or_else(|e| e.into_inner());
         drop(cv.wait_timeout_while(g, PREFETCH_KEEP, |n| *n == seen));
-        // Not taken by a load: freed.
-        let unused = LOADER.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if unused.is_some() {
-            drop(unused);
-            trim_heap();
-        }
+        // Not taken by a load: freed. Either way the parse was allocated in this thread's
+        // malloc arena: hand what is free there back to the kernel.
+        drop(LOADER.lock().unwrap_or_else(|e| e.into_inner()).take());
+        trim_heap();
     });
     if spawned.is_ok() {
         let _ = rx.recv();
@@ -76,10 +74,10 @@ impl Drop for Hold {
         if HOLDS.fetch_sub(1, Ordering::SeqCst) == 1 {
             let a = AYA.lock().unwrap_or_else(|e| e.into_inner()).take();
             let o = OWN.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if a.is_some() || o.is_some() {
-                drop((a, o));
-                trim_heap();
-            }
+            drop((a, o));
+            // Also what aya's loader held (its own parse, freed when the load ended, maybe
+            // in the prefetch thread's malloc arena): back to the kernel.
+            trim_heap();
         }
     }
 }

@@ -130,7 +130,7 @@ pub struct grt_runtime_options {
     /// code running when it passes is interrupted and `gadgetPostStop` is not called; every
     /// host object is closed whatever the guest does, and stop fails with `GRT_ERR_TIMEOUT`.
     pub stop_deadline_ms: u32,
-    /// Smallest size of an eBPF tracer's ring buffer in bytes (0: default 1 MiB): rings a
+    /// Smallest size of an eBPF tracer's ring buffer in bytes (0: default 4 MiB): rings a
     /// gadget declares smaller (IG's gadgets mostly declare 256 KiB) are created with this
     /// size, rounded up to a power of two of pages, so bursts and late reader wake-ups are not
     /// lost samples; it counts in `map_bytes`. The page size (4096) keeps the gadgets' sizes.

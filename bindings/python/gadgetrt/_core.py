@@ -1130,7 +1130,7 @@ class Runtime(_Managed):
             Exceptions it raises are swallowed (stored in ``Runtime.last_log_exception``).
         disable_container_discovery: this runtime's gadgets ignore built-in container
             discovery (Docker) and see only the containers added with :meth:`add_container`.
-        min_ring_bytes: smallest size of an eBPF tracer's ring buffer (0: default 1 MiB);
+        min_ring_bytes: smallest size of an eBPF tracer's ring buffer (0: default 4 MiB);
             rings declared smaller are created with this size; 4096 keeps the gadgets' sizes.
     """
 

@@ -82,7 +82,7 @@ def _ring_sizes():
 
 
 def test_min_ring_bytes_sizes_the_tracer_ring(tmp_path):
-    """trace_open.bpf.c declares IG's 256 KiB ring: 1 MiB by default, as declared with 4096."""
+    """trace_open.bpf.c declares IG's 256 KiB ring: 4 MiB by default, as declared with 4096."""
     assert os.geteuid() == 0, "the eBPF binding test must run as root (CI does)"
     out = tmp_path / "bpf"
     subprocess.run(["bash", str(REPO / "tests" / "bpf" / "build.sh"), str(out)], check=True)
@@ -99,4 +99,4 @@ def test_min_ring_bytes_sizes_the_tracer_ring(tmp_path):
                 now.remove(s)
             seen[label] = sorted(set(now))  # a map may be held through several fds
             g.stop()
-    assert seen == {"default": [1 << 20], "page": [256 << 10], "2m": [2 << 20]}, seen
+    assert seen == {"default": [4 << 20], "page": [256 << 10], "2m": [2 << 20]}, seen
