@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 /** Initialiser for grt_runtime_options: sets `size`, everything else default. */
-#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define GRT_RUNTIME_OPTIONS_INIT { sizeof(grt_runtime_options), 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 /** Initialiser for grt_container_info: sets `size`, everything else empty. */
 #define GRT_CONTAINER_INFO_INIT { sizeof(grt_container_info), NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 }
 /** Initialiser for grt_image_options: sets `size`, everything else default (default store, pull when missing, signatures verified with Inspektor Gadget's key). */
