@@ -707,6 +707,11 @@ struct FilterInner {
     set: MntnsSet,
     /// Reference counts of container mount namespaces in the set.
     counts: HashMap<u64, usize>,
+    /// The counted containers and their mount namespace: only their removal uncounts. (A
+    /// removed container that was not selected can share the namespace inode of a selected
+    /// one: the kernel reuses the inode of a dead container's namespace, and the runtime may
+    /// report the death after the new container started.)
+    members: HashMap<(Source, String), u64>,
     base: std::collections::HashSet<u64>,
     map: Option<Arc<crate::ebpf::maps::RawMap>>,
     selector: Selector,
@@ -725,6 +730,10 @@ impl FilterInner {
                 {
                     return;
                 }
+                if let Some(old) = self.members.insert((c.source, c.id.clone()), c.mntns) {
+                    // Counted already (a re-add without a removal): count it once.
+                    self.uncount(old);
+                }
                 let n = self.counts.entry(c.mntns).or_insert(0);
                 *n += 1;
                 if *n == 1 {
@@ -735,20 +744,26 @@ impl FilterInner {
                 }
             }
             Change::Removed(c) => {
-                let Some(n) = self.counts.get_mut(&c.mntns) else { return };
-                *n -= 1;
-                if *n > 0 {
-                    return;
-                }
-                self.counts.remove(&c.mntns);
-                if self.base.contains(&c.mntns) {
-                    return;
-                }
-                self.set.write().unwrap_or_else(|e| e.into_inner()).remove(&c.mntns);
-                if let Some(m) = &self.map {
-                    let _ = m.delete(&c.mntns.to_ne_bytes());
+                if let Some(mntns) = self.members.remove(&(c.source, c.id.clone())) {
+                    self.uncount(mntns);
                 }
             }
+        }
+    }
+
+    fn uncount(&mut self, mntns: u64) {
+        let Some(n) = self.counts.get_mut(&mntns) else { return };
+        *n -= 1;
+        if *n > 0 {
+            return;
+        }
+        self.counts.remove(&mntns);
+        if self.base.contains(&mntns) {
+            return;
+        }
+        self.set.write().unwrap_or_else(|e| e.into_inner()).remove(&mntns);
+        if let Some(m) = &self.map {
+            let _ = m.delete(&mntns.to_ne_bytes());
         }
     }
 }
@@ -765,7 +780,7 @@ impl FilterUpdater {
     ) -> (FilterUpdater, MntnsSet) {
         let set: MntnsSet = Arc::new(RwLock::new(base.clone()));
         let inner =
-            Arc::new(Mutex::new(FilterInner { set: set.clone(), counts: HashMap::new(), base, map: None, selector, view }));
+            Arc::new(Mutex::new(FilterInner { set: set.clone(), counts: HashMap::new(), members: HashMap::new(), base, map: None, selector, view }));
         let i2 = inner.clone();
         let (sub, now) = col.subscribe(move |ch| i2.lock().unwrap_or_else(|e| e.into_inner()).apply(ch));
         {
@@ -987,6 +1002,24 @@ mod tests {
         assert_eq!(ix.by_mntns(42, &v).map(|c| c.name.as_str()), Some("a"), "still enriches within the grace period");
         assert!(ix.by_netns(7, &v).is_empty());
         assert!(!col.remove(Source::Embedder(1), "id-a"));
+    }
+
+    #[test]
+    fn removing_an_unselected_container_keeps_a_selected_one_with_the_same_mntns() {
+        let col: &'static Collection = Box::leak(Box::new(Collection::new()));
+        let sel = Selector { container_name: "b".into(), ..Default::default() };
+        let (_u, set) = FilterUpdater::start(col, View::ALL, sel, Default::default());
+        let (mut x, mut b) = (c("x"), c("b"));
+        (x.mntns, b.mntns) = (42, 42);
+        // x died and the kernel gave its namespace inode to b; the runtime reports x's death
+        // after b started.
+        col.add(Source::Docker, x);
+        col.add(Source::Docker, b);
+        assert!(set.read().unwrap().contains(&42));
+        col.remove(Source::Docker, "id-x");
+        assert!(set.read().unwrap().contains(&42), "b is still selected");
+        col.remove(Source::Docker, "id-b");
+        assert!(!set.read().unwrap().contains(&42));
     }
 
     #[test]
