@@ -15,7 +15,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+rustup target list --installed | grep -x wasm32-wasip1 >/dev/null || rustup target add wasm32-wasip1
 if ! command -v cbindgen >/dev/null 2>&1 || ! cbindgen --version | grep -q "0.29.4"; then
   cargo install cbindgen --version 0.29.4 --locked --quiet
 fi

@@ -19,7 +19,10 @@ case "$(basename "$whl")" in
   *-py3-none-linux_*.whl) ;;
   *) echo "wheel is not platform-specific: $whl"; exit 1 ;;
 esac
-"$tmp/venv/bin/python" -m zipfile -l "$whl" | grep -q 'gadgetrt/libgadgetrt.so' || { echo "wheel lacks gadgetrt/libgadgetrt.so"; exit 1; }
+# Read the listing fully before matching: `grep -q` closing the pipe early made zipfile die of
+# BrokenPipeError under pipefail (a CI failure with a correct wheel).
+listing=$("$tmp/venv/bin/python" -m zipfile -l "$whl")
+grep -q 'gadgetrt/libgadgetrt.so' <<<"$listing" || { echo "wheel lacks gadgetrt/libgadgetrt.so"; exit 1; }
 "$tmp/venv/bin/python" -m pip install --quiet "$whl"
 
 # Outside the clone, with no GADGETRT_LIB / LD_LIBRARY_PATH / CARGO_TARGET_DIR.

@@ -37,7 +37,7 @@ if ! command -v "$CARGO_BIN" >/dev/null 2>&1; then
 fi
 
 if command -v rustup >/dev/null 2>&1; then
-	if ! rustup target list --installed | grep -qx "$TARGET"; then
+	if ! rustup target list --installed | grep -x "$TARGET" >/dev/null; then
 		echo "build.sh: installing rust target $TARGET"
 		rustup target add "$TARGET"
 	fi
