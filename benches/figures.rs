@@ -117,7 +117,12 @@ fn gen_loop(dur: Duration, rate: u64) -> u64 {
 }
 
 fn runtime(cache: Option<PathBuf>) -> Runtime {
-    Runtime::new(RuntimeOptions { log_level: LogLevel::Warn, cache_dir: cache, ..Default::default() }).unwrap()
+    let mut opts = RuntimeOptions { log_level: LogLevel::Warn, cache_dir: cache, ..Default::default() };
+    // `GADGETRT_BENCH_MIN_RING=4096`: the gadget's own ring sizes (IG's 256 KiB for trace_open).
+    if let Some(v) = std::env::var("GADGETRT_BENCH_MIN_RING").ok().and_then(|v| v.parse().ok()) {
+        opts.min_ring_bytes = v;
+    }
+    Runtime::new(opts).unwrap()
 }
 
 /// Subscribes like `gadgetrt-run -o json`: every data source, priority 10,000, JSON lines

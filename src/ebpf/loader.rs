@@ -824,6 +824,15 @@ impl TracerSource {
         }
     }
 
+    /// Bytes one buffer of this source holds: the ring's size, or one CPU's perf buffer.
+    pub fn capacity(&self) -> usize {
+        match &self.inner {
+            SourceInner::Ring(r) => r.capacity(),
+            // SAFETY: plain sysconf.
+            SourceInner::Perf { .. } => PERF_PAGES_PER_CPU * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize,
+        }
+    }
+
     pub fn is_perf(&self) -> bool {
         matches!(self.inner, SourceInner::Perf { .. })
     }

@@ -89,6 +89,11 @@ impl RingReader {
         r
     }
 
+    /// Size in bytes of the ring's data area.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
     fn producer_pos(&self) -> usize {
         // SAFETY: the producer page starts with the producer position, written by the kernel
         // with Release.
