@@ -2,12 +2,13 @@
 # Installs what building and testing gadgetrt needs on a fresh Debian machine (idempotent):
 # clang/llvm 19 + libbpf + bpftool for the eBPF test programs, cmake/ninja for the C/C++ tests,
 # the wasm32-wasip1 Rust target, cbindgen, python3-venv (test.sh installs pytest into a venv:
-# Debian's own Python refuses system-wide pip installs); mounts tracefs when missing (root only).
+# Debian's own Python refuses system-wide pip installs), libpcap (the `pf` packet filters);
+# mounts tracefs when missing (root only).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
-for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config python3-venv docker-registry apache2-utils; do
+for p in clang-19 llvm-19 libbpf-dev bpftool cmake ninja-build pkg-config python3-venv docker-registry apache2-utils libpcap0.8; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

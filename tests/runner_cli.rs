@@ -444,3 +444,23 @@ fn tc_classifier_leaves_nothing_after_the_runner_is_killed() {
     assert_eq!(tcx_dispatchers(), base, "a tcx link outlived the killed runner");
     assert!(!legacy, "this kernel has no tcx: IG's cls_bpf filter stays after a kill (documented)");
 }
+
+/// Packet-filter functions are `--pf` / `--pf-<name>` flags (IG's params); a bad expression
+/// fails the run with libpcap's message and the param's name.
+#[test]
+fn packet_filter_params_are_flags_and_bad_expressions_fail_clearly() {
+    require_root();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("tc_pf");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(bpf_obj("tc_pf"), dir.join("program.bpf.o")).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = run(&[d, "--help"]);
+    let help = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(help.contains("--pf string") && help.contains("--pf-second string") && help.contains("packet filter second"), "{help}");
+    let out = run(&[d, "--iface", "lo", "--pf-second", "udp port banana", "-o", "none", "--timeout", "1"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("pf-second") && err.contains("banana"), "{err}");
+}

@@ -8,7 +8,7 @@
 //! [`Ebpf`] alive and exposes maps, record sources for tracers, lost-sample
 //! counters and iterators.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -62,6 +62,8 @@ pub struct LoadOptions {
     /// Tracer ring buffers declared smaller are created with this size (bytes, a power of
     /// two of pages; 0: as declared).
     pub min_ring_bytes: u32,
+    /// Packet filters: `gadget_pf_*` function -> tcpdump filter expression (`pf` params).
+    pub packet_filters: BTreeMap<String, String>,
 }
 
 /// What the maps of an object cost once loaded (see [`estimate_maps`]).
@@ -239,6 +241,17 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
     }
     .context("preparing the eBPF object for aya")?;
     let mut notes = san.notes.clone();
+    let mut san = san;
+    if !opts.packet_filters.is_empty() {
+        let mut code = BTreeMap::new();
+        for (func, expr) in &opts.packet_filters {
+            let key = super::packet_filter::param_key(func).unwrap_or_default();
+            let c = super::packet_filter::filter_code(expr).with_context(|| format!("param {key}"))?;
+            notes.push(format!("packet filter {expr:?} ({key}): {} eBPF instructions inserted into {func}", c.len()));
+            code.insert(func.clone(), c);
+        }
+        san.elf = super::packet_filter::inject(&san.elf, &code)?;
+    }
 
     // A dropped program may only be skipped if it is disabled.
     for p in &obj.programs {

@@ -10,6 +10,7 @@ pub mod kernel_btf;
 pub mod loader;
 pub mod maps;
 pub mod object;
+pub mod packet_filter;
 pub mod perf;
 pub mod ring;
 pub mod tc;
@@ -366,6 +367,23 @@ impl EbpfGadget {
                 possible_values: Vec::new(),
             });
         }
+        // And `pf` / `pf-<name>` per packet-filter function (after the others, as IG).
+        for func in &self.obj.packet_filters {
+            let Some(key) = packet_filter::param_key(func) else { continue };
+            let name = func.strip_prefix(packet_filter::PREFIX).unwrap_or_default();
+            out.push(ParamDecl {
+                key,
+                side: ParamSide::Ebpf,
+                var: None,
+                description: format!("packet filter {name}"),
+                default_value: String::new(),
+                type_hint: "string".into(),
+                title: String::new(),
+                alias: String::new(),
+                mandatory: false,
+                possible_values: Vec::new(),
+            });
+        }
         out
     }
 
@@ -461,6 +479,13 @@ impl EbpfGadget {
         for (d, value) in params.ebpf_values() {
             if d.key == IFACE_PARAM && d.var.is_none() {
                 opts.tc_iface = Some(value.clone()).filter(|v| !v.is_empty());
+                continue;
+            }
+            if d.var.is_none() {
+                let pf = self.obj.packet_filters.iter().find(|f| packet_filter::param_key(f).as_deref() == Some(d.key.as_str()));
+                if let Some(func) = pf.filter(|_| !value.is_empty()) {
+                    opts.packet_filters.insert(func.clone(), value.clone());
+                }
                 continue;
             }
             let Some(var) = &d.var else { continue };

@@ -226,6 +226,8 @@ pub struct GadgetObject {
     pub iter_map_targets: Vec<(String, String)>,
     /// Markers that were recognised but are not supported (informational).
     pub notes: Vec<String>,
+    /// Packet-filter functions (`GADGET_PF`, `gadget_pf_<name>`), sorted.
+    pub packet_filters: Vec<String>,
 }
 
 impl GadgetObject {
@@ -272,6 +274,8 @@ struct ElfInfo<'a> {
     programs: Vec<ProgramInfo>,
     /// symbol name -> (section name, address, size)
     symbols: HashMap<String, (String, u64, u64)>,
+    /// `gadget_pf_*` functions (packet filters), sorted.
+    pf_functions: Vec<String>,
     btf: &'a [u8],
 }
 
@@ -335,6 +339,7 @@ fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
     }
     let mut programs = Vec::new();
     let mut symbols = HashMap::new();
+    let mut pf_functions = Vec::new();
     for sym in file.symbols() {
         let Ok(name) = sym.name() else { continue };
         if name.is_empty() {
@@ -343,6 +348,9 @@ fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
         let Some(si) = sym.section_index() else { continue };
         let sec = sec_names.get(&si.0).cloned().unwrap_or_default();
         symbols.insert(name.to_string(), (sec.clone(), sym.address(), sym.size()));
+        if sym.kind() == object::SymbolKind::Text && name.starts_with(super::packet_filter::PREFIX) {
+            pf_functions.push(name.to_string());
+        }
         if sym.kind() == object::SymbolKind::Text
             && sym.is_global()
             && exec_sections.iter().any(|(i, _)| *i == si.0)
@@ -356,7 +364,9 @@ fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
     if btf.is_empty() {
         bail!("eBPF object has no .BTF section (gadgets must be built with -g and stripped with `llvm-strip -g`)");
     }
-    Ok(ElfInfo { sections, programs, symbols, btf })
+    pf_functions.sort();
+    pf_functions.dedup();
+    Ok(ElfInfo { sections, programs, symbols, pf_functions, btf })
 }
 
 // ---------------------------------------------------------------------------
@@ -367,7 +377,7 @@ fn read_elf(elf: &[u8]) -> Result<ElfInfo<'_>> {
 pub fn analyze(elf: &[u8]) -> Result<GadgetObject> {
     let info = read_elf(elf)?;
     let btf = Btf::parse(info.btf).context("parsing .BTF of the eBPF object")?;
-    let mut out = GadgetObject { programs: info.programs.clone(), ..Default::default() };
+    let mut out = GadgetObject { programs: info.programs.clone(), packet_filters: info.pf_functions.clone(), ..Default::default() };
     out.maps = parse_btf_maps(&btf)?;
 
     // Collect marker VARs.
@@ -1850,7 +1860,7 @@ fn rewrite_btf_ext(
 
 /// Minimal ELF64 rewriter: appends replacement section contents at the end of
 /// the file and points the section headers at them.
-struct ElfPatcher {
+pub(super) struct ElfPatcher {
     data: Vec<u8>,
     big: bool,
     shoff: usize,
@@ -1860,7 +1870,7 @@ struct ElfPatcher {
 }
 
 impl ElfPatcher {
-    fn new(elf: &[u8]) -> Result<Self> {
+    pub(super) fn new(elf: &[u8]) -> Result<Self> {
         if elf.len() < 64 || &elf[..4] != b"\x7fELF" {
             bail!("not an ELF file");
         }
@@ -1901,7 +1911,7 @@ impl ElfPatcher {
     fn sh(&self, i: usize) -> usize {
         self.shoff + i * self.shentsize
     }
-    fn section_name(&self, i: usize) -> Result<String> {
+    pub(super) fn section_name(&self, i: usize) -> Result<String> {
         let strtab = self.sh(self.shstrndx);
         let str_off = self.r64(strtab + 0x18) as usize;
         let str_size = self.r64(strtab + 0x20) as usize;
@@ -1913,7 +1923,7 @@ impl ElfPatcher {
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
     }
-    fn find(&self, name: &str) -> Result<usize> {
+    pub(super) fn find(&self, name: &str) -> Result<usize> {
         for i in 0..self.shnum {
             if self.section_name(i)? == name {
                 return Ok(i);
@@ -2032,6 +2042,74 @@ impl ElfPatcher {
         Ok(())
     }
 
+    pub(super) fn is_big_endian(&self) -> bool {
+        self.big
+    }
+    pub(super) fn section_count(&self) -> usize {
+        self.shnum
+    }
+    pub(super) fn sh_type(&self, i: usize) -> u32 {
+        self.r32(self.sh(i) + 4)
+    }
+    pub(super) fn is_exec(&self, i: usize) -> bool {
+        i < self.shnum && self.r64(self.sh(i) + 0x08) & u64::from(object::elf::SHF_EXECINSTR) != 0
+    }
+    pub(super) fn sh_offset(&self, i: usize) -> usize {
+        self.r64(self.sh(i) + 0x18) as usize
+    }
+    pub(super) fn sh_size(&self, i: usize) -> usize {
+        self.r64(self.sh(i) + 0x20) as usize
+    }
+    pub(super) fn sh_link(&self, i: usize) -> usize {
+        self.r32(self.sh(i) + 0x28) as usize
+    }
+    pub(super) fn sh_info(&self, i: usize) -> usize {
+        self.r32(self.sh(i) + 0x2c) as usize
+    }
+    pub(super) fn sh_entsize(&self, i: usize) -> usize {
+        self.r64(self.sh(i) + 0x38) as usize
+    }
+    pub(super) fn section_by_type(&self, t: u32) -> Option<usize> {
+        (0..self.shnum).find(|&i| self.sh_type(i) == t)
+    }
+    /// The contents of section `i` (bounds-checked).
+    pub(super) fn section_data(&self, i: usize) -> Result<&[u8]> {
+        let (o, s) = (self.sh_offset(i), self.sh_size(i));
+        self.data.get(o..o.saturating_add(s)).ok_or_else(|| anyhow!("ELF: section {i} out of bounds"))
+    }
+    pub(super) fn bytes_mut(&mut self, o: usize, s: usize) -> Result<&mut [u8]> {
+        self.data.get_mut(o..o.saturating_add(s)).ok_or_else(|| anyhow!("ELF: range {o}+{s} out of bounds"))
+    }
+    pub(super) fn byte(&self, o: usize) -> u8 {
+        self.data[o]
+    }
+    pub(super) fn u16_at(&self, o: usize) -> u16 {
+        self.r16(o)
+    }
+    pub(super) fn u32_at(&self, o: usize) -> u32 {
+        self.r32(o)
+    }
+    pub(super) fn u64_at(&self, o: usize) -> u64 {
+        self.r64(o)
+    }
+    pub(super) fn put_u64(&mut self, o: usize, v: u64) {
+        self.w64(o, v)
+    }
+    /// The NUL-terminated string at `off` of string-table section `strtab`.
+    pub(super) fn string(&self, strtab: usize, off: usize) -> Result<&str> {
+        let tab = self.section_data(strtab)?;
+        let s = tab.get(off..).ok_or_else(|| anyhow!("ELF: string offset {off} out of bounds"))?;
+        let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+        std::str::from_utf8(&s[..end]).map_err(|_| anyhow!("ELF: string at {off} is not UTF-8"))
+    }
+    /// Replaces the contents of section `i` (appended at the end of the file).
+    pub(super) fn replace_section_at(&mut self, i: usize, bytes: &[u8]) {
+        let off = self.append(bytes);
+        let sh = self.sh(i);
+        self.w64(sh + 0x18, off as u64);
+        self.w64(sh + 0x20, bytes.len() as u64);
+    }
+
     fn clear_exec_flag(&mut self, name: &str) -> Result<()> {
         let i = self.find(name)?;
         let sh = self.sh(i);
@@ -2039,7 +2117,7 @@ impl ElfPatcher {
         self.w64(sh + 0x08, flags);
         Ok(())
     }
-    fn finish(self) -> Vec<u8> {
+    pub(super) fn finish(self) -> Vec<u8> {
         self.data
     }
 }

@@ -1007,6 +1007,72 @@ fn socket_filter_per_container_netns() {
     assert!(w.len() == 1 && w[0].contains("start tracing container gone"), "{w:?}");
 }
 
+/// The `pf` params: tcpdump expressions compiled (libpcap), converted to eBPF and inserted
+/// into the object's `gadget_pf_*` functions select the packets the classifier counts.
+#[test]
+fn packet_filters_select_packets_by_tcpdump_expression() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let elf = obj("tc_pf");
+    let o = object::analyze(&elf).unwrap();
+    assert_eq!(o.packet_filters, ["gadget_pf_", "gadget_pf_second"]);
+    own_netns();
+    let (rx1, rx2) = (std::net::UdpSocket::bind("127.0.0.1:0").unwrap(), std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+    let (p1, p2) = (rx1.local_addr().unwrap().port(), rx2.local_addr().unwrap().port());
+    let counters = |g: &loader::LoadedGadget, want_seen: u64| -> (u64, u64, u64) {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let bss = read_bss(g);
+            let rd = |n: &str| u64::from_ne_bytes(bss[global_off(&elf, n)..][..8].try_into().unwrap());
+            let c = (rd("seen"), rd("hits"), rd("hits_second"));
+            if c.0 >= want_seen || Instant::now() > deadline {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let run = |pf: Option<&str>, second: Option<&str>| -> Result<(u64, u64, u64), String> {
+        let mut opts = LoadOptions { tc_iface: Some("lo".into()), ..Default::default() };
+        if let Some(f) = pf {
+            opts.packet_filters.insert("gadget_pf_".into(), f.into());
+        }
+        if let Some(f) = second {
+            opts.packet_filters.insert("gadget_pf_second".into(), f.into());
+        }
+        let g = loader::load(&elf, &o, &opts).map_err(|e| format!("{e:#}"))?;
+        udp_lo(&rx1, 3);
+        udp_lo(&rx2, 4);
+        Ok(counters(&g, 7))
+    };
+    // No filter: every packet passes both.
+    assert_eq!(run(None, None).unwrap(), (7, 7, 7));
+    // A port (indirect loads through the IP header length), and a payload check plus `len`.
+    let (seen, hits, second) = run(
+        Some(&format!("udp dst port {p1}")),
+        Some(&format!("udp and dst port {p2} and udp[8:4] = 0x67616467 and len > 40 and not tcp[tcpflags] & tcp-syn != 0")),
+    )
+    .unwrap();
+    assert_eq!((seen, hits, second), (7, 3, 4));
+    // A filter nothing matches, and IG's reject-all.
+    assert_eq!(run(Some("udp[8:4] = 0x41414141"), Some("__reject_all__")).unwrap(), (7, 0, 0));
+    assert_eq!(run(Some(&format!("udp port {p1} or udp port {p2}")), Some("ip6 or arp")).unwrap(), (7, 7, 0));
+    // More of tcpdump's syntax: (expression, packets it passes of the 7).
+    for (expr, want) in [
+        ("ether proto 0x0800 and ip[9] == 17".to_string(), 7),
+        ("net 127.0.0.0/8 and udp portrange 1024-65535".to_string(), 7),
+        ("ip[2:2] > 1000 or icmp or icmp6".to_string(), 0),
+        ("tcp[tcpflags] & (tcp-syn|tcp-ack) != 0".to_string(), 0),
+        (format!("udp[2:2] = {p2} and greater 40 and less 100"), 4),
+        (format!("(udp[0:2] + udp[2:2]) & 0xffff != 0 and udp dst port {p1}"), 3),
+    ] {
+        assert_eq!(run(Some(&expr), None).unwrap_or_else(|e| panic!("{expr}: {e}")).1, want, "{expr}");
+    }
+    // A bad expression is a clear error naming the param; nothing gets attached.
+    let e = run(Some("udp port banana"), None).unwrap_err();
+    assert!(e.contains("param pf") && e.contains("banana"), "{e}");
+    let e = run(None, Some("tcp and")).unwrap_err();
+    assert!(e.contains("param pf-second") && e.contains("syntax error"), "{e}");
+}
+
 #[test]
 fn tc_classifier_on_iface_sees_packets_and_its_filter_goes_at_unload() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
