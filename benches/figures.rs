@@ -122,6 +122,10 @@ fn runtime(cache: Option<PathBuf>) -> Runtime {
     if let Some(v) = std::env::var("GADGETRT_BENCH_MIN_RING").ok().and_then(|v| v.parse().ok()) {
         opts.min_ring_bytes = v;
     }
+    // `GADGETRT_BENCH_QUEUE_BYTES=N`: another event byte budget (overload figures).
+    if let Some(v) = std::env::var("GADGETRT_BENCH_QUEUE_BYTES").ok().and_then(|v| v.parse().ok()) {
+        opts.limits.queue_bytes = v;
+    }
     Runtime::new(opts).unwrap()
 }
 

@@ -201,6 +201,7 @@ impl Runtime {
         if opts.memory_pages == 0 || opts.memory_pages > 65536 {
             return Err(Error::new(ErrorCode::InvalidArgument, "memory_pages must be between 1 and 65536"));
         }
+        crate::ebpf::kernel_btf::fix_trim_threshold();
         let mut cfg = base_config();
         cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&cfg).map_err(|e| Error::new(ErrorCode::Internal, format!("wasmtime engine: {e:#}")))?;
