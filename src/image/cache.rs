@@ -30,6 +30,11 @@ const KEY_FILE: &str = ".key";
 const HEADER_LEN: usize = 8 + 8 + 32;
 /// Largest payload accepted by `get` (a guard against reading huge files).
 const MAX_ENTRY: u64 = 1 << 30;
+/// Default size bound of a cache directory's entries (`GADGETRT_CACHE_MAX_MB` overrides it):
+/// beyond, the least recently used entries are deleted after a new one is stored.
+const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+/// Temporary files older than this are left over by a process that died while writing.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A directory of compiled modules keyed by hex strings
 /// (callers use sha256(program digest + engine config hash)).
@@ -37,6 +42,8 @@ const MAX_ENTRY: u64 = 1 << 30;
 pub struct ModuleCache {
     dir: PathBuf,
     key: [u8; 32],
+    /// Bound of the entries' total size (least recently used evicted first).
+    max_bytes: u64,
 }
 
 impl ModuleCache {
@@ -56,7 +63,18 @@ impl ModuleCache {
         }
         check_owner(&m, 0o022).map_err(|e| inval(format!("cache directory {}: {e}", dir.display())))?;
         let key = load_key(&dir.join(KEY_FILE))?;
-        Ok(ModuleCache { dir, key })
+        let max_bytes = std::env::var("GADGETRT_CACHE_MAX_MB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|mb| mb.saturating_mul(1 << 20))
+            .unwrap_or(DEFAULT_MAX_BYTES);
+        Ok(ModuleCache { dir, key, max_bytes })
+    }
+
+    /// The same cache with another size bound (bytes of entries).
+    pub fn with_max_bytes(mut self, max: u64) -> Self {
+        self.max_bytes = max;
+        self
     }
 
     /// Like [`ModuleCache::open`], panicking on failure (tests).
@@ -118,7 +136,11 @@ impl ModuleCache {
             return None;
         }
         match decode(&self.key, &buf) {
-            Some(payload) => Some(payload.to_vec()),
+            Some(payload) => {
+                // Used now: the last to be evicted (best effort).
+                let _ = f.set_modified(std::time::SystemTime::now());
+                Some(payload.to_vec())
+            }
             None => {
                 let _ = fs::remove_file(&path);
                 None
@@ -159,7 +181,52 @@ impl ModuleCache {
         if res.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        if res.is_ok() {
+            self.evict(&path);
+        }
         res
+    }
+
+    /// Deletes the least recently used entries (file modification time, refreshed by `get`)
+    /// until the entries total at most the size bound, never `keep` (just stored); also
+    /// temporary files a dead writer left. Best effort: errors are ignored.
+    fn evict(&self, keep: &Path) {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return };
+        let now = std::time::SystemTime::now();
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for e in rd.flatten() {
+            let (path, name) = (e.path(), e.file_name());
+            let name = name.to_string_lossy();
+            let Ok(m) = e.metadata() else { continue };
+            if !m.file_type().is_file() || check_owner(&m, 0o022).is_err() {
+                continue;
+            }
+            let mtime = m.modified().unwrap_or(now);
+            if name.starts_with('.') && name.contains(".tmp-") {
+                if now.duration_since(mtime).is_ok_and(|age| age > STALE_TMP) {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            let Some(key) = name.strip_suffix(".bin") else { continue };
+            if !valid_key(key) {
+                continue;
+            }
+            total += m.len();
+            if path != keep {
+                entries.push((mtime, m.len(), path));
+            }
+        }
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
     }
 
     /// Delete the entry for `key` (absent is fine).

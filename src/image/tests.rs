@@ -1010,6 +1010,37 @@ fn rfc3339() {
 // module cache
 // ---------------------------------------------------------------------------
 
+/// Beyond its size bound the cache deletes the least recently used entries (a `get` counts
+/// as a use), never the one just stored, and temporary files a dead writer left behind.
+#[test]
+fn module_cache_evicts_least_recently_used_entries_beyond_its_bound() {
+    let t = TempDir::new();
+    // Each entry is 48 header bytes + 1000: room for three.
+    let cache = ModuleCache::new(t.join("c")).with_max_bytes(3 * 1048 + 10);
+    let key = |i: u8| format!("{i:02x}").repeat(32);
+    let set_age = |i: u8, secs: u64| {
+        let f = fs::File::options().write(true).open(cache.dir().join(format!("{}.bin", key(i)))).unwrap();
+        f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(secs)).unwrap();
+    };
+    for i in 0..3u8 {
+        cache.put(&key(i), &[i; 1000]).unwrap();
+        set_age(i, 100 - u64::from(i) * 10); // entry 0 oldest
+    }
+    // Entry 0 is used: entry 1 becomes the least recently used.
+    assert!(cache.get(&key(0)).is_some());
+    let stale = cache.dir().join(format!(".{}.tmp-1-0", key(9)));
+    fs::write(&stale, b"partial").unwrap();
+    fs::File::options().write(true).open(&stale).unwrap().set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200)).unwrap();
+    cache.put(&key(3), &[3; 1000]).unwrap();
+    let present: Vec<bool> = (0..4u8).map(|i| cache.dir().join(format!("{}.bin", key(i))).exists()).collect();
+    assert_eq!(present, [true, false, true, true]);
+    assert!(!stale.exists(), "a stale temporary file stays");
+    // An entry larger than the bound alone is still stored (and everything else goes).
+    cache.put(&key(4), &[4; 5000]).unwrap();
+    assert!(cache.get(&key(4)).is_some());
+    assert!((0..4u8).all(|i| !cache.dir().join(format!("{}.bin", key(i))).exists()));
+}
+
 #[test]
 fn module_cache_round_trip_and_corruption() {
     let t = TempDir::new();
