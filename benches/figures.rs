@@ -219,7 +219,10 @@ fn child_thru(image: &Path, rate: u64, secs: f64, filter: bool) {
 /// first event printed; events come from a thread of this process opening at 1,000/s.
 fn child_start(t0: Instant, image: &Path, cache: &Path) {
     let rt = runtime(Some(cache.to_path_buf()));
-    let g = Gadget::open(&rt, GadgetSource::from_path(image, None).unwrap()).unwrap();
+    let runtime_made = t0.elapsed();
+    let src = GadgetSource::from_path(image, None).unwrap();
+    let image_read = t0.elapsed();
+    let g = Gadget::open(&rt, src).unwrap();
     let opened = t0.elapsed();
     let from_cache = g.from_cache;
     g.set_param("pid", &std::process::id().to_string()).unwrap();
@@ -236,7 +239,9 @@ fn child_start(t0: Instant, image: &Path, cache: &Path) {
     let first_ms = first.lock().unwrap().map(|f| (f - t0).as_secs_f64() * 1e3).unwrap_or(f64::NAN);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "first_event_ms={first_ms:.1} opened_ms={:.1} initialized_ms={:.1} started_ms={:.1} from_cache={}",
+        "first_event_ms={first_ms:.1} runtime_ms={:.1} image_read_ms={:.1} opened_ms={:.1} initialized_ms={:.1} started_ms={:.1} from_cache={}",
+        ms(runtime_made),
+        ms(image_read),
         ms(opened),
         ms(loaded),
         ms(started),
@@ -436,7 +441,7 @@ fn main() {
             for (dst, tag) in [(&mut cold, "cold"), (&mut warm, "warm")] {
                 let m = run_child(&["--start".into(), p(&wasm), p(&cache)]);
                 assert_eq!(m["from_cache"] == 1.0, tag == "warm", "{tag} start: from_cache={}", m["from_cache"]);
-                for k in ["first_event_ms", "opened_ms", "initialized_ms", "started_ms"] {
+                for k in ["first_event_ms", "runtime_ms", "image_read_ms", "opened_ms", "initialized_ms", "started_ms"] {
                     dst.entry(k).or_default().push(m[k]);
                 }
             }

@@ -70,13 +70,15 @@ impl GadgetSource {
             let name = metadata.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or(stem);
             return Ok(GadgetSource { name, wasm, ebpf, metadata, notes: Vec::new() });
         }
-        let bytes = if meta.is_file() {
-            std::fs::read(path).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))?
-        } else {
-            Vec::new()
-        };
-        if bytes.starts_with(b"\0asm") {
-            return Ok(GadgetSource::from_wasm(&stem, bytes));
+        if meta.is_file() {
+            // A bare wasm program (its magic), else an image archive: read once, by its reader.
+            let io = |e: std::io::Error| Error::new(ErrorCode::Io, format!("{}: {e}", path.display()));
+            let mut magic = [0u8; 4];
+            let mut f = std::fs::File::open(path).map_err(io)?;
+            let n = std::io::Read::read(&mut f, &mut magic).map_err(io)?;
+            if n == 4 && &magic == b"\0asm" {
+                return Ok(GadgetSource::from_wasm(&stem, std::fs::read(path).map_err(io)?));
+            }
         }
         Self::from_image(path, reference)
     }

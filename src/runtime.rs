@@ -372,7 +372,7 @@ impl Runtime {
             if let Some(bytes) = cache.get(key) {
                 // SAFETY: the entry was written by `Module::serialize` of an engine with the same
                 // compatibility hash (part of the key), and its checksum was verified by `get`.
-                match unsafe { Module::deserialize(engine, &bytes) } {
+                match unsafe { Module::deserialize(engine, &*bytes) } {
                     Ok(m) => return Ok((m, true, false)),
                     Err(e) => self.inner.logger.log(
                         LogLevel::Warn,
@@ -654,13 +654,13 @@ fn skip_limits(b: &[u8]) -> Option<usize> {
 
 /// sha256(program) + the engine's compatibility hash (wasmtime version, settings, target).
 fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    let mut s = Sha256::new();
+    // BLAKE3: the key is hashed on every start (a 2-6 MB Go module), 3x faster than SHA-256.
+    let mut s = blake3::Hasher::new();
     s.update(wasm);
-    s.update(h.finish().to_le_bytes());
+    s.update(&h.finish().to_le_bytes());
     s.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hex::encode(s.finalize())
+    hex::encode(s.finalize().as_bytes())
 }

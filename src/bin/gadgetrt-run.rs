@@ -34,6 +34,9 @@ struct Args {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGTERM: the runner exits without finishing a background compile (a service
+/// manager's stop must be prompt; Ctrl-C waits for it, and a second Ctrl-C skips it).
+static TERMINATED: AtomicBool = AtomicBool::new(false);
 /// Set once a signal- or timeout-requested stop has spent PRINT_GRACE printing what was
 /// still queued: the print callback then refuses further events (they stay unprinted).
 static PRINT_CUTOFF: AtomicBool = AtomicBool::new(false);
@@ -48,6 +51,9 @@ const PRINT_GRACE: Duration = Duration::from_millis(300);
 
 /// SIGINT/SIGTERM: the first asks for a clean stop, a second one exits at once.
 extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGTERM {
+        TERMINATED.store(true, Ordering::SeqCst);
+    }
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(128 + sig) };
@@ -250,15 +256,18 @@ fn main_args(argv: Vec<OsString>) -> Result<(), Fail> {
         // A first run starts on the baseline (Winch) code while Cranelift compiles the
         // optimised module in the background: let it reach the cache so the next start is
         // warm (a second Ctrl-C still exits at once).
-        if rt.background_compiles_pending() {
+        // After SIGTERM it does not wait: the next start compiles again.
+        if rt.background_compiles_pending() && !TERMINATED.load(Ordering::SeqCst) {
             let t0 = Instant::now();
             while rt.background_compiles_pending() && t0.elapsed() < Duration::from_secs(1) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            if rt.background_compiles_pending() {
+            if rt.background_compiles_pending() && !TERMINATED.load(Ordering::SeqCst) {
                 eprintln!("gadgetrt-run: finishing the optimised compile for the module cache (Ctrl-C again to skip)");
+                while rt.background_compiles_pending() && !TERMINATED.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
-            rt.wait_background_compiles();
         }
         return r.map_err(Fail::Run);
     }

@@ -24,23 +24,38 @@ pub fn hold() -> Hold {
     Hold(())
 }
 
-/// An aya loader prepared by [`prefetch`] (`EbpfLoader::new` parses the kernel BTF).
-static LOADER: Mutex<Option<aya::EbpfLoader<'static>>> = Mutex::new(None);
+/// An aya loader prepared by [`prefetch`] (`EbpfLoader::new` parses the kernel BTF), with
+/// the number of the prefetch that made it.
+static LOADER: Mutex<Option<(u64, aya::EbpfLoader<'static>)>> = Mutex::new(None);
+/// Prefetches started; the one whose loader waits (or is being made) is `PENDING`.
+static PREFETCHES: AtomicUsize = AtomicUsize::new(0);
+static PENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// An aya loader whose CO-RE target is the kernel BTF: the one [`prefetch`] prepared (waiting
 /// for it if it is being made), else a new one (which parses the kernel BTF, ~20 ms).
 pub fn loader() -> aya::EbpfLoader<'static> {
-    LOADER.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(aya::EbpfLoader::new)
+    let taken = LOADER.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match taken {
+        Some((_, l)) => {
+            PENDING.store(false, Ordering::SeqCst);
+            l
+        }
+        None => aya::EbpfLoader::new(),
+    }
 }
 
 /// Prepares an aya loader (its kernel BTF parse) on a background thread, so that a gadget
 /// being opened (its wasm compiled or taken from the cache, instantiated, initialised) finds
 /// it ready when its eBPF object is loaded at start: the parse is off the start path. It is
 /// kept until the next load ends, or at most [`PREFETCH_KEEP`] when no load comes.
+///
+/// Called when an image with an eBPF layer is read and again when its gadget is opened: while
+/// a prefetched loader waits or is being made, further calls do nothing.
 pub fn prefetch() {
-    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() || PENDING.swap(true, Ordering::SeqCst) {
         return;
     }
+    let me = PREFETCHES.fetch_add(1, Ordering::SeqCst) as u64 + 1;
     let seen = *LOADS_ENDED.0.lock().unwrap_or_else(|e| e.into_inner());
     // The slot is locked before the thread starts, so a load right after waits for it.
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -48,19 +63,28 @@ pub fn prefetch() {
         let mut slot = LOADER.lock().unwrap_or_else(|e| e.into_inner());
         let _ = tx.send(());
         if slot.is_none() {
-            *slot = Some(aya::EbpfLoader::new());
+            *slot = Some((me, aya::EbpfLoader::new()));
         }
         drop(slot);
         let (lock, cv) = &LOADS_ENDED;
         let g = lock.lock().unwrap_or_else(|e| e.into_inner());
         drop(cv.wait_timeout_while(g, PREFETCH_KEEP, |n| *n == seen));
-        // Not taken by a load: freed. Either way the parse was allocated in this thread's
-        // malloc arena: hand what is free there back to the kernel.
-        drop(LOADER.lock().unwrap_or_else(|e| e.into_inner()).take());
+        // Not taken by a load: freed (only this prefetch's: a later one's waits for its own
+        // load). Either way the parse was allocated in this thread's malloc arena: hand what
+        // is free there back to the kernel.
+        let mut slot = LOADER.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|(n, _)| *n == me) {
+            drop(slot.take());
+            PENDING.store(false, Ordering::SeqCst);
+        }
+        drop(slot);
         trim_heap();
     });
-    if spawned.is_ok() {
-        let _ = rx.recv();
+    match spawned {
+        Ok(_) => {
+            let _ = rx.recv();
+        }
+        Err(_) => PENDING.store(false, Ordering::SeqCst),
     }
 }
 

@@ -2,8 +2,9 @@
 //! and deserialises the module).
 //!
 //! Entry file `<dir>/<key>.bin`: a 48-byte header (8-byte magic
-//! `GRTMOD02`, payload length as u64 little endian, HMAC-SHA-256 of the
-//! payload) followed by the payload. Entries are written to a temporary file in
+//! `GRTMOD03`, payload length as u64 little endian, keyed BLAKE3 MAC of the
+//! first 16 header bytes and the payload) followed by the payload. Entries are read
+//! through a read-only mapping (no copy before the caller's deserialisation). Entries are written to a temporary file in
 //! the same directory and renamed into place, so readers never see a partial
 //! entry; [`ModuleCache::get`] verifies magic, length and MAC and deletes an
 //! entry that fails (corrupted, truncated or forged), returning `None`.
@@ -23,9 +24,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sha2::{Digest, Sha256};
-
-const MAGIC: &[u8; 8] = b"GRTMOD02";
+const MAGIC: &[u8; 8] = b"GRTMOD03";
 const KEY_FILE: &str = ".key";
 const HEADER_LEN: usize = 8 + 8 + 32;
 /// Largest payload accepted by `get` (a guard against reading huge files).
@@ -114,9 +113,9 @@ impl ModuleCache {
 
     /// The payload stored under `key`, or `None` when absent, unreadable or
     /// invalid (an invalid entry is deleted).
-    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+    pub fn get(&self, key: &str) -> Option<CacheEntry> {
         let path = self.entry_path(key)?;
-        let mut f = fs::OpenOptions::new()
+        let f = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
@@ -131,15 +130,15 @@ impl ModuleCache {
             let _ = fs::remove_file(&path);
             return None;
         }
-        let mut buf = Vec::with_capacity(len as usize);
-        if f.read_to_end(&mut buf).is_err() {
+        let Some(map) = Mapping::of(&f, len as usize) else {
+            let _ = fs::remove_file(&path);
             return None;
-        }
-        match decode(&self.key, &buf) {
-            Some(payload) => {
+        };
+        match decode(&self.key, map.bytes()) {
+            Some(_) => {
                 // Used now: the last to be evicted (best effort).
                 let _ = f.set_modified(std::time::SystemTime::now());
-                Some(payload.to_vec())
+                Some(CacheEntry(map))
             }
             None => {
                 let _ = fs::remove_file(&path);
@@ -254,16 +253,62 @@ fn encode_header(key: &[u8; 32], payload: &[u8]) -> [u8; HEADER_LEN] {
     h
 }
 
-/// HMAC-SHA-256 (RFC 2104) of `head || payload`.
+/// Keyed BLAKE3 of `head || payload`.
 fn hmac(key: &[u8; 32], head: &[u8], payload: &[u8]) -> [u8; 32] {
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
+    blake3::Hasher::new_keyed(key).update(head).update(payload).finalize().into()
+}
+
+/// A read-only private mapping of a whole file (unmapped on drop).
+#[derive(Debug)]
+struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: a read-only mapping owned by the value.
+unsafe impl Send for Mapping {}
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    fn of(f: &File, len: usize) -> Option<Mapping> {
+        use std::os::fd::AsRawFd;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: maps `len` bytes of an open regular file read-only; checked below.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_POPULATE, f.as_raw_fd(), 0)
+        };
+        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(head).chain_update(payload).finalize();
-    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes mapped in `of`, alive as long as self.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: mapped in `of` with this length.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// A verified cache entry's payload, read through a mapping of its file.
+#[derive(Debug)]
+pub struct CacheEntry(Mapping);
+
+impl std::ops::Deref for CacheEntry {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes()[HEADER_LEN..]
+    }
+}
+
+impl PartialEq for CacheEntry {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
 }
 
 /// Fails unless the file belongs to the effective user and has none of `forbidden` mode bits.

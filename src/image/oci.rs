@@ -297,6 +297,12 @@ fn load_from_layout(layout: &Layout, reference: Option<&str>, arch: &str) -> Res
     }
     img.annotations = annotations;
 
+    // An eBPF program will be loaded against the kernel's BTF: its parse (tens of ms) starts
+    // now, on a thread, while the layers are read and verified and the wasm side prepared.
+    if manifest.layers.iter().any(|l| l.media_type == mt::EBPF) {
+        crate::ebpf::kernel_btf::prefetch();
+    }
+
     // Config: gadget.yaml.
     let cfg = &manifest.config;
     match cfg.media_type.as_str() {

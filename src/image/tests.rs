@@ -1080,7 +1080,7 @@ fn module_cache_round_trip_and_corruption() {
 
     // empty payload is valid
     cache.put(&key, b"").unwrap();
-    assert_eq!(cache.get(&key), Some(Vec::new()));
+    assert_eq!(cache.get(&key).as_deref(), Some(&b""[..]));
     cache.remove(&key).unwrap();
     cache.remove(&key).unwrap();
     assert_eq!(cache.get(&key), None);
