@@ -23,7 +23,7 @@ pub struct RuntimeOptions {
     pub memory_pages: u32,
     /// Directory of the compiled-module cache; `None` or empty uses the default location.
     /// It must be absolute, owned by the current user and not group/world-writable
-    /// (`Runtime::new` fails otherwise); entries are authenticated (HMAC, key kept mode 0600
+    /// (`Runtime::new` fails otherwise); entries are authenticated (keyed BLAKE3 MAC, key kept mode 0600
     /// in the directory) before native code is loaded.
     pub cache_dir: Option<PathBuf>,
     /// Disables the compiled-module cache.
