@@ -304,6 +304,9 @@ fn store_num(name: &str, ty: KcfgType, size: usize, v: u64) -> Result<Vec<u8>> {
     if ty == KcfgType::Bool && v > 1 {
         bail!("extern (kcfg) '{name}': value '{v}' isn't boolean compatible");
     }
+    if ![1, 2, 4, 8].contains(&size) {
+        bail!("extern (kcfg) '{name}': unsupported size {size}");
+    }
     let bits = size as u32 * 8;
     let in_range = size == 8
         || match ty {
@@ -313,16 +316,21 @@ fn store_num(name: &str, ty: KcfgType, size: usize, v: u64) -> Result<Vec<u8>> {
     if !in_range {
         bail!("extern (kcfg) '{name}': value '{v}' doesn't fit in {size} bytes");
     }
-    if ![1, 2, 4, 8].contains(&size) {
-        bail!("extern (kcfg) '{name}': unsupported size {size}");
-    }
     Ok(v.to_ne_bytes()[..size].to_vec())
 }
+
+/// Largest `.kconfig` extern accepted (string configs included; real ones are a few bytes).
+const MAX_KCONFIG_BYTES: usize = 4096;
 
 /// The bytes libbpf stores for `.kconfig` extern `name` of BTF type
 /// `type_id` (`size` bytes), or `Ok(None)` when the value is unknown (a
 /// `__weak` extern then reads 0; libbpf fails for a strong one).
 pub fn kconfig_value(btf: &Btf, name: &str, type_id: u32, size: usize) -> Result<Option<Vec<u8>>> {
+    // The size comes from the object's BTF: bounded before anything is allocated (a fuzzed
+    // object declared a 4 GiB extern).
+    if size == 0 || size > MAX_KCONFIG_BYTES {
+        bail!("extern (kcfg) '{name}': size {size} is out of range (1..={MAX_KCONFIG_BYTES} bytes)");
+    }
     let ty = kcfg_type(btf, type_id)?;
     if ty == KcfgType::Unknown {
         bail!("extern (kcfg) '{name}': type is not supported");
@@ -351,6 +359,9 @@ pub fn kconfig_value(btf: &Btf, name: &str, type_id: u32, size: usize) -> Result
             }
             KcfgType::Bool => out[0] = u8::from(c == b'y'),
             KcfgType::Tristate => {
+                if size < 4 {
+                    bail!("extern (kcfg) '{name}': a tristate needs 4 bytes, not {size}");
+                }
                 let v: u32 = match c {
                     b'y' => 1,
                     b'm' => 2,
@@ -651,6 +662,37 @@ mod tests {
         assert_eq!(parse_kernel_version("6.18.44-fc-v669"), Some(0x06122C));
         assert_eq!(parse_kernel_version("5.4.300"), Some((5 << 16) + (4 << 8) + 255));
         assert_eq!(parse_kernel_version("6.1"), None);
+    }
+
+    #[test]
+    fn kconfig_sizes_are_bounded_before_allocating() {
+        let btf = Btf::parse(&minimal_btf()).unwrap();
+        for size in [0usize, MAX_KCONFIG_BYTES + 1, 1 << 32] {
+            let e = kconfig_value(&btf, "CONFIG_X", 1, size).unwrap_err().to_string();
+            assert!(e.contains("out of range"), "{e}");
+        }
+        assert!(store_num("LINUX_X", KcfgType::Int { signed: false }, 16, 1).is_err());
+    }
+
+    /// BTF with one type: `int` (4 bytes, signed).
+    fn minimal_btf() -> Vec<u8> {
+        let strings = b"\0int\0";
+        let mut types = Vec::new();
+        types.extend_from_slice(&1u32.to_le_bytes()); // name "int"
+        types.extend_from_slice(&(1u32 << 24).to_le_bytes()); // kind INT
+        types.extend_from_slice(&4u32.to_le_bytes()); // size
+        types.extend_from_slice(&((1u32 << 24) | 32).to_le_bytes()); // signed, 32 bits
+        let mut b = Vec::new();
+        b.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        b.extend_from_slice(&[1, 0]);
+        b.extend_from_slice(&24u32.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(types.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(types.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        b.extend_from_slice(&types);
+        b.extend_from_slice(strings);
+        b
     }
 
     #[test]
