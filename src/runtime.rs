@@ -397,7 +397,9 @@ impl Runtime {
         }
         let module = self.compile_bounded(&self.inner.engine, wasm)?;
         if let (Some(cache), Some(key)) = (&self.inner.cache, &key) {
-            store_in_cache(cache, &self.inner.logger, key, &module);
+            if let Err(e) = store_in_cache(cache, key, &module) {
+                self.inner.logger.log(LogLevel::Debug, "", &e);
+            }
         }
         Ok((module, false, false))
     }
@@ -414,7 +416,9 @@ impl Runtime {
     /// compile). Failures are logged at debug level: the next start compiles again.
     fn compile_in_background(&self, wasm: &[u8], key: String) {
         let engine = self.inner.background_engine.clone().unwrap_or_else(|| self.inner.engine.clone());
-        let (logger, bytes) = (self.inner.logger.clone(), wasm.to_vec());
+        // The compile may outlive the runtime and its gadgets: it must not keep the embedder's
+        // log callback (and its finalizer) alive, so it logs only while the runtime lives.
+        let (logger, bytes) = (Arc::downgrade(&self.inner.logger), wasm.to_vec());
         let Some(cache) = self.inner.cache.clone() else { return };
         let key2 = key.clone();
         let h = std::thread::Builder::new().name("gadgetrt-optcompile".into()).spawn(move || {
@@ -423,9 +427,18 @@ impl Runtime {
                 let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
                 libc::setpriority(libc::PRIO_PROCESS, tid, 10);
             }
+            let log = |msg: String| {
+                if let Some(l) = logger.upgrade() {
+                    l.log(LogLevel::Debug, "", &msg)
+                }
+            };
             match Module::new(&engine, &bytes) {
-                Ok(m) => store_in_cache(&cache, &logger, &key2, &m),
-                Err(e) => logger.log(LogLevel::Debug, "", &format!("background compile failed: {e:#}")),
+                Ok(m) => {
+                    if let Err(e) = store_in_cache(&cache, &key2, &m) {
+                        log(e)
+                    }
+                }
+                Err(e) => log(format!("background compile failed: {e:#}")),
             }
         });
         match h {
@@ -460,15 +473,10 @@ struct SharedModule {
     baseline: bool,
 }
 
-fn store_in_cache(cache: &crate::image::cache::ModuleCache, logger: &Logger, key: &str, module: &Module) {
-    match module.serialize() {
-        Ok(bytes) => {
-            if let Err(e) = cache.put(key, &bytes) {
-                logger.log(LogLevel::Debug, "", &format!("compiled-module cache not written: {e}"));
-            }
-        }
-        Err(e) => logger.log(LogLevel::Debug, "", &format!("module not serializable: {e}")),
-    }
+/// Serialises `module` into the cache; the error is a message for the debug log.
+fn store_in_cache(cache: &crate::image::cache::ModuleCache, key: &str, module: &Module) -> std::result::Result<(), String> {
+    let bytes = module.serialize().map_err(|e| format!("module not serializable: {e}"))?;
+    cache.put(key, &bytes).map_err(|e| format!("compiled-module cache not written: {e}"))
 }
 
 /// The configuration shared by the optimising and the baseline engines.
