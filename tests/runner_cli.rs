@@ -24,6 +24,16 @@ fn run(args: &[&str]) -> Output {
     runner().args(args).output().expect("spawning gadgetrt-run")
 }
 
+/// A fresh gadget directory `runner_cli/<name>` holding the test eBPF object `obj` as
+/// `program.bpf.o`.
+fn bpf_gadget_dir(name: &str, obj: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(bpf_obj(obj), dir.join("program.bpf.o")).unwrap();
+    dir
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -290,10 +300,7 @@ fn runner_exits_within_2s_of_sigterm_under_an_event_flood() {
     require_root();
     use std::io::Read;
     use std::time::{Duration, Instant};
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("flood");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(bpf_obj("flood"), dir.join("program.bpf.o")).unwrap();
+    let dir = bpf_gadget_dir("flood", "flood");
     std::fs::copy(go_gadget("trace_open_enrich"), dir.join("program.wasm")).unwrap();
     let mut dd = Command::new("dd")
         .args(["if=/dev/zero", "of=/dev/null", "bs=1"])
@@ -404,10 +411,7 @@ fn tcx_dispatchers() -> usize {
 fn tc_classifier_leaves_nothing_after_the_runner_is_killed() {
     require_root();
     use std::time::{Duration, Instant};
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("tc_count");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(bpf_obj("tc_count"), dir.join("program.bpf.o")).unwrap();
+    let dir = bpf_gadget_dir("tc_count", "tc_count");
     let ns = format!("grt-kill-{}", std::process::id());
     let ok = |c: &mut Command| c.status().unwrap().success();
     assert!(ok(Command::new("ip").args(["netns", "add", &ns])));
@@ -455,10 +459,7 @@ fn tc_classifier_leaves_nothing_after_the_runner_is_killed() {
 #[test]
 fn packet_filter_params_are_flags_and_bad_expressions_fail_clearly() {
     require_root();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runner_cli").join("tc_pf");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(bpf_obj("tc_pf"), dir.join("program.bpf.o")).unwrap();
+    let dir = bpf_gadget_dir("tc_pf", "tc_pf");
     let d = dir.to_str().unwrap();
     let out = run(&[d, "--help"]);
     let help = text(&out.stdout);

@@ -235,13 +235,12 @@ pub fn load(elf: &[u8], obj: &GadgetObject, opts: &LoadOptions) -> Result<Loaded
             Some(socket_enricher::acquire().context("starting the socket enricher")?)
         }
     };
-    let san = match &sockets {
+    let mut san = match &sockets {
         None => object::sanitize(elf),
         Some(_) => object::sanitize_kernel_extra(elf, &[socket_enricher::EXTRA_STRUCT]),
     }
     .context("preparing the eBPF object for aya")?;
     let mut notes = san.notes.clone();
-    let mut san = san;
     if !opts.packet_filters.is_empty() {
         let mut code = BTreeMap::new();
         for (func, expr) in &opts.packet_filters {

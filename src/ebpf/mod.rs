@@ -352,37 +352,28 @@ impl EbpfGadget {
                 }
             })
             .collect();
+        // A string param of the eBPF layer that is no variable of the object.
+        let layer_param = |key: String, description: String| ParamDecl {
+            key,
+            side: ParamSide::Ebpf,
+            var: None,
+            description,
+            default_value: String::new(),
+            type_hint: "string".into(),
+            title: String::new(),
+            alias: String::new(),
+            mandatory: false,
+            possible_values: Vec::new(),
+        };
         // IG's ebpf operator adds `iface` when the object has a tc classifier.
         if self.obj.programs.iter().any(|p| p.kind == object::ProgramKind::SchedClassifier) {
-            out.push(ParamDecl {
-                key: IFACE_PARAM.into(),
-                side: ParamSide::Ebpf,
-                var: None,
-                description: "Network interface to attach to".into(),
-                default_value: String::new(),
-                type_hint: "string".into(),
-                title: String::new(),
-                alias: String::new(),
-                mandatory: false,
-                possible_values: Vec::new(),
-            });
+            out.push(layer_param(IFACE_PARAM.into(), "Network interface to attach to".into()));
         }
         // And `pf` / `pf-<name>` per packet-filter function (after the others, as IG).
         for func in &self.obj.packet_filters {
             let Some(key) = packet_filter::param_key(func) else { continue };
             let name = func.strip_prefix(packet_filter::PREFIX).unwrap_or_default();
-            out.push(ParamDecl {
-                key,
-                side: ParamSide::Ebpf,
-                var: None,
-                description: format!("packet filter {name}"),
-                default_value: String::new(),
-                type_hint: "string".into(),
-                title: String::new(),
-                alias: String::new(),
-                mandatory: false,
-                possible_values: Vec::new(),
-            });
+            out.push(layer_param(key, format!("packet filter {name}")));
         }
         out
     }
@@ -863,6 +854,7 @@ fn reader_loop(
             if pfds[i + 1].revents != 0 {
                 let (n, bytes) = drain_source(s, &tracers, &g, &sink, &mut add_lost);
                 drained += n;
+                // The shortest pause wins; `None` (no pause) orders before any `Some`.
                 pause = pause.min(coalesce_pause(bytes, last_drain.elapsed(), s.capacity()));
             }
         }

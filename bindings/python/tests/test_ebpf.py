@@ -12,13 +12,19 @@ from gadgetrt import ARRAY_OF, Kind
 from conftest import REPO
 
 
-def test_ebpf_tracer_scalar_and_array_fields(rt, tmp_path):
+def _trace_open_gadget(tmp_path):
+    """A gadget directory holding tests/bpf/trace_open.bpf.o, built for the test."""
     assert os.geteuid() == 0, "the eBPF binding test must run as root (CI does)"
     out = tmp_path / "bpf"
     subprocess.run(["bash", str(REPO / "tests" / "bpf" / "build.sh"), str(out)], check=True)
     gdir = tmp_path / "gadget"
     gdir.mkdir()
     shutil.copy(out / "trace_open.bpf.o", gdir / "program.bpf.o")
+    return gdir
+
+
+def test_ebpf_tracer_scalar_and_array_fields(rt, tmp_path):
+    gdir = _trace_open_gadget(tmp_path)
     path = f"/tmp/gadgetrt-py-{uuid.uuid4().hex}"
     got = []
 
@@ -83,12 +89,7 @@ def _ring_sizes():
 
 def test_min_ring_bytes_sizes_the_tracer_ring(tmp_path):
     """trace_open.bpf.c declares IG's 256 KiB ring: 4 MiB by default, as declared with 4096."""
-    assert os.geteuid() == 0, "the eBPF binding test must run as root (CI does)"
-    out = tmp_path / "bpf"
-    subprocess.run(["bash", str(REPO / "tests" / "bpf" / "build.sh"), str(out)], check=True)
-    gdir = tmp_path / "gadget"
-    gdir.mkdir()
-    shutil.copy(out / "trace_open.bpf.o", gdir / "program.bpf.o")
+    gdir = _trace_open_gadget(tmp_path)
     seen = {}
     for label, kw in (("default", {}), ("page", {"min_ring_bytes": 4096}), ("2m", {"min_ring_bytes": 2 << 20})):
         before = _ring_sizes()
